@@ -1,0 +1,167 @@
+// Package record defines what a crawl writes down: one Attempt per
+// connection attempt, with the version and addr messages it received, raw and
+// parsed. It is the contract between the engines (which produce records) and
+// the store (which keeps them); it does no I/O.
+package record
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nodesweep/nodesweep/codec"
+)
+
+// CrawlID identifies one crawl: the start time in unix nanoseconds, so that
+// ids sort by time.
+type CrawlID uint64
+
+func (id CrawlID) String() string { return strconv.FormatUint(uint64(id), 10) }
+
+// ParseCrawlID parses the decimal form String produces.
+func ParseCrawlID(s string) (CrawlID, error) {
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("bad crawl id %q: %w", s, err)
+	}
+	return CrawlID(v), nil
+}
+
+// Class is the outcome class of one attempt (zgrab2's status): exactly one
+// per attempt. The string forms are part of the export formats.
+type Class uint8
+
+// Outcome classes.
+const (
+	ClassUnknown          Class = iota
+	ClassReachable              // version received and verack exchanged
+	ClassRefused                // connect: RST (ECONNREFUSED)
+	ClassConnectTimeout         // connect: no answer within the connect timeout
+	ClassUnreachable            // connect: ENETUNREACH / EHOSTUNREACH / no route
+	ClassReset                  // peer reset the connection after connect
+	ClassClosed                 // peer closed (EOF) before the handshake finished
+	ClassHandshakeTimeout       // connected, but no version+verack within the handshake timeout
+	ClassProtocol               // peer broke the protocol (bad payload, verack before version, …)
+	ClassOversized              // peer declared a payload above our cap
+	ClassWrongNetwork           // peer speaks another network's magic only
+	ClassLocalError             // our side failed: EMFILE, EADDRNOTAVAIL, … (retried)
+	ClassProxyError             // SOCKS5 proxy refused or failed the connection
+	ClassSessionTimeout         // connected and shook hands, but the whole-session cap expired
+	ClassAborted                // the crawl stopped (signal) while this attempt ran
+	numClasses
+)
+
+var classNames = [numClasses]string{"unknown", "reachable", "refused", "connect-timeout", "unreachable",
+	"reset", "closed", "handshake-timeout", "protocol-error", "oversized", "wrong-network",
+	"local-error", "proxy-error", "session-timeout", "aborted"}
+
+func (c Class) String() string {
+	if c < numClasses {
+		return classNames[c]
+	}
+	return "class" + strconv.Itoa(int(c))
+}
+
+// ParseClass reads the string form.
+func ParseClass(s string) (Class, error) {
+	for i, n := range classNames {
+		if n == s {
+			return Class(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown outcome class %q", s)
+}
+
+// AllClasses lists every class, for reports.
+func AllClasses() []Class {
+	out := make([]Class, 0, numClasses)
+	for c := Class(1); c < numClasses; c++ {
+		out = append(out, c)
+	}
+	return out
+}
+
+// Transient reports whether an attempt of this class is worth retrying
+// within the same crawl (timeouts, resets, our own resource errors — not
+// refusals nor protocol errors).
+func (c Class) Transient() bool {
+	switch c {
+	case ClassConnectTimeout, ClassReset, ClassLocalError, ClassHandshakeTimeout, ClassProxyError:
+		return true
+	}
+	return false
+}
+
+// Version is a version message as received: the raw payload and its fields.
+type Version struct {
+	Raw []byte
+	Msg codec.Version
+}
+
+// AddrMessage is one addr or addrv2 message as received.
+type AddrMessage struct {
+	Command codec.Command // CmdAddr or CmdAddrV2
+	Raw     []byte
+	Entries []codec.AddrEntry
+	// Skipped counts addrv2 entries of unknown network IDs.
+	Skipped int
+}
+
+// Attempt is one connection attempt to one address and all it produced.
+type Attempt struct {
+	Crawl CrawlID
+	Addr  codec.Addr
+	Try   uint8 // 0 for the first attempt, 1.. for retries
+	Start time.Time
+	End   time.Time
+	// ConnectRTT: from the first SYN to the connection's establishment (0 if
+	// it never connected). VersionRTT: from establishment to their version.
+	ConnectRTT time.Duration
+	VersionRTT time.Duration
+	Class      Class
+	Detail     string // short error text, empty when reachable
+	BytesIn    uint64
+	BytesOut   uint64
+	Version    *Version      // nil unless a version was received
+	Addrs      []AddrMessage // every addr/addrv2 message received
+	// Counters of what the peer did that we tolerated.
+	GarbageBytes  uint32 // bytes skipped to resynchronise on the magic
+	BadChecksums  uint16 // frames dropped for their checksum
+	SkippedFrames uint32 // frames of commands we do not read
+}
+
+// Learned returns the addresses this attempt learned from the peer's
+// addr/addrv2 messages, in order, with duplicates.
+func (a *Attempt) Learned() []codec.Addr {
+	var out []codec.Addr
+	for _, m := range a.Addrs {
+		for _, e := range m.Entries {
+			out = append(out, e.Addr)
+		}
+	}
+	return out
+}
+
+// CrawlMeta describes a crawl as the store keeps it.
+type CrawlMeta struct {
+	ID       CrawlID
+	Network  string // codec.Params.Name
+	Start    time.Time
+	End      time.Time // zero while unfinished
+	Finished bool
+	Flags    []string // the command line, for the record
+}
+
+// Sink receives a crawl's records. Implementations must be safe for use by
+// one goroutine at a time per method call pattern documented by the engine:
+// the engines call Record from a single collector goroutine.
+type Sink interface {
+	// Seen records addresses put into the frontier (seeds and gossip) with
+	// the address that told us (the zero Addr for seeds). Called before the
+	// addresses are dialled, so that a resumed crawl can rebuild its frontier.
+	Seen(crawl CrawlID, from codec.Addr, addrs []codec.Addr) error
+	// Record keeps one finished attempt.
+	Record(a *Attempt) error
+	// Flush makes everything recorded so far durable.
+	Flush() error
+}
