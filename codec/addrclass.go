@@ -60,16 +60,17 @@ var nonRoutable = func() []prefixClass {
 		{"240.0.0.0/4", ClassReserved}, // includes 255.255.255.255
 		{"::/128", ClassUnspecified},
 		{"::1/128", ClassLoopback},
-		{"::/96", ClassReserved},           // deprecated IPv4-compatible
-		{"64:ff9b:1::/48", ClassPrivate},   // RFC8215 local-use NAT64
-		{"100::/64", ClassReserved},        // RFC6666 discard
-		{"2001:10::/28", ClassReserved},    // RFC4843 ORCHID
-		{"2001:20::/28", ClassReserved},    // RFC7343 ORCHIDv2
+		{"::/96", ClassReserved},         // deprecated IPv4-compatible
+		{"64:ff9b:1::/48", ClassPrivate}, // RFC8215 local-use NAT64
+		{"100::/64", ClassReserved},      // RFC6666 discard
+		{"2001:10::/28", ClassReserved},  // RFC4843 ORCHID
+		{"2001:20::/28", ClassReserved},  // RFC7343 ORCHIDv2
+		{"2001:2::/48", ClassReserved},   // RFC5180 benchmarking
 		{"2001:db8::/32", ClassDocumentation},
-		{"3fff::/20", ClassDocumentation},  // RFC9637
-		{"fc00::/7", ClassPrivate},         // RFC4193 ULA (fc00::/8 is CJDNS when it is a CJDNS address)
+		{"3fff::/20", ClassDocumentation}, // RFC9637
+		{"fc00::/7", ClassPrivate},        // RFC4193 ULA (fc00::/8 is CJDNS when it is a CJDNS address)
 		{"fe80::/10", ClassLinkLocal},
-		{"fec0::/10", ClassReserved},       // deprecated site-local
+		{"fec0::/10", ClassReserved}, // deprecated site-local
 		{"ff00::/8", ClassMulticast},
 	}
 	out := make([]prefixClass, len(t))
@@ -82,8 +83,11 @@ var nonRoutable = func() []prefixClass {
 // ClassOfIP classifies an IP address. IPv4 embedded in 6to4 (2002::/16),
 // Teredo (2001::/32, obfuscated) and NAT64 (64:ff9b::/96) is classified by the
 // embedded IPv4 address, so gossip cannot smuggle a private IPv4 address in.
+//
+// A zone is ignored: netip.Prefix.Contains never matches a zoned address, so
+// without stripping it fe80::1%eth0 would pass as routable.
 func ClassOfIP(ip netip.Addr) AddrClass {
-	ip = ip.Unmap()
+	ip = ip.Unmap().WithZone("")
 	if !ip.IsValid() {
 		return ClassInvalid
 	}

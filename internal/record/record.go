@@ -46,7 +46,7 @@ const (
 	ClassWrongNetwork           // peer speaks another network's magic only
 	ClassLocalError             // our side failed: EMFILE, EADDRNOTAVAIL, … (retried)
 	ClassProxyError             // SOCKS5 proxy refused or failed the connection
-	ClassSessionTimeout         // connected and shook hands, but the whole-session cap expired
+	ClassSessionTimeout         // connected, but the handshake was still incomplete when the whole-session cap expired (a session that completed it is reachable)
 	ClassAborted                // the crawl stopped (signal) while this attempt ran
 	numClasses
 )

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/nodesweep/nodesweep/codec"
+	"github.com/nodesweep/nodesweep/eventloop"
+	"github.com/nodesweep/nodesweep/internal/app"
+	"github.com/nodesweep/nodesweep/internal/session"
+)
+
+func init() { register("crawl", "crawl a Bitcoin network and store what every node says", runCrawl) }
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+
+func runCrawl(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("crawl", flag.ContinueOnError)
+	var (
+		o        app.CrawlOptions
+		network  = fs.String("network", "mainnet", "mainnet, testnet3, testnet4, signet or regtest")
+		seeds    listFlag
+		allow    listFlag
+		logLevel = fs.String("log-level", "info", "debug, info, warn or error")
+		progress = fs.String("progress", "auto", "progress line: auto (1 s on a TTY, 10 s otherwise), tty, plain, off")
+	)
+	fs.Var(&seeds, "seed", "seed address HOST[:PORT] (repeatable)")
+	fs.StringVar(&o.SeedsFile, "seeds-file", "", "file with one seed per line")
+	fs.StringVar(&o.DB, "db", "./nodesweep-data", "Badger database directory")
+	fs.StringVar(&o.JSONL, "jsonl", "", "write attempts as JSON lines to FILE instead of the database (- = stdout)")
+	fs.BoolVar(&o.NoSink, "no-store", false, "record nothing (benchmarks)")
+	fs.BoolVar(&o.Resume, "resume", false, "continue the newest unfinished crawl in --db")
+	fs.StringVar(&o.Engine, "engine", app.EngineGnet, "gnet (reactor) or goroutine (one goroutine per connection)")
+	fs.IntVar(&o.MaxConns, "max-conns", 0, "connections in flight (0: derived from the open-files limit)")
+	fs.Float64Var(&o.DialRate, "dial-rate", 0, "new connections per second (0: 2000; negative: unlimited)")
+	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", eventloop.DefaultConnectTimeout, "connect timeout")
+	fs.DurationVar(&o.HandshakeTimeout, "handshake-timeout", session.DefaultHandshakeTimeout, "connect → version+verack timeout")
+	fs.DurationVar(&o.GetAddrWait, "getaddr-wait", session.DefaultGetAddrWait, "how long to wait for the addr answer")
+	fs.DurationVar(&o.SessionTimeout, "session-timeout", session.DefaultSessionTimeout, "cap on one connection's life")
+	fs.IntVar(&o.Retries, "retries", 1, "extra attempts for transient failures (timeouts, resets)")
+	fs.IntVar(&o.MaxAddrs, "max-addrs", 0, "cap on addresses tracked (0: 4,000,000)")
+	fs.Var(&allow, "allow-net", "dial this CIDR even if not publicly routable (repeatable)")
+	fs.StringVar(&o.TorProxy, "tor-proxy", "", "SOCKS5 proxy IP:PORT for .onion addresses (e.g. 127.0.0.1:9050)")
+	fs.BoolVar(&o.CJDNS, "cjdns", false, "dial CJDNS (fc00::/8) addresses")
+	fs.StringVar(&o.UserAgent, "user-agent", "/nodesweep:"+Version+"/", "user agent we announce")
+	startHeight := fs.Int("start-height", 0, "start height we announce")
+	fs.BoolVar(&o.Linger, "linger0", false, "close with RST (SO_LINGER 0): no TIME_WAIT on our side")
+	fs.IntVar(&o.SynRetries, "syn-retries", 0, "TCP_SYNCNT per socket (0: system default)")
+	fs.StringVar(&o.SummaryJSON, "summary-json", "", "write the end-of-crawl summary as JSON to FILE")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	p, err := codec.ParamsByName(*network)
+	if err != nil {
+		return err
+	}
+	lvl, err := zerolog.ParseLevel(*logLevel)
+	if err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	o.Network, o.Seeds, o.AllowNets, o.StartHeight = p, seeds, allow, int32(*startHeight)
+	o.Log = newLogger(lvl)
+	o.Flags = append([]string{"crawl"}, args...)
+	tty := isTTY(os.Stderr)
+	switch *progress {
+	case "auto":
+		o.Progress, o.TTY = os.Stderr, tty
+	case "tty":
+		o.Progress, o.TTY = os.Stderr, true
+	case "plain":
+		o.Progress = os.Stderr
+	case "off":
+	default:
+		return fmt.Errorf("--progress %q: want auto, tty, plain or off", *progress)
+	}
+	o.ProgressEvery = 10 * time.Second
+	if o.TTY {
+		o.ProgressEvery = time.Second
+	}
+	res, err := app.Crawl(ctx, o)
+	if res.ID != 0 {
+		res.Summary.Write(os.Stderr)
+	}
+	return err
+}
+
+// newLogger logs to stderr: human-readable on a terminal, JSON otherwise.
+func newLogger(lvl zerolog.Level) zerolog.Logger {
+	var w = zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.TimeOnly}
+	if !isTTY(os.Stderr) {
+		return zerolog.New(os.Stderr).Level(lvl).With().Timestamp().Logger()
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+}
+
+func isTTY(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

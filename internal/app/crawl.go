@@ -1,0 +1,330 @@
+// Package app wires the crawler's parts into the jobs the command line runs:
+// it builds the engine, the sink (store, JSONL or discard), the coordinator
+// and resume state from one options struct. Tests call it in-process; cmd/
+// only parses flags into CrawlOptions.
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/nodesweep/nodesweep/bench/baseline"
+	"github.com/nodesweep/nodesweep/codec"
+	"github.com/nodesweep/nodesweep/eventloop"
+	"github.com/nodesweep/nodesweep/internal/crawl"
+	"github.com/nodesweep/nodesweep/internal/frontier"
+	"github.com/nodesweep/nodesweep/internal/record"
+	"github.com/nodesweep/nodesweep/internal/session"
+	"github.com/nodesweep/nodesweep/internal/sinks"
+	"github.com/nodesweep/nodesweep/store"
+	"github.com/nodesweep/nodesweep/tuning"
+)
+
+// Engines.
+const (
+	EngineGnet      = "gnet"
+	EngineGoroutine = "goroutine"
+)
+
+// CrawlOptions is everything a crawl can be told.
+type CrawlOptions struct {
+	Network   codec.Params
+	Seeds     []string // HOST:PORT (port optional); IPs, .onion, or DNS names
+	SeedsFile string   // one seed per line; '#' comments
+
+	DB     string // Badger directory (the default sink)
+	JSONL  string // write attempts as JSON lines to this file instead ("-" = stdout)
+	NoSink bool   // discard records (benchmarks)
+	Resume bool   // continue the newest unfinished crawl in DB
+
+	Engine           string
+	MaxConns         int
+	DialRate         float64
+	ConnectTimeout   time.Duration
+	HandshakeTimeout time.Duration
+	GetAddrWait      time.Duration
+	SessionTimeout   time.Duration
+	Retries          int
+	MaxAddrs         int
+	AllowNets        []string
+	TorProxy         string
+	CJDNS            bool
+	UserAgent        string
+	StartHeight      int32
+	Linger           bool // RST on close: no TIME_WAIT on our side
+	SynRetries       int  // TCP_SYNCNT per socket (0: system default)
+
+	Flags         []string
+	Log           zerolog.Logger
+	Progress      io.Writer
+	ProgressEvery time.Duration
+	TTY           bool
+	SummaryJSON   string // write the summary as JSON here (for the bench harness)
+}
+
+// CrawlResult is what Crawl returns.
+type CrawlResult struct {
+	ID       record.CrawlID
+	Summary  crawl.Summary
+	MaxConns int
+}
+
+// Crawl runs one crawl to completion (or until ctx is cancelled).
+func Crawl(ctx context.Context, o CrawlOptions) (CrawlResult, error) {
+	var res CrawlResult
+	if o.Network.Name == "" {
+		o.Network = codec.Mainnet
+	}
+	policy, err := buildPolicy(o)
+	if err != nil {
+		return res, err
+	}
+	seeds, err := LoadSeeds(ctx, o.Network, o.Seeds, o.SeedsFile)
+	if err != nil {
+		return res, err
+	}
+	if _, err := tuning.RaiseNoFile(); err != nil {
+		o.Log.Warn().Err(err).Msg("could not raise the open-files limit")
+	}
+	maxConns, note := tuning.MaxConns(o.MaxConns)
+	if note != "" {
+		o.Log.Warn().Msg(note)
+	}
+	res.MaxConns = maxConns
+
+	sink, id, finish, resumeFn, err := openSink(o, seeds)
+	if err != nil {
+		return res, err
+	}
+	res.ID = id
+	if len(seeds) == 0 && resumeFn == nil {
+		_ = finish(false)
+		return res, errors.New("no seeds: give --seed or --seeds-file (or --resume)")
+	}
+	c := crawl.New(crawl.Config{
+		ID: id, Seeds: seeds, Policy: policy, MaxConns: maxConns, DialRate: o.DialRate,
+		Retries: o.Retries, MaxAddrs: o.MaxAddrs, Sink: sink, Log: o.Log,
+		Progress: o.Progress, ProgressEvery: o.ProgressEvery, TTY: o.TTY,
+	})
+	if resumeFn != nil {
+		if err := resumeFn(c.Frontier()); err != nil {
+			_ = finish(false)
+			return res, err
+		}
+	}
+	eng, err := buildEngine(o, c.Deliver)
+	if err != nil {
+		_ = finish(false)
+		return res, err
+	}
+	o.Log.Info().Str("crawl", id.String()).Str("network", o.Network.Name).Str("engine", engineName(o)).
+		Int("seeds", len(seeds)).Int("max_conns", maxConns).Float64("dial_rate", o.DialRate).Msg("crawl starting")
+	sum, runErr := c.Run(ctx, eng)
+	res.Summary = sum
+	err = errors.Join(runErr, finish(!sum.Interrupted && runErr == nil))
+	if o.SummaryJSON != "" {
+		err = errors.Join(err, writeSummary(o.SummaryJSON, res))
+	}
+	return res, err
+}
+
+func engineName(o CrawlOptions) string {
+	if o.Engine == "" {
+		return EngineGnet
+	}
+	return o.Engine
+}
+
+func buildPolicy(o CrawlOptions) (frontier.Policy, error) {
+	allow, err := frontier.ParseAllow(o.AllowNets)
+	if err != nil {
+		return frontier.Policy{}, err
+	}
+	return frontier.Policy{Allow: allow, Tor: o.TorProxy != "", CJDNS: o.CJDNS}, nil
+}
+
+func sessionConfig(o CrawlOptions) *session.Config {
+	return session.Prepare(session.Config{
+		Params: o.Network, UserAgent: o.UserAgent, StartHeight: o.StartHeight,
+		HandshakeTimeout: o.HandshakeTimeout, GetAddrWait: o.GetAddrWait, SessionTimeout: o.SessionTimeout,
+	})
+}
+
+func socketOption(o CrawlOptions) func(fd int) error {
+	if !o.Linger && o.SynRetries == 0 {
+		return nil
+	}
+	return func(fd int) error {
+		if o.Linger {
+			if err := tuning.SetNoLinger(fd); err != nil {
+				return err
+			}
+		}
+		if o.SynRetries > 0 {
+			return tuning.SetSynRetries(fd, o.SynRetries)
+		}
+		return nil
+	}
+}
+
+func buildEngine(o CrawlOptions, deliver func(*record.Attempt)) (crawl.Engine, error) {
+	cfg := sessionConfig(o)
+	var proxy netip.AddrPort
+	if o.TorProxy != "" {
+		p, err := netip.ParseAddrPort(o.TorProxy)
+		if err != nil {
+			return nil, fmt.Errorf("--tor-proxy %q: want IP:PORT: %w", o.TorProxy, err)
+		}
+		proxy = p
+	}
+	connectTimeout := o.ConnectTimeout
+	if connectTimeout <= 0 {
+		connectTimeout = eventloop.DefaultConnectTimeout
+	}
+	switch engineName(o) {
+	case EngineGnet:
+		opts := []eventloop.Option{eventloop.WithConnectTimeout(connectTimeout), eventloop.WithLogger(o.Log),
+			eventloop.WithSocketOption(socketOption(o))}
+		if proxy.IsValid() {
+			opts = append(opts, eventloop.WithTorProxy(proxy))
+		}
+		return eventloop.New(cfg, deliver, opts...)
+	case EngineGoroutine:
+		opts := []baseline.Option{baseline.WithConnectTimeout(connectTimeout), baseline.WithControl(socketOption(o))}
+		if proxy.IsValid() {
+			opts = append(opts, baseline.WithTorProxy(proxy))
+		}
+		return baseline.New(cfg, deliver, opts...), nil
+	}
+	return nil, fmt.Errorf("--engine %q: want gnet or goroutine", o.Engine)
+}
+
+// openSink opens the sink and, for the store, the crawl id and resume state.
+// finish(ok) flushes, marks the crawl finished if ok, and closes.
+func openSink(o CrawlOptions, seeds []codec.Addr) (sink record.Sink, id record.CrawlID,
+	finish func(ok bool) error, resume func(*frontier.Frontier) error, err error) {
+	now := time.Now()
+	switch {
+	case o.NoSink:
+		return &sinks.Discard{}, record.CrawlID(now.UnixNano()), func(bool) error { return nil }, nil, nil
+	case o.JSONL != "":
+		w, closeFn := io.Writer(os.Stdout), func() error { return nil }
+		if o.JSONL != "-" {
+			f, err := os.Create(o.JSONL)
+			if err != nil {
+				return nil, 0, nil, nil, err
+			}
+			w, closeFn = f, f.Close
+		}
+		j := sinks.NewJSONL(w)
+		return j, record.CrawlID(now.UnixNano()), func(bool) error { return errors.Join(j.Flush(), closeFn()) }, nil, nil
+	}
+	if o.DB == "" {
+		return nil, 0, nil, nil, errors.New("no sink: give --db DIR (or --jsonl FILE, or --no-store)")
+	}
+	st, err := store.Open(o.DB, store.WithLogger(o.Log))
+	if err != nil {
+		return nil, 0, nil, nil, err
+	}
+	if o.Resume {
+		meta, err := st.LatestUnfinished()
+		if err != nil {
+			_ = st.Close()
+			return nil, 0, nil, nil, fmt.Errorf("--resume: %w", err)
+		}
+		id = meta.ID
+		resume = func(f *frontier.Frontier) error { return resumeFrontier(st, id, f, o.Log) }
+	} else {
+		id, err = st.NewCrawl(record.CrawlMeta{Network: o.Network.Name, Start: now, Flags: o.Flags})
+		if err != nil {
+			_ = st.Close()
+			return nil, 0, nil, nil, err
+		}
+	}
+	w, err := st.NewWriter()
+	if err != nil {
+		_ = st.Close()
+		return nil, 0, nil, nil, err
+	}
+	finish = func(ok bool) error {
+		err := w.Close()
+		if ok && err == nil {
+			err = st.FinishCrawl(id, time.Now())
+		}
+		return errors.Join(err, st.Close())
+	}
+	return w, id, finish, resume, nil
+}
+
+// resumeFrontier rebuilds the frontier of crawl id: everything seen is known
+// again; every address with a recorded attempt is done unless its last
+// attempt was cut short by the stop (class aborted), which is dialled again.
+func resumeFrontier(st *store.Store, id record.CrawlID, f *frontier.Frontier, log zerolog.Logger) error {
+	seen, done := 0, 0
+	if err := st.EachSeen(id, func(s store.Sighting) error {
+		seen++
+		f.Add(s.Addr)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("resume: reading seen addresses: %w", err)
+	}
+	if err := st.EachAttempted(id, func(a store.Attempted) error {
+		if a.Last != record.ClassAborted {
+			done++
+			f.MarkDone(a.Addr)
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("resume: reading attempts: %w", err)
+	}
+	log.Info().Str("crawl", id.String()).Int("known", seen).Int("done", done).Int("queued", f.Queued()).Msg("resuming crawl")
+	return nil
+}
+
+type summaryJSON struct {
+	Crawl            string         `json:"crawl"`
+	ElapsedSec       float64        `json:"elapsed_sec"`
+	Dials            int            `json:"dials"`
+	Reachable        int            `json:"reachable"`
+	HandshakesPerSec float64        `json:"handshakes_per_sec"`
+	Retries          int            `json:"retries"`
+	RateBackoffs     int            `json:"rate_backoffs"`
+	ConnBackoffs     int            `json:"conn_backoffs"`
+	MaxConns         int            `json:"max_conns"`
+	Known            int            `json:"known"`
+	Interrupted      bool           `json:"interrupted"`
+	ByClass          map[string]int `json:"by_class"`
+}
+
+func writeSummary(path string, r CrawlResult) error {
+	s := r.Summary
+	out := summaryJSON{Crawl: r.ID.String(), ElapsedSec: s.Elapsed().Seconds(), Dials: s.Dials, Reachable: s.Reachable,
+		HandshakesPerSec: s.HandshakesPerSec(), Retries: s.Retries, RateBackoffs: s.RateBackoffs,
+		ConnBackoffs: s.ConnBackoffs, MaxConns: r.MaxConns, Known: s.Frontier.Known, Interrupted: s.Interrupted,
+		ByClass: map[string]int{}}
+	for c, n := range s.ByClass {
+		out.ByClass[c.String()] = n
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// trimComment strips a '#' comment and spaces from a seeds-file line.
+func trimComment(line string) string {
+	if i := strings.IndexByte(line, '#'); i >= 0 {
+		line = line[:i]
+	}
+	return strings.TrimSpace(line)
+}

@@ -1,0 +1,324 @@
+package crawl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
+
+	"github.com/nodesweep/nodesweep/codec"
+	"github.com/nodesweep/nodesweep/internal/frontier"
+	"github.com/nodesweep/nodesweep/internal/record"
+)
+
+// Job is one dial the coordinator asks an engine to make.
+type Job struct {
+	Addr codec.Addr
+	Try  uint8
+}
+
+// Engine makes connection attempts. Dial must not block for long; for every
+// Dial the engine calls the Deliver function it was built with exactly once,
+// from any goroutine. Close aborts what is in flight (each delivered with
+// class aborted) and returns when every Dial has been delivered.
+type Engine interface {
+	Dial(Job)
+	Close() error
+}
+
+// Defaults, in one place.
+const (
+	DefaultDialRate = 2000            // new connections per second
+	DefaultDrain    = 2 * time.Second // in-flight grace after a stop signal
+	// pressureWindow is how often the dial rate is re-evaluated.
+	pressureWindow = time.Second
+	// pressureMin is how many pressure errors in one window trigger a back-off.
+	pressureMin = 8
+	// minDialRate is the floor of the back-off.
+	minDialRate = 10
+)
+
+// Config configures a crawl.
+type Config struct {
+	ID       record.CrawlID
+	Seeds    []codec.Addr
+	Policy   frontier.Policy
+	MaxConns int
+	DialRate float64 // per second; 0 means DefaultDialRate; <0 means unlimited
+	Retries  int
+	MaxAddrs int
+	Sink     record.Sink
+	Log      zerolog.Logger
+	// Progress receives the progress line; ProgressEvery is its period
+	// (1 s on a TTY, 10 s otherwise); TTY rewrites one line.
+	Progress      io.Writer
+	ProgressEvery time.Duration
+	TTY           bool
+	Drain         time.Duration
+	// Clock is injectable for tests; default time.Now.
+	Clock func() time.Time
+}
+
+// Crawler coordinates one crawl: it owns the frontier, paces dials, and
+// routes each finished attempt to the sink and its addresses to the frontier.
+type Crawler struct {
+	cfg     Config
+	fr      *frontier.Frontier
+	results chan *record.Attempt
+	lim     *rate.Limiter
+	sum     Summary
+
+	inflight    int
+	maxConns    int // effective: lowered on EMFILE-like errors, recovers
+	pressure    int // pressure errors in the current window
+	windowStart time.Time
+}
+
+// New prepares a crawl. Seeds are added to the frontier at once; a resumed
+// crawl adds its state through Frontier() before Run.
+func New(cfg Config) *Crawler {
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 1000
+	}
+	if cfg.Drain <= 0 {
+		cfg.Drain = DefaultDrain
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.ProgressEvery <= 0 {
+		cfg.ProgressEvery = 10 * time.Second
+	}
+	opts := []frontier.Option{frontier.WithRetries(cfg.Retries, frontier.DefaultRetryDelay)}
+	if cfg.MaxAddrs > 0 {
+		opts = append(opts, frontier.WithMaxAddrs(cfg.MaxAddrs))
+	}
+	limit := rate.Limit(cfg.DialRate)
+	switch {
+	case cfg.DialRate == 0:
+		limit = DefaultDialRate
+	case cfg.DialRate < 0:
+		limit = rate.Inf
+	}
+	burst := max(1, int(float64(limit)/20)) // 50 ms worth of dials at once
+	if limit == rate.Inf {
+		burst = cfg.MaxConns
+	}
+	c := &Crawler{
+		cfg:      cfg,
+		fr:       frontier.New(cfg.Policy, opts...),
+		results:  make(chan *record.Attempt, cfg.MaxConns+64),
+		lim:      rate.NewLimiter(limit, burst),
+		maxConns: cfg.MaxConns,
+	}
+	c.sum.ByClass = map[record.Class]int{}
+	return c
+}
+
+// Frontier gives access to the frontier before Run (for resume).
+func (c *Crawler) Frontier() *frontier.Frontier { return c.fr }
+
+// Deliver is the function engines call with each finished attempt. It never
+// blocks: the channel holds MaxConns attempts and at most MaxConns are in flight.
+func (c *Crawler) Deliver(a *record.Attempt) { c.results <- a }
+
+// Run crawls until the frontier is exhausted or ctx is cancelled, then stops
+// the engine. It returns the summary; the error is only for sink failures.
+func (c *Crawler) Run(ctx context.Context, eng Engine) (Summary, error) {
+	now := c.cfg.Clock()
+	c.sum.Start = now
+	c.windowStart = now
+	if len(c.cfg.Seeds) > 0 {
+		var fresh []codec.Addr
+		for _, s := range c.cfg.Seeds {
+			if c.fr.Add(s) {
+				fresh = append(fresh, s)
+			}
+		}
+		if err := c.cfg.Sink.Seen(c.cfg.ID, codec.Addr{}, fresh); err != nil {
+			return c.sum, fmt.Errorf("recording seeds: %w", err)
+		}
+	}
+	progress := time.NewTicker(c.cfg.ProgressEvery)
+	defer progress.Stop()
+	wake := time.NewTimer(time.Hour)
+	defer wake.Stop()
+	var sinkErr error
+	for {
+		now = c.cfg.Clock()
+		wait := c.dialSome(now, eng)
+		if c.inflight == 0 && c.fr.Queued() == 0 {
+			break
+		}
+		resetTimer(wake, wait)
+		select {
+		case a := <-c.results:
+			sinkErr = errors.Join(sinkErr, c.handle(a))
+			for drained := 0; drained < 256; drained++ { // take what is ready before dialing again
+				select {
+				case a := <-c.results:
+					sinkErr = errors.Join(sinkErr, c.handle(a))
+					continue
+				default:
+				}
+				break
+			}
+		case <-wake.C:
+		case <-progress.C:
+			c.progressLine(c.cfg.Clock())
+		case <-ctx.Done():
+			sinkErr = errors.Join(sinkErr, c.stop(eng))
+			return c.finish(sinkErr)
+		}
+		if sinkErr != nil {
+			c.cfg.Log.Error().Err(sinkErr).Msg("store write failed; stopping the crawl")
+			sinkErr = errors.Join(sinkErr, c.stop(eng))
+			return c.finish(sinkErr)
+		}
+	}
+	if err := eng.Close(); err != nil {
+		c.cfg.Log.Error().Err(err).Msg("engine close")
+	}
+	return c.finish(nil)
+}
+
+func resetTimer(t *time.Timer, d time.Duration) {
+	if !t.Stop() {
+		select {
+		case <-t.C:
+		default:
+		}
+	}
+	t.Reset(d)
+}
+
+// dialSome starts as many dials as the caps allow and returns how long to
+// wait before trying again if it was held back by time (rate or retry delay).
+func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
+	c.adjustPressure(now)
+	for c.inflight < c.maxConns {
+		if c.lim.TokensAt(now) < 1 {
+			need := (1 - c.lim.TokensAt(now)) / float64(c.lim.Limit())
+			return max(time.Duration(need*float64(time.Second)), time.Millisecond)
+		}
+		a, try, ok := c.fr.Next(now)
+		if !ok {
+			if r := c.fr.NextRetry(); !r.IsZero() {
+				return max(r.Sub(now), time.Millisecond)
+			}
+			return time.Hour
+		}
+		c.lim.AllowN(now, 1)
+		c.inflight++
+		c.sum.Dials++
+		eng.Dial(Job{Addr: a, Try: try})
+	}
+	return time.Hour // woken by a result
+}
+
+func (c *Crawler) handle(a *record.Attempt) error {
+	now := c.cfg.Clock()
+	c.inflight--
+	a.Crawl = c.cfg.ID
+	c.sum.ByClass[a.Class]++
+	if a.Class == record.ClassReachable {
+		c.sum.Reachable++
+	}
+	if a.Class == record.ClassLocalError || a.Class == record.ClassUnreachable {
+		c.pressure++
+		if a.Class == record.ClassLocalError && c.maxConns > 16 {
+			c.maxConns = max(16, c.inflight-16) // multiplicative decrease on fd/port exhaustion
+			c.sum.ConnBackoffs++
+		}
+	} else if c.maxConns < c.cfg.MaxConns && a.Class != record.ClassAborted {
+		c.maxConns++ // additive recovery
+	}
+	if c.fr.Done(a.Addr, a.Class, now) {
+		c.sum.Retries++
+	}
+	err := c.cfg.Sink.Record(a)
+	if learned := a.Learned(); len(learned) > 0 {
+		fresh := learned[:0:0]
+		for _, l := range learned {
+			if c.fr.Add(l) {
+				fresh = append(fresh, l)
+			}
+		}
+		if len(fresh) > 0 {
+			err = errors.Join(err, c.cfg.Sink.Seen(c.cfg.ID, a.Addr, fresh))
+		}
+	}
+	return err
+}
+
+// adjustPressure halves the dial rate after a window with a burst of
+// ENETUNREACH/EMFILE-like errors, and raises it by a quarter after a calm one.
+func (c *Crawler) adjustPressure(now time.Time) {
+	if now.Sub(c.windowStart) < pressureWindow {
+		return
+	}
+	limit := c.lim.Limit()
+	target := rate.Limit(c.cfg.DialRate)
+	if c.cfg.DialRate == 0 {
+		target = DefaultDialRate
+	}
+	switch {
+	case c.pressure >= pressureMin && limit != rate.Inf:
+		nl := max(limit/2, minDialRate)
+		c.lim.SetLimitAt(now, nl)
+		c.sum.RateBackoffs++
+		c.cfg.Log.Warn().Int("errors", c.pressure).Float64("dial_rate", float64(nl)).
+			Msg("dial pressure (network unreachable / out of fds or ports): lowering the dial rate")
+	case c.pressure < pressureMin && limit != rate.Inf && limit < target:
+		c.lim.SetLimitAt(now, min(limit*5/4+1, target))
+	}
+	c.pressure = 0
+	c.windowStart = now
+}
+
+// stop lets in-flight attempts finish for the drain period, then closes the engine.
+func (c *Crawler) stop(eng Engine) error {
+	c.sum.Interrupted = true
+	c.cfg.Log.Info().Int("in_flight", c.inflight).Dur("grace", c.cfg.Drain).Msg("stopping: no new dials")
+	var err error
+	deadline := time.NewTimer(c.cfg.Drain)
+	defer deadline.Stop()
+	for c.inflight > 0 {
+		select {
+		case a := <-c.results:
+			err = errors.Join(err, c.handle(a))
+			continue
+		case <-deadline.C:
+		}
+		break
+	}
+	done := make(chan error, 1)
+	go func() { done <- eng.Close() }()
+	for {
+		select {
+		case a := <-c.results:
+			err = errors.Join(err, c.handle(a))
+		case cerr := <-done:
+			for c.inflight > 0 {
+				err = errors.Join(err, c.handle(<-c.results))
+			}
+			return errors.Join(err, cerr)
+		}
+	}
+}
+
+func (c *Crawler) finish(err error) (Summary, error) {
+	c.sum.End = c.cfg.Clock()
+	c.sum.Frontier = c.fr.Stats()
+	if c.cfg.Progress != nil {
+		c.progressLine(c.sum.End)
+		if c.cfg.TTY {
+			fmt.Fprintln(c.cfg.Progress)
+		}
+	}
+	return c.sum, errors.Join(err, c.cfg.Sink.Flush())
+}

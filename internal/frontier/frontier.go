@@ -1,0 +1,219 @@
+package frontier
+
+import (
+	"container/heap"
+	"time"
+
+	"github.com/nodesweep/nodesweep/codec"
+	"github.com/nodesweep/nodesweep/internal/record"
+)
+
+// Defaults.
+const (
+	// DefaultMaxAddrs caps the addresses one crawl keeps track of: mainnet
+	// gossip yields 10^5–10^6 candidates; 4M entries cost ~400 MB. Past the
+	// cap new addresses are counted and dropped, so gossip cannot exhaust our
+	// memory.
+	DefaultMaxAddrs = 4_000_000
+	// DefaultRetries: one more try for transient failures (timeouts, resets).
+	DefaultRetries = 1
+	// DefaultRetryDelay before the first retry; doubled for each further one.
+	DefaultRetryDelay = 2 * time.Second
+)
+
+type state uint8
+
+const (
+	stateSkipped state = iota // recorded, never dialled (policy)
+	stateQueued
+	stateInFlight
+	stateRetryWait
+	stateDone
+)
+
+type entry struct {
+	state state
+	tries uint8
+}
+
+// Stats are the frontier's counters.
+type Stats struct {
+	Known     int // distinct addresses recorded
+	Skipped   int // known but not dialled by policy
+	Queued    int // waiting for a first or further attempt
+	InFlight  int
+	Done      int
+	Dropped   int // not recorded: over MaxAddrs
+	Retried   int // retry attempts handed out
+	ByVerdict [5]int
+}
+
+// Frontier is the crawl's address book: dedup on the canonical address, a
+// FIFO of addresses to dial, and a retry schedule. One per crawl; not safe for
+// concurrent use (the coordinator owns it). It does no I/O and reads no clock.
+type Frontier struct {
+	policy     Policy
+	seen       map[codec.Addr]entry
+	queue      []codec.Addr
+	head       int
+	retry      retryHeap
+	maxAddrs   int
+	maxRetries int
+	retryDelay time.Duration
+	stats      Stats
+}
+
+// Option configures a Frontier.
+type Option func(*Frontier)
+
+// WithMaxAddrs sets the cap on known addresses.
+func WithMaxAddrs(n int) Option { return func(f *Frontier) { f.maxAddrs = n } }
+
+// WithRetries sets how many more tries a transient failure gets.
+func WithRetries(n int, delay time.Duration) Option {
+	return func(f *Frontier) { f.maxRetries, f.retryDelay = n, delay }
+}
+
+// New returns an empty frontier.
+func New(p Policy, opts ...Option) *Frontier {
+	f := &Frontier{policy: p, seen: make(map[codec.Addr]entry, 1024),
+		maxAddrs: DefaultMaxAddrs, maxRetries: DefaultRetries, retryDelay: DefaultRetryDelay}
+	for _, o := range opts {
+		o(f)
+	}
+	return f
+}
+
+// Add records a; it returns true if a was new. New dialable addresses are queued.
+func (f *Frontier) Add(a codec.Addr) bool {
+	if !a.IsValid() {
+		return false
+	}
+	if _, ok := f.seen[a]; ok {
+		return false
+	}
+	if len(f.seen) >= f.maxAddrs {
+		f.stats.Dropped++
+		return false
+	}
+	v := f.policy.Check(a)
+	f.stats.ByVerdict[v]++
+	if v != Dial {
+		f.seen[a] = entry{state: stateSkipped}
+		f.stats.Skipped++
+		return true
+	}
+	f.seen[a] = entry{state: stateQueued}
+	f.queue = append(f.queue, a)
+	return true
+}
+
+// MarkDone records a as already finished (a resumed crawl's earlier attempts).
+func (f *Frontier) MarkDone(a codec.Addr) {
+	e, ok := f.seen[a]
+	if !ok {
+		if !f.Add(a) {
+			return
+		}
+		e = f.seen[a]
+	}
+	if e.state == stateSkipped || e.state == stateDone {
+		return
+	}
+	e.state = stateDone
+	f.seen[a] = e
+	f.stats.Done++
+}
+
+// Next hands out the next address to dial: due retries first, then the queue.
+func (f *Frontier) Next(now time.Time) (a codec.Addr, try uint8, ok bool) {
+	if len(f.retry) > 0 && !f.retry[0].due.After(now) {
+		it := heap.Pop(&f.retry).(retryItem)
+		e := f.seen[it.addr]
+		e.state = stateInFlight
+		f.seen[it.addr] = e
+		f.stats.InFlight++
+		f.stats.Retried++
+		return it.addr, e.tries, true
+	}
+	for f.head < len(f.queue) {
+		a = f.queue[f.head]
+		f.queue[f.head] = codec.Addr{}
+		f.head++
+		if f.head > 4096 && f.head*2 > len(f.queue) {
+			f.queue = append(f.queue[:0:0], f.queue[f.head:]...)
+			f.head = 0
+		}
+		e := f.seen[a]
+		if e.state != stateQueued { // marked done by a resume after queueing
+			continue
+		}
+		e.state = stateInFlight
+		f.seen[a] = e
+		f.stats.InFlight++
+		return a, e.tries, true
+	}
+	return codec.Addr{}, 0, false
+}
+
+// Done records the outcome of an attempt handed out by Next. A transient
+// failure with tries left is scheduled for a retry after an exponential delay.
+// It returns true if a retry was scheduled.
+func (f *Frontier) Done(a codec.Addr, c record.Class, now time.Time) bool {
+	e, ok := f.seen[a]
+	if !ok || e.state != stateInFlight {
+		return false
+	}
+	f.stats.InFlight--
+	if c.Transient() && int(e.tries) < f.maxRetries {
+		e.tries++
+		e.state = stateRetryWait
+		f.seen[a] = e
+		heap.Push(&f.retry, retryItem{addr: a, due: now.Add(f.retryDelay << (e.tries - 1))})
+		return true
+	}
+	e.state = stateDone
+	f.seen[a] = e
+	f.stats.Done++
+	return false
+}
+
+// Queued is the number of addresses waiting (queue and retry schedule).
+func (f *Frontier) Queued() int { return len(f.queue) - f.head + len(f.retry) }
+
+// NextRetry is when the earliest scheduled retry is due (zero if none).
+func (f *Frontier) NextRetry() time.Time {
+	if len(f.retry) == 0 {
+		return time.Time{}
+	}
+	return f.retry[0].due
+}
+
+// Known reports whether a is recorded.
+func (f *Frontier) Known(a codec.Addr) bool { _, ok := f.seen[a]; return ok }
+
+// Stats returns the counters.
+func (f *Frontier) Stats() Stats {
+	s := f.stats
+	s.Known = len(f.seen)
+	s.Queued = f.Queued()
+	return s
+}
+
+type retryItem struct {
+	addr codec.Addr
+	due  time.Time
+}
+
+type retryHeap []retryItem
+
+func (h retryHeap) Len() int           { return len(h) }
+func (h retryHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
+func (h retryHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *retryHeap) Push(x any)        { *h = append(*h, x.(retryItem)) }
+func (h *retryHeap) Pop() any {
+	old := *h
+	it := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return it
+}

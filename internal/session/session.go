@@ -1,0 +1,370 @@
+package session
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nodesweep/nodesweep/codec"
+	"github.com/nodesweep/nodesweep/internal/record"
+)
+
+// minVerackProtocol: peers older than this (pre-0.2.9) never send verack,
+// so their version alone completes the handshake.
+const minVerackProtocol = 209
+
+// Session is one crawl conversation with one peer, as a pure state machine:
+// the driver (an engine) feeds it received bytes and clock readings and
+// sends what it returns; the session never touches a socket or a clock.
+// Not safe for concurrent use: one driver goroutine at a time.
+type Session struct {
+	cfg   *Config
+	dec   *codec.Decoder
+	nonce uint64
+	att   record.Attempt
+
+	connected         bool
+	connectedAt       time.Time
+	handshakeDeadline time.Time
+	addrDeadline      time.Time // zero until getaddr is sent
+	sessionDeadline   time.Time
+
+	gotVersion, gotVerack, sentGetAddr bool
+	addrTotal                          int
+	frames                             int
+	wrongNet                           bool
+	duplicateVersions                  int
+
+	done   bool
+	class  record.Class
+	detail string
+}
+
+// New prepares a session for addr. dialStart is when the connect began (for
+// the connect RTT); nonce is sent in our version (injected for determinism).
+// cfg must have gone through Prepare (or be shared from NewConfig).
+func New(cfg *Config, addr codec.Addr, try uint8, nonce uint64, dialStart time.Time) *Session {
+	s := &Session{cfg: cfg, nonce: nonce, dec: codec.NewDecoder(cfg.Params.Magic, codec.CrawlerCommands)}
+	s.att.Addr = addr
+	s.att.Try = try
+	s.att.Start = dialStart
+	return s
+}
+
+// Prepare returns cfg with defaults filled in, to be shared by many sessions.
+func Prepare(cfg Config) *Config {
+	c := cfg.withDefaults()
+	return &c
+}
+
+// Addr returns the peer's address.
+func (s *Session) Addr() codec.Addr { return s.att.Addr }
+
+// Done reports whether the session has ended: the driver should close the
+// connection and call Finish.
+func (s *Session) Done() bool { return s.done }
+
+// Deadline is the next moment the driver must call Tick (zero if none).
+func (s *Session) Deadline() time.Time {
+	if !s.connected || s.done {
+		return time.Time{}
+	}
+	d := s.sessionDeadline
+	if !s.handshakeComplete() && s.handshakeDeadline.Before(d) {
+		d = s.handshakeDeadline
+	}
+	if !s.addrDeadline.IsZero() && s.addrDeadline.Before(d) {
+		d = s.addrDeadline
+	}
+	return d
+}
+
+// Connected tells the session the TCP connection is up; it returns out with
+// our version message appended, to be sent at once.
+func (s *Session) Connected(now time.Time, out []byte) []byte {
+	s.connected = true
+	s.connectedAt = now
+	s.att.ConnectRTT = now.Sub(s.att.Start)
+	s.handshakeDeadline = now.Add(s.cfg.HandshakeTimeout)
+	s.sessionDeadline = now.Add(s.cfg.SessionTimeout)
+	v := codec.Version{
+		Protocol: s.cfg.Protocol, Services: s.cfg.Services, Timestamp: now.Unix(),
+		Nonce: s.nonce, UserAgent: s.cfg.UserAgent, StartHeight: s.cfg.StartHeight, Relay: s.cfg.Relay,
+		HasAddrFrom: true, HasNonce: true, HasUserAgent: true, HasStartHeight: true, HasRelay: true,
+	}
+	if ip, ok := s.att.Addr.V1Bytes(); ok {
+		v.AddrRecv = codec.NetAddr{IP: ip, Port: s.att.Addr.Port()}
+	}
+	var buf [160]byte
+	return s.send(out, codec.CmdVersion, codec.AppendVersion(buf[:0], &v))
+}
+
+func (s *Session) send(out []byte, c codec.Command, payload []byte) []byte {
+	n := len(out)
+	out = codec.AppendFrame(out, s.cfg.Params.Magic, c, payload)
+	s.att.BytesOut += uint64(len(out) - n)
+	return out
+}
+
+func (s *Session) handshakeComplete() bool {
+	return s.gotVersion && (s.gotVerack || s.att.Version.Msg.Protocol < minVerackProtocol)
+}
+
+func (s *Session) finish(c record.Class, detail string) {
+	if s.done {
+		return
+	}
+	s.done, s.class, s.detail = true, c, detail
+}
+
+// Receive consumes bytes received from the peer and returns how many of in it
+// consumed (the rest is an incomplete frame: keep it and call again with more)
+// and out with any replies appended. After Done it consumes nothing.
+func (s *Session) Receive(now time.Time, in []byte, out []byte) (int, []byte) {
+	consumed := 0
+	for !s.done {
+		f, n, err := s.dec.Decode(in[consumed:])
+		start := consumed
+		consumed += n
+		s.att.BytesIn += uint64(n)
+		if err != nil {
+			s.decodeError(in[start:consumed], err)
+			continue
+		}
+		if n == 0 {
+			break
+		}
+		if f.Command == codec.CmdUnknown && f.Length == 0 && f.Name == ([12]byte{}) {
+			continue // swallowed part of a skipped payload
+		}
+		if s.frames++; s.frames > s.cfg.MaxFrames {
+			s.finishLimit(fmt.Sprintf("more than %d frames", s.cfg.MaxFrames))
+			break
+		}
+		if f.Skipped {
+			s.att.SkippedFrames++
+			continue
+		}
+		out = s.handle(now, &f, out)
+	}
+	if s.att.BytesIn > uint64(s.cfg.MaxBytesIn) {
+		s.finishLimit(fmt.Sprintf("more than %d bytes", s.cfg.MaxBytesIn))
+	}
+	return consumed, out
+}
+
+// finishLimit ends a session whose peer sent too much: still reachable if the
+// handshake completed (the census datum is in), a protocol error otherwise.
+func (s *Session) finishLimit(why string) {
+	if s.handshakeComplete() {
+		s.finish(record.ClassReachable, "closed: "+why)
+		return
+	}
+	s.finish(record.ClassProtocol, why)
+}
+
+func (s *Session) decodeError(skipped []byte, err error) {
+	var ge *codec.GarbageError
+	switch {
+	case errors.As(err, &ge):
+		s.att.GarbageBytes += uint32(ge.Skipped)
+		if !s.gotVersion && len(skipped) >= 4 && isOtherMagic(s.cfg.Params.Magic, skipped[:4]) {
+			s.wrongNet = true
+		}
+	case errors.Is(err, codec.ErrChecksum):
+		s.att.BadChecksums++
+	case errors.Is(err, codec.ErrOversized):
+		if s.handshakeComplete() {
+			s.finish(record.ClassReachable, err.Error())
+		} else {
+			s.finish(record.ClassOversized, err.Error())
+		}
+	default:
+		s.finish(record.ClassProtocol, err.Error())
+	}
+}
+
+func isOtherMagic(ours [4]byte, b []byte) bool {
+	for _, p := range codec.AllParams {
+		if p.Magic != ours && bytes.Equal(p.Magic[:], b) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Session) handle(now time.Time, f *codec.Frame, out []byte) []byte {
+	switch f.Command {
+	case codec.CmdVersion:
+		return s.onVersion(now, f.Payload, out)
+	case codec.CmdVerack:
+		if !s.gotVersion {
+			s.finish(record.ClassProtocol, "verack before version")
+			return out
+		}
+		if s.gotVerack {
+			return out
+		}
+		s.gotVerack = true
+		return s.afterHandshake(now, out)
+	case codec.CmdPing:
+		nonce, err := codec.DecodePing(f.Payload)
+		if err == nil && len(f.Payload) == 8 {
+			var b [8]byte
+			out = s.send(out, codec.CmdPong, codec.AppendPong(b[:0], nonce))
+		}
+	case codec.CmdAddr, codec.CmdAddrV2:
+		s.onAddr(f)
+	case codec.CmdReject:
+		if r, err := codec.DecodeReject(f.Payload); err == nil && s.detail == "" {
+			s.detail = fmt.Sprintf("reject %s code %#x: %.64q", r.Message, r.Code, r.Reason)
+		}
+	}
+	return out
+}
+
+func (s *Session) onVersion(now time.Time, payload []byte, out []byte) []byte {
+	if s.gotVersion {
+		s.duplicateVersions++ // Core ignores a redundant version; so do we
+		return out
+	}
+	v, err := codec.DecodeVersion(payload)
+	if err != nil {
+		s.finish(record.ClassProtocol, err.Error())
+		return out
+	}
+	s.gotVersion = true
+	s.att.VersionRTT = now.Sub(s.connectedAt)
+	s.att.Version = &record.Version{Raw: bytes.Clone(payload), Msg: v}
+	if v.Protocol >= codec.ProtocolSendAddrV2 && s.cfg.Protocol >= codec.ProtocolSendAddrV2 {
+		out = s.send(out, codec.CmdSendAddrV2, nil)
+	}
+	out = s.send(out, codec.CmdVerack, nil)
+	if v.Protocol < minVerackProtocol {
+		return s.afterHandshake(now, out)
+	}
+	return out
+}
+
+func (s *Session) afterHandshake(now time.Time, out []byte) []byte {
+	if s.cfg.NoGetAddr {
+		s.finish(record.ClassReachable, "")
+		return out
+	}
+	s.sentGetAddr = true
+	s.addrDeadline = now.Add(s.cfg.GetAddrWait)
+	return s.send(out, codec.CmdGetAddr, nil)
+}
+
+func (s *Session) onAddr(f *codec.Frame) {
+	var (
+		entries []codec.AddrEntry
+		skipped int
+		err     error
+	)
+	if f.Command == codec.CmdAddrV2 {
+		entries, skipped, err = codec.DecodeAddrV2(f.Payload, nil)
+	} else {
+		pver := int32(codec.ProtocolCurrent)
+		if s.att.Version != nil {
+			pver = min(pver, s.att.Version.Msg.Protocol)
+		}
+		entries, err = codec.DecodeAddr(f.Payload, pver, nil)
+	}
+	if err != nil {
+		if s.handshakeComplete() {
+			s.finish(record.ClassReachable, err.Error())
+		} else {
+			s.finish(record.ClassProtocol, err.Error())
+		}
+		return
+	}
+	// Keep at most MaxAddrEntries per session, as Core sends per getaddr.
+	if room := codec.MaxAddrEntries - s.addrTotal; len(entries) > room {
+		entries = entries[:max(room, 0)]
+	}
+	s.addrTotal += len(entries)
+	s.att.Addrs = append(s.att.Addrs, record.AddrMessage{
+		Command: f.Command, Raw: bytes.Clone(f.Payload), Entries: entries, Skipped: skipped,
+	})
+	// A getaddr answer is one message of more than one entry (a lone entry is
+	// the peer's self-announcement); Core never sends more than 1000 in all.
+	if s.sentGetAddr && (len(entries)+skipped > 1 || s.addrTotal >= codec.MaxAddrEntries) {
+		s.finish(record.ClassReachable, "")
+	}
+}
+
+// Fail ends the session with a class decided by the driver (a proxy
+// failure, say); Finish then reports it.
+func (s *Session) Fail(c record.Class, detail string) { s.finish(c, detail) }
+
+// Tick tells the session the time; it ends the session if a deadline passed.
+func (s *Session) Tick(now time.Time) {
+	if !s.connected || s.done {
+		return
+	}
+	switch {
+	case !s.handshakeComplete() && !now.Before(s.handshakeDeadline):
+		what := "no version"
+		if s.gotVersion {
+			what = "no verack"
+		}
+		if s.wrongNet {
+			s.finish(record.ClassWrongNetwork, "peer speaks another network's magic")
+			return
+		}
+		s.finish(record.ClassHandshakeTimeout, what)
+	case !s.addrDeadline.IsZero() && !now.Before(s.addrDeadline):
+		detail := ""
+		if s.addrTotal == 0 {
+			detail = "no answer to getaddr"
+		}
+		s.finish(record.ClassReachable, detail)
+	case !now.Before(s.sessionDeadline):
+		if s.handshakeComplete() {
+			s.finish(record.ClassReachable, "session cap reached")
+		} else {
+			s.finish(record.ClassSessionTimeout, "")
+		}
+	}
+}
+
+// Finish ends the session and returns its record. err is why the transport
+// ended: nil when we closed it because Done, else the connect/read/write
+// error (record.ErrConnectTimeout for an expired connect timer).
+func (s *Session) Finish(now time.Time, err error) *record.Attempt {
+	s.att.End = now
+	switch {
+	case s.done:
+		s.att.Class, s.att.Detail = s.class, s.detail
+	case !s.connected:
+		s.att.Class = record.ClassifyTransport(err)
+		s.att.Detail = errText(err)
+	case s.handshakeComplete():
+		s.att.Class = record.ClassReachable
+		if s.att.Detail = s.detail; s.detail == "" && s.sentGetAddr && s.addrTotal == 0 {
+			s.att.Detail = "closed before answering getaddr"
+		}
+	case s.wrongNet:
+		s.att.Class, s.att.Detail = record.ClassWrongNetwork, "peer speaks another network's magic"
+	default:
+		s.att.Class = record.ClassifyTransport(err)
+		if s.att.Class == record.ClassConnectTimeout { // a deadline on an open conn is not a connect failure
+			s.att.Class = record.ClassHandshakeTimeout
+		}
+		s.att.Detail = errText(err)
+		if s.gotVersion {
+			s.att.Detail = "after version: " + s.att.Detail
+		}
+	}
+	s.done = true
+	return &s.att
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
