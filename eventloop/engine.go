@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -34,7 +35,7 @@ type Engine struct {
 	cfg     *session.Config
 	opts    options
 	deliver func(*record.Attempt)
-	d       *dialer
+	d       connector
 
 	handoff chan handoff
 	wg      sync.WaitGroup // enrollers
@@ -72,6 +73,12 @@ type connState struct {
 	proxyEnd  time.Time // deadline of the SOCKS5 handshake
 }
 
+// connector makes connections: the epoll dialer or the goroutine pool.
+type connector interface {
+	submit(*connState) bool
+	close()
+}
+
 type handoff struct {
 	fd  int
 	st  *connState
@@ -102,6 +109,14 @@ func New(cfg *session.Config, deliver func(*record.Attempt), opts ...Option) (*E
 		return nil, fmt.Errorf("eventloop: gnet start: %w", err)
 	}
 	e.cli = cli
+	if o.dialMode == DialPool {
+		pd := newPoolDialer(o.poolSize, o.connectTimeout, (*connState).target, e.enroll, e.fail)
+		if o.sockopt != nil {
+			pd.dialer.Control = rawControl(o.sockopt)
+		}
+		e.d = pd
+		return e, nil
+	}
 	d, err := newDialer(o.connectTimeout, o.sockopt)
 	if err != nil {
 		_ = cli.Stop()
@@ -169,10 +184,6 @@ func (e *Engine) enroller() {
 			e.fail(h.st, record.ErrAborted, time.Now())
 			continue
 		}
-		h.st.connected = h.now
-		if h.st.socks != nil {
-			h.st.proxyEnd = h.now.Add(e.cfg.HandshakeTimeout)
-		}
 		f := os.NewFile(uintptr(h.fd), "")
 		nc, err := net.FileConn(f)
 		f.Close()
@@ -180,9 +191,38 @@ func (e *Engine) enroller() {
 			e.fail(h.st, fmt.Errorf("%w: %w", errLocal, err), time.Now())
 			continue
 		}
-		if _, err := e.cli.EnrollContext(nc, h.st); err != nil {
-			e.fail(h.st, fmt.Errorf("%w: %w", errLocal, err), time.Now())
+		e.enroll(nc, h.st, h.now)
+	}
+}
+
+// enroll registers a connected socket with gnet (which dups it and closes nc).
+func (e *Engine) enroll(nc net.Conn, st *connState, now time.Time) {
+	st.connected = now
+	if st.socks != nil {
+		st.proxyEnd = now.Add(e.cfg.HandshakeTimeout)
+	}
+	if _, err := e.cli.EnrollContext(nc, st); err != nil {
+		e.fail(st, fmt.Errorf("%w: %w", errLocal, err), time.Now())
+	}
+}
+
+// target is the dial address string of st (pool mode).
+func (st *connState) target() string {
+	if st.proxy != nil {
+		return st.proxy.String()
+	}
+	ap, _ := st.job.Addr.AddrPort()
+	return ap.String()
+}
+
+// rawControl adapts a socket-option hook to net.Dialer.Control.
+func rawControl(f func(fd int) error) func(string, string, syscall.RawConn) error {
+	return func(_, _ string, c syscall.RawConn) error {
+		var err error
+		if cerr := c.Control(func(fd uintptr) { err = f(int(fd)) }); cerr != nil {
+			return cerr
 		}
+		return err
 	}
 }
 
@@ -324,7 +364,7 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.d.close()
-	close(e.handoff)
+	close(e.handoff) // the epoll dialer has stopped sending
 	e.wg.Wait()
 	for e.outstanding.Load() > 0 {
 		e.openMu.Lock()

@@ -138,6 +138,15 @@ func addr(ip string, port uint16) codec.Addr {
 }
 
 func TestEngineOutcomes(t *testing.T) {
+	for _, m := range []struct {
+		name string
+		mode DialMode
+	}{{"epoll", DialEpoll}, {"pool", DialPool}} {
+		t.Run(m.name, func(t *testing.T) { testOutcomes(t, m.mode) })
+	}
+}
+
+func testOutcomes(t *testing.T, mode DialMode) {
 	_, live := startPeer(t, false)
 	_, silent := startPeer(t, true)
 	closed, _ := net.Listen("tcp4", "127.0.0.1:0")
@@ -147,7 +156,7 @@ func TestEngineOutcomes(t *testing.T) {
 
 	cfg := session.Prepare(session.Config{Params: codec.Mainnet, HandshakeTimeout: 400 * time.Millisecond})
 	col := newCollector()
-	e, err := New(cfg, col.deliver, WithConnectTimeout(300*time.Millisecond))
+	e, err := New(cfg, col.deliver, WithConnectTimeout(300*time.Millisecond), WithDialMode(mode, 16))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,8 @@ type options struct {
 	sockopt        func(fd int) error
 	torProxy       netip.AddrPort
 	log            zerolog.Logger
+	dialMode       DialMode
+	poolSize       int
 }
 
 // Option configures an Engine.
@@ -45,6 +47,7 @@ func defaultOptions() options {
 		connectTimeout: DefaultConnectTimeout,
 		loops:          runtime.GOMAXPROCS(0),
 		enrollers:      defaultEnrollers,
+		poolSize:       defaultPoolSize,
 		log:            zerolog.Nop(),
 	}
 }
@@ -87,3 +90,14 @@ func WithTorProxy(ap netip.AddrPort) Option { return func(o *options) { o.torPro
 
 // WithLogger sets the logger (default: none).
 func WithLogger(l zerolog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithDialMode selects the epoll dialer (default) or the goroutine pool of
+// size poolSize (0: 512) — the alternative the default is measured against.
+func WithDialMode(m DialMode, poolSize int) Option {
+	return func(o *options) {
+		o.dialMode = m
+		if poolSize > 0 {
+			o.poolSize = poolSize
+		}
+	}
+}

@@ -54,6 +54,7 @@ func runCrawl(ctx context.Context, args []string) error {
 	fs.BoolVar(&o.CJDNS, "cjdns", false, "dial CJDNS (fc00::/8) addresses")
 	fs.StringVar(&o.UserAgent, "user-agent", "/nodesweep:"+Version+"/", "user agent we announce")
 	startHeight := fs.Int("start-height", 0, "start height we announce")
+	fs.StringVar(&o.DialMode, "dial-mode", "epoll", "gnet engine connects: epoll (nonblocking sockets, one goroutine) or pool (512 dialer goroutines)")
 	fs.BoolVar(&o.Linger, "linger0", false, "close with RST (SO_LINGER 0): no TIME_WAIT on our side")
 	fs.IntVar(&o.SynRetries, "syn-retries", 0, "TCP_SYNCNT per socket (0: system default)")
 	fs.StringVar(&o.SummaryJSON, "summary-json", "", "write the end-of-crawl summary as JSON to FILE")

@@ -41,10 +41,11 @@ type CrawlOptions struct {
 	Seeds     []string // HOST:PORT (port optional); IPs, .onion, or DNS names
 	SeedsFile string   // one seed per line; '#' comments
 
-	DB     string // Badger directory (the default sink)
-	JSONL  string // write attempts as JSON lines to this file instead ("-" = stdout)
-	NoSink bool   // discard records (benchmarks)
-	Resume bool   // continue the newest unfinished crawl in DB
+	Sink   record.Sink // if set, records go here (tests); DB, JSONL, NoSink are ignored
+	DB     string      // Badger directory (the default sink)
+	JSONL  string      // write attempts as JSON lines to this file instead ("-" = stdout)
+	NoSink bool        // discard records (benchmarks)
+	Resume bool        // continue the newest unfinished crawl in DB
 
 	Engine           string
 	MaxConns         int
@@ -60,8 +61,9 @@ type CrawlOptions struct {
 	CJDNS            bool
 	UserAgent        string
 	StartHeight      int32
-	Linger           bool // RST on close: no TIME_WAIT on our side
-	SynRetries       int  // TCP_SYNCNT per socket (0: system default)
+	DialMode         string // gnet engine: "epoll" (default) or "pool"
+	Linger           bool   // RST on close: no TIME_WAIT on our side
+	SynRetries       int    // TCP_SYNCNT per socket (0: system default)
 
 	Flags         []string
 	Log           zerolog.Logger
@@ -76,6 +78,7 @@ type CrawlResult struct {
 	ID       record.CrawlID
 	Summary  crawl.Summary
 	MaxConns int
+	Runtime  RuntimeStats
 }
 
 // Crawl runs one crawl to completion (or until ctx is cancelled).
@@ -128,8 +131,10 @@ func Crawl(ctx context.Context, o CrawlOptions) (CrawlResult, error) {
 	}
 	o.Log.Info().Str("crawl", id.String()).Str("network", o.Network.Name).Str("engine", engineName(o)).
 		Int("seeds", len(seeds)).Int("max_conns", maxConns).Float64("dial_rate", o.DialRate).Msg("crawl starting")
+	probe := startRuntimeProbe()
 	sum, runErr := c.Run(ctx, eng)
 	res.Summary = sum
+	res.Runtime = probe.stop()
 	err = errors.Join(runErr, finish(!sum.Interrupted && runErr == nil))
 	if o.SummaryJSON != "" {
 		err = errors.Join(err, writeSummary(o.SummaryJSON, res))
@@ -194,6 +199,13 @@ func buildEngine(o CrawlOptions, deliver func(*record.Attempt)) (crawl.Engine, e
 	case EngineGnet:
 		opts := []eventloop.Option{eventloop.WithConnectTimeout(connectTimeout), eventloop.WithLogger(o.Log),
 			eventloop.WithSocketOption(socketOption(o))}
+		switch o.DialMode {
+		case "", "epoll":
+		case "pool":
+			opts = append(opts, eventloop.WithDialMode(eventloop.DialPool, 0))
+		default:
+			return nil, fmt.Errorf("--dial-mode %q: want epoll or pool", o.DialMode)
+		}
 		if proxy.IsValid() {
 			opts = append(opts, eventloop.WithTorProxy(proxy))
 		}
@@ -214,6 +226,8 @@ func openSink(o CrawlOptions, seeds []codec.Addr) (sink record.Sink, id record.C
 	finish func(ok bool) error, resume func(*frontier.Frontier) error, err error) {
 	now := time.Now()
 	switch {
+	case o.Sink != nil:
+		return o.Sink, record.CrawlID(now.UnixNano()), func(bool) error { return nil }, nil, nil
 	case o.NoSink:
 		return &sinks.Discard{}, record.CrawlID(now.UnixNano()), func(bool) error { return nil }, nil, nil
 	case o.JSONL != "":
@@ -302,6 +316,8 @@ type summaryJSON struct {
 	MaxConns         int            `json:"max_conns"`
 	Known            int            `json:"known"`
 	Interrupted      bool           `json:"interrupted"`
+	PeakInFlight     int            `json:"peak_in_flight"`
+	Runtime          RuntimeStats   `json:"runtime"`
 	ByClass          map[string]int `json:"by_class"`
 }
 
@@ -310,7 +326,7 @@ func writeSummary(path string, r CrawlResult) error {
 	out := summaryJSON{Crawl: r.ID.String(), ElapsedSec: s.Elapsed().Seconds(), Dials: s.Dials, Reachable: s.Reachable,
 		HandshakesPerSec: s.HandshakesPerSec(), Retries: s.Retries, RateBackoffs: s.RateBackoffs,
 		ConnBackoffs: s.ConnBackoffs, MaxConns: r.MaxConns, Known: s.Frontier.Known, Interrupted: s.Interrupted,
-		ByClass: map[string]int{}}
+		PeakInFlight: s.PeakInFlight, Runtime: r.Runtime, ByClass: map[string]int{}}
 	for c, n := range s.ByClass {
 		out.ByClass[c.String()] = n
 	}

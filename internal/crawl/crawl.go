@@ -214,6 +214,7 @@ func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
 		}
 		c.lim.AllowN(now, 1)
 		c.inflight++
+		c.sum.PeakInFlight = max(c.sum.PeakInFlight, c.inflight)
 		c.sum.Dials++
 		eng.Dial(Job{Addr: a, Try: try})
 	}

@@ -20,6 +20,7 @@ type Summary struct {
 	RateBackoffs int // dial-rate halvings after pressure bursts
 	ConnBackoffs int // in-flight cap reductions after fd/port exhaustion
 	Interrupted  bool
+	PeakInFlight int // most connections in flight at once
 	ByClass      map[record.Class]int
 	Frontier     frontier.Stats
 }
