@@ -20,6 +20,7 @@ import (
 	"github.com/nodesweep/nodesweep/internal/record"
 	"github.com/nodesweep/nodesweep/internal/session"
 	"github.com/nodesweep/nodesweep/internal/socks5"
+	"github.com/nodesweep/nodesweep/internal/sockstate"
 )
 
 // Engine is the reactor: a gnet client whose event loops multiplex every
@@ -191,6 +192,13 @@ func (e *Engine) enroller() {
 			e.fail(h.st, fmt.Errorf("%w: %w", errLocal, err), time.Now())
 			continue
 		}
+		if nc.RemoteAddr() == nil {
+			// getpeername failed: the peer reset between connect and now.
+			// gnet's EnrollContext would dereference the nil address.
+			_ = nc.Close()
+			e.fail(h.st, os.NewSyscallError("getpeername", unix.ECONNRESET), time.Now())
+			continue
+		}
 		e.enroll(nc, h.st, h.now)
 	}
 }
@@ -350,8 +358,11 @@ func (e *Engine) OnClose(c gnet.Conn, err error) gnet.Action {
 		err = nil
 	case st.aborted.Load():
 		err = record.ErrAborted
-	case err == nil:
+	case err == nil || errors.Is(err, io.EOF):
 		err = io.EOF
+		if sockstate.PeerReset(c.Fd()) {
+			err = os.NewSyscallError("read", unix.ECONNRESET)
+		}
 	}
 	e.finish(st, st.sess.Finish(time.Now(), err))
 	return gnet.None

@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -29,6 +30,7 @@ import (
 	"github.com/nodesweep/nodesweep/internal/record"
 	"github.com/nodesweep/nodesweep/internal/session"
 	"github.com/nodesweep/nodesweep/internal/socks5"
+	"github.com/nodesweep/nodesweep/internal/sockstate"
 )
 
 // readBufSize is the initial read buffer per connection: a version (~130 B)
@@ -239,8 +241,26 @@ func (e *Engine) converse(s *session.Session, conn net.Conn) error {
 			if e.closing.Load() {
 				return record.ErrAborted
 			}
+			if errors.Is(err, io.EOF) && peerReset(conn) {
+				return syscall.ECONNRESET
+			}
 			return err
 		}
 	}
 	return nil
+}
+
+// peerReset tells a reset from a clean close after EOF (see sockstate).
+func peerReset(c net.Conn) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	reset := false
+	_ = rc.Control(func(fd uintptr) { reset = sockstate.PeerReset(int(fd)) })
+	return reset
 }

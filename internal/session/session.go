@@ -310,8 +310,8 @@ func (s *Session) Tick(now time.Time) {
 		if s.gotVersion {
 			what = "no verack"
 		}
-		if s.wrongNet {
-			s.finish(record.ClassWrongNetwork, "peer speaks another network's magic")
+		if c, d := s.misbehaviour(); c != record.ClassUnknown {
+			s.finish(c, d)
 			return
 		}
 		s.finish(record.ClassHandshakeTimeout, what)
@@ -346,9 +346,11 @@ func (s *Session) Finish(now time.Time, err error) *record.Attempt {
 		if s.att.Detail = s.detail; s.detail == "" && s.sentGetAddr && s.addrTotal == 0 {
 			s.att.Detail = "closed before answering getaddr"
 		}
-	case s.wrongNet:
-		s.att.Class, s.att.Detail = record.ClassWrongNetwork, "peer speaks another network's magic"
 	default:
+		if c, d := s.misbehaviour(); c != record.ClassUnknown {
+			s.att.Class, s.att.Detail = c, d
+			break
+		}
 		s.att.Class = record.ClassifyTransport(err)
 		if s.att.Class == record.ClassConnectTimeout { // a deadline on an open conn is not a connect failure
 			s.att.Class = record.ClassHandshakeTimeout
@@ -360,6 +362,20 @@ func (s *Session) Finish(now time.Time, err error) *record.Attempt {
 	}
 	s.done = true
 	return &s.att
+}
+
+// misbehaviour explains a handshake that never completed by what the peer
+// sent instead of a valid version: another network's magic, or frames whose
+// checksums were wrong. ClassUnknown if neither happened.
+func (s *Session) misbehaviour() (record.Class, string) {
+	switch {
+	case s.gotVersion:
+	case s.wrongNet:
+		return record.ClassWrongNetwork, "peer speaks another network's magic"
+	case s.att.BadChecksums > 0:
+		return record.ClassProtocol, fmt.Sprintf("%d frames with a bad checksum, no valid version", s.att.BadChecksums)
+	}
+	return record.ClassUnknown, ""
 }
 
 func errText(err error) string {

@@ -243,7 +243,7 @@ func TestMisbehaviourClasses(t *testing.T) {
 		{"version then reset", version, syscall.ECONNRESET, record.ClassReset},
 		{"wrong network", testnet, nil, record.ClassWrongNetwork},
 		{"garbage then valid handshake", append([]byte("GET / HTTP/1.1\r\n\r\n"), happyStream(70016, msg(codec.CmdAddrV2, codec.AppendAddrV2(nil, entries(9))))...), nil, record.ClassReachable},
-		{"bad checksum on version", func() []byte { b := bytes.Clone(version); b[20] ^= 0xff; return b }(), nil, record.ClassClosed},
+		{"bad checksum on version", func() []byte { b := bytes.Clone(version); b[20] ^= 0xff; return b }(), nil, record.ClassProtocol},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
