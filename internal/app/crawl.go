@@ -130,7 +130,7 @@ func Crawl(ctx context.Context, o CrawlOptions) (CrawlResult, error) {
 		return res, err
 	}
 	o.Log.Info().Str("crawl", id.String()).Str("network", o.Network.Name).Str("engine", engineName(o)).
-		Int("seeds", len(seeds)).Int("max_conns", maxConns).Float64("dial_rate", o.DialRate).Msg("crawl starting")
+		Int("seeds", len(seeds)).Int("max_conns", maxConns).Str("dial_rate", dialRateText(o.DialRate)).Msg("crawl starting")
 	probe := startRuntimeProbe()
 	sum, runErr := c.Run(ctx, eng)
 	res.Summary = sum
@@ -343,4 +343,14 @@ func trimComment(line string) string {
 		line = line[:i]
 	}
 	return strings.TrimSpace(line)
+}
+
+func dialRateText(r float64) string {
+	switch {
+	case r < 0:
+		return "unlimited"
+	case r == 0:
+		return fmt.Sprintf("%d/s", crawl.DefaultDialRate)
+	}
+	return fmt.Sprintf("%g/s", r)
 }

@@ -56,7 +56,7 @@ func (s *Summary) Write(w io.Writer) {
 	for _, c := range classes {
 		parts = append(parts, fmt.Sprintf("%s %d", c, s.ByClass[c]))
 	}
-	fmt.Fprintf(w, "outcomes (last attempt per dial): %s\n", strings.Join(parts, ", "))
+	fmt.Fprintf(w, "outcomes per attempt (retries included): %s\n", strings.Join(parts, ", "))
 }
 
 // progressLine prints seed 001's line: received | failed | in flight |

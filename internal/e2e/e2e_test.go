@@ -67,10 +67,12 @@ type simCrawl struct {
 	truth *simnet.Truth
 	mem   *sinks.Memory
 	res   app.CrawlResult
+	tor   bool // crawled through the simulator's SOCKS5 front
 }
 
 // crawlSim starts a simulated network in-process and crawls it from its seeds.
-func crawlSim(t *testing.T, cfg simnet.Config, o app.CrawlOptions) *simCrawl {
+// With tor, the crawl dials onions through the simulator's SOCKS5 front.
+func crawlSim(t *testing.T, cfg simnet.Config, o app.CrawlOptions, tor bool) *simCrawl {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -79,7 +81,10 @@ func crawlSim(t *testing.T, cfg simnet.Config, o app.CrawlOptions) *simCrawl {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = n.Close() })
-	sc := &simCrawl{net: n, truth: n.Truth(), mem: &sinks.Memory{}}
+	sc := &simCrawl{net: n, truth: n.Truth(), mem: &sinks.Memory{}, tor: tor}
+	if tor {
+		o.TorProxy = n.Ports().SOCKS
+	}
 	for _, s := range n.Seeds() {
 		o.Seeds = append(o.Seeds, s.String())
 	}
@@ -117,11 +122,23 @@ func (sc *simCrawl) check(t *testing.T) {
 		tn := &sc.truth.Nodes[i]
 		a := codec.MustParseAddr(tn.Addr)
 		att := final[a]
+		if tn.Class == simnet.ClassOnion && sc.tor {
+			counts["onion"]++
+			switch {
+			case att == nil:
+				note("onion never attempted", tn.Addr)
+			case att.Class != record.ClassReachable:
+				note("onion recorded as "+att.Class.String(), tn.Addr+" ("+att.Detail+")")
+			case att.Version.Msg.UserAgent != *tn.UserAgent || uint32(att.Version.Msg.Protocol) != *tn.ProtocolVersion:
+				note("fields of onion", tn.Addr)
+			}
+			continue
+		}
 		if !tn.Dialable {
-			if att != nil && tn.Class != simnet.ClassOnion {
+			if att != nil {
 				note("dialled a non-dialable "+tn.Class.String(), tn.Addr)
 			}
-			if _, ok := seen[a]; !ok && tn.Class != simnet.ClassOnion {
+			if _, ok := seen[a]; !ok {
 				counts["gossip-only not seen"]++
 			}
 			continue
@@ -170,7 +187,7 @@ func TestHealthy(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			o := fastOptions()
 			o.Engine = engine
-			sc := crawlSim(t, simnet.Config{Profile: simnet.ProfileHealthy, Nodes: 5000, Seed: 11}, o)
+			sc := crawlSim(t, simnet.Config{Profile: simnet.ProfileHealthy, Nodes: 5000, Seed: 11}, o, false)
 			sc.check(t)
 			if got := sc.res.Summary.Reachable; got != 5000 {
 				t.Errorf("reachable %d, want 5000", got)
@@ -181,6 +198,24 @@ func TestHealthy(t *testing.T) {
 
 func TestRealistic(t *testing.T) {
 	o := fastOptions()
-	sc := crawlSim(t, simnet.Config{Profile: simnet.ProfileRealistic, Nodes: 20000, Seed: 12}, o)
+	sc := crawlSim(t, simnet.Config{Profile: simnet.ProfileRealistic, Nodes: 20000, Seed: 12}, o, false)
 	sc.check(t)
+}
+
+// TestTor crawls onion nodes through the simulator's SOCKS5 front (a real
+// SOCKS5 server library), with both engines.
+func TestTor(t *testing.T) {
+	for _, engine := range []string{app.EngineGnet, app.EngineGoroutine} {
+		t.Run(engine, func(t *testing.T) {
+			o := fastOptions()
+			o.Engine = engine
+			o.ConnectTimeout = 3 * time.Second // the one SOCKS listener takes every onion connect at once
+			cfg := simnet.Config{Profile: simnet.ProfileHealthy, Nodes: 2000, Onions: 60, Seed: 13, SOCKS: "127.0.0.1:0"}
+			sc := crawlSim(t, cfg, o, true)
+			sc.check(t)
+			if n := sc.res.Summary.ByClass[record.ClassReachable]; n != 2060 {
+				t.Errorf("reachable %d, want 2000 IPv4 + 60 onion", n)
+			}
+		})
+	}
 }

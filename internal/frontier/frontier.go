@@ -32,9 +32,14 @@ const (
 )
 
 type entry struct {
-	state state
-	tries uint8
+	state   state
+	tries   uint8 // attempts handed out so far (the next attempt's Try)
+	retried uint8 // retries charged to the peer (local errors are not)
 }
+
+// maxTries bounds attempts per address whatever the cause, so a host that
+// stays out of fds cannot keep one address cycling for ever.
+const maxTries = 32
 
 // Stats are the frontier's counters.
 type Stats struct {
@@ -131,10 +136,12 @@ func (f *Frontier) Next(now time.Time) (a codec.Addr, try uint8, ok bool) {
 		it := heap.Pop(&f.retry).(retryItem)
 		e := f.seen[it.addr]
 		e.state = stateInFlight
+		try := e.tries
+		e.tries++
 		f.seen[it.addr] = e
 		f.stats.InFlight++
 		f.stats.Retried++
-		return it.addr, e.tries, true
+		return it.addr, try, true
 	}
 	for f.head < len(f.queue) {
 		a = f.queue[f.head]
@@ -149,27 +156,34 @@ func (f *Frontier) Next(now time.Time) (a codec.Addr, try uint8, ok bool) {
 			continue
 		}
 		e.state = stateInFlight
+		e.tries++
 		f.seen[a] = e
 		f.stats.InFlight++
-		return a, e.tries, true
+		return a, 0, true
 	}
 	return codec.Addr{}, 0, false
 }
 
 // Done records the outcome of an attempt handed out by Next. A transient
-// failure with tries left is scheduled for a retry after an exponential delay.
-// It returns true if a retry was scheduled.
+// failure with retries left is scheduled again after an exponential delay; a
+// local error (our fds or ports ran out) is scheduled again without being
+// charged to the peer. It returns true if another attempt was scheduled.
 func (f *Frontier) Done(a codec.Addr, c record.Class, now time.Time) bool {
 	e, ok := f.seen[a]
 	if !ok || e.state != stateInFlight {
 		return false
 	}
 	f.stats.InFlight--
-	if c.Transient() && int(e.tries) < f.maxRetries {
-		e.tries++
+	local := c == record.ClassLocalError
+	if e.tries < maxTries && c.Transient() && (local || int(e.retried) < f.maxRetries) {
+		delay := f.retryDelay
+		if !local {
+			e.retried++
+			delay <<= e.retried - 1
+		}
 		e.state = stateRetryWait
 		f.seen[a] = e
-		heap.Push(&f.retry, retryItem{addr: a, due: now.Add(f.retryDelay << (e.tries - 1))})
+		heap.Push(&f.retry, retryItem{addr: a, due: now.Add(delay)})
 		return true
 	}
 	e.state = stateDone

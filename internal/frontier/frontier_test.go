@@ -111,3 +111,28 @@ func TestCapDropsAndMarkDone(t *testing.T) {
 		t.Fatal("queue not empty")
 	}
 }
+
+func TestLocalErrorsAreNotChargedToThePeer(t *testing.T) {
+	f := New(Policy{}, WithRetries(1, time.Second))
+	a := codec.MustParseAddr("8.8.8.8:8333")
+	f.Add(a)
+	now := t0
+	for i := 0; i < 5; i++ {
+		_, try, ok := f.Next(now)
+		if !ok || int(try) != i {
+			t.Fatalf("attempt %d: try %d ok %v", i, try, ok)
+		}
+		if !f.Done(a, record.ClassLocalError, now) {
+			t.Fatalf("local error %d not rescheduled", i)
+		}
+		now = now.Add(time.Second)
+	}
+	_, try, _ := f.Next(now)
+	if !f.Done(a, record.ClassConnectTimeout, now) || try != 5 {
+		t.Fatal("the peer's own retry was used up by local errors")
+	}
+	_, _, _ = f.Next(now.Add(time.Hour))
+	if f.Done(a, record.ClassConnectTimeout, now) {
+		t.Fatal("retried beyond the peer's budget")
+	}
+}

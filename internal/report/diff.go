@@ -104,10 +104,9 @@ func (d *DiffResult) WriteText(w io.Writer, limit int) error {
 		c := d.Upgraded[i]
 		p("  ~ %s  %s → %s\n", c.Addr, ua(c.Before), ua(c.After))
 	})
-	_, err := fmt.Fprint(w, "")
 	list("height changed", len(d.HeightChanged), func(i int) {
 		c := d.HeightChanged[i]
 		p("  ^ %s  %s → %s\n", c.Addr, height(c.Before), height(c.After))
 	})
-	return err
+	return nil
 }

@@ -28,6 +28,7 @@ table { border-collapse: collapse; font-size: 13px; }
 td, th { padding: 2px 10px 2px 0; text-align: right; }
 td:first-child, th:first-child { text-align: left; }
 .empty { color: #888; font-style: italic; }
+section .sub { max-width: 520px; margin: 6px 0 0; }
 </style>
 </head>
 <body>

@@ -73,8 +73,8 @@ var lagBuckets = []struct {
 	label  string
 	lo, hi int64 // inclusive
 }{
-	{"ahead", math.MinInt64, -1}, {"0 (at tip)", 0, 0}, {"1", 1, 1}, {"2–5", 2, 5}, {"6–20", 6, 20},
-	{"21–144", 21, 144}, {"145–1008", 145, 1008}, {"1009–52560", 1009, 52560}, {"> 52560 (1 y)", 52561, math.MaxInt64},
+	{"ahead of tip", math.MinInt64, -1}, {"0 (at tip)", 0, 0}, {"1", 1, 1}, {"2–5", 2, 5}, {"6–20", 6, 20},
+	{"21–144", 21, 144}, {"145–1008", 145, 1008}, {"1009–52560", 1009, 52560}, {"> 1 year", 52561, math.MaxInt64},
 }
 
 // Compute reads the crawl and computes its statistics.
@@ -227,6 +227,8 @@ func Duration(d time.Duration) string {
 	switch {
 	case d < 0:
 		return "-"
+	case d == 0:
+		return "0"
 	case d < time.Millisecond:
 		return fmt.Sprintf("%d µs", d.Microseconds())
 	case d < time.Second:

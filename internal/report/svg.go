@@ -13,7 +13,7 @@ import (
 // escaped. Charts are strings to be embedded in the HTML page.
 
 const (
-	chartW   = 560
+	chartW   = 520
 	fontAttr = `font-family="system-ui, sans-serif" font-size="12"`
 )
 
@@ -108,7 +108,7 @@ type series struct {
 // cdf draws empirical CDFs of latency samples; the x axis ends at the
 // largest p99 (the tail beyond is cut, its share is the gap to 1).
 func cdf(ss []series) string {
-	const h, top, bottom, left, right = 300, 16, 44, 46, 16
+	const h, top, bottom, left, right = 300, 16, 44, 46, 28
 	xmax := time.Duration(0)
 	for _, s := range ss {
 		xmax = max(xmax, Percentile(s.sorted, 99))
@@ -144,19 +144,21 @@ func cdf(ss []series) string {
 		}
 		fmt.Fprintf(&pts, " %.1f,%.1f", px(s.sorted[n-1]), py(1))
 		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`, s.color, pts.String())
-		ly := top + 14 + i*18
+		// Legend in the lower right, where a CDF has no line.
+		ly := h - bottom - 12 - (len(ss)-1-i)*18
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="14" height="4" fill="%s"/><text x="%.1f" y="%d" fill="#333">%s (n=%d, p50 %s)</text>`,
-			left+plotW-230, ly-4, s.color, left+plotW-212, ly+1, esc(s.name), n, esc(Duration(Percentile(s.sorted, 50))))
+			left+plotW-220, ly-4, s.color, left+plotW-202, ly+1, esc(s.name), n, esc(Duration(Percentile(s.sorted, 50))))
 	}
 	b.WriteString(`</svg>`)
 	return b.String()
 }
 
-// niceCeil rounds d up to 1, 2 or 5 × a power of ten milliseconds.
+// niceCeil rounds d up to a round number of milliseconds (1, 1.2, 1.6, 2,
+// 2.4, 3, 4, 5, 6, 8 × a power of ten: quarters stay round).
 func niceCeil(d time.Duration) time.Duration {
 	ms := math.Max(float64(d)/float64(time.Millisecond), 1)
 	p := math.Pow(10, math.Floor(math.Log10(ms)))
-	for _, m := range []float64{1, 2, 5, 10} {
+	for _, m := range []float64{1, 1.2, 1.6, 2, 2.4, 3, 4, 5, 6, 8, 10} {
 		if m*p >= ms {
 			return time.Duration(m * p * float64(time.Millisecond))
 		}

@@ -40,8 +40,9 @@ func Text(w io.Writer, st *Stats) error {
 
 	p("\nstart heights\n")
 	p("  tip (most common height)\t%d\n  nodes behind the tip\t%d\t%s of %d with a height\n", st.Tip, st.Behind, pct(st.Behind, st.Heights), st.Heights)
+	p("  blocks behind the tip\n")
 	for _, b := range st.HeightLag {
-		p("  behind %s\t%d\t%s\n", b.Label, b.N, bar(b.N, st.Heights))
+		p("    %s\t%d\t%s\n", b.Label, b.N, bar(b.N, st.Heights))
 	}
 
 	p("\nlatency (reachable)\tp50\tp90\tp99\tmax\n")

@@ -1,0 +1,125 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nodesweep/nodesweep/internal/app"
+)
+
+// childEnv makes the test binary act as a crawler process: the tests that
+// must limit, kill or measure the crawler apart from the simulator re-exec
+// themselves with a childSpec in this variable.
+const childEnv = "NODESWEEP_E2E_CHILD"
+
+type childSpec struct {
+	Seeds    []string
+	Allow    string
+	DB       string
+	Resume   bool
+	NoFile   uint64 // RLIMIT_NOFILE (soft and hard) the child gives itself
+	HoldFDs  int    // fds the child opens and keeps, as other parts of a process would
+	MaxConns int
+	Summary  string
+}
+
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(childEnv); spec != "" {
+		os.Exit(runChild(spec))
+	}
+	os.Exit(m.Run())
+}
+
+func runChild(raw string) int {
+	var spec childSpec
+	if err := json.Unmarshal([]byte(raw), &spec); err != nil {
+		fmt.Fprintln(os.Stderr, "child spec:", err)
+		return 2
+	}
+	if spec.NoFile > 0 {
+		lim := unix.Rlimit{Cur: spec.NoFile, Max: spec.NoFile}
+		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+			fmt.Fprintln(os.Stderr, "setrlimit:", err)
+			return 2
+		}
+	}
+	var held []*os.File
+	for range spec.HoldFDs {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "hold fd:", err)
+			return 2
+		}
+		held = append(held, f)
+	}
+	o := fastOptions()
+	o.Log = testLogger()
+	o.Seeds, o.AllowNets, o.DB, o.Resume = spec.Seeds, []string{spec.Allow}, spec.DB, spec.Resume
+	o.MaxConns, o.SummaryJSON = spec.MaxConns, spec.Summary
+	if o.DB == "" {
+		o.NoSink = true
+	}
+	if _, err := app.Crawl(context.Background(), o); err != nil {
+		fmt.Fprintln(os.Stderr, "crawl:", err)
+		return 1
+	}
+	for _, f := range held {
+		f.Close()
+	}
+	return 0
+}
+
+// startChild runs the crawler child; the caller waits or kills it.
+func startChild(t *testing.T, spec childSpec) *exec.Cmd {
+	t.Helper()
+	raw, _ := json.Marshal(spec)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+string(raw))
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+type childSummary struct {
+	Reachable    int            `json:"reachable"`
+	ConnBackoffs int            `json:"conn_backoffs"`
+	MaxConns     int            `json:"max_conns"`
+	ByClass      map[string]int `json:"by_class"`
+}
+
+func readSummary(t *testing.T, path string) childSummary {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s childSummary
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func waitChild(t *testing.T, cmd *exec.Cmd, d time.Duration) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("crawler child: %v", err)
+		}
+	case <-time.After(d):
+		_ = cmd.Process.Kill()
+		t.Fatalf("crawler child still running after %v", d)
+	}
+}

@@ -1,0 +1,117 @@
+package e2e
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nodesweep/nodesweep/bench/simnet"
+	"github.com/nodesweep/nodesweep/codec"
+	"github.com/nodesweep/nodesweep/internal/app"
+	"github.com/nodesweep/nodesweep/internal/record"
+	"github.com/nodesweep/nodesweep/store"
+)
+
+// reachableInStore returns the addresses of crawl id whose attempts completed
+// the handshake.
+func reachableInStore(t *testing.T, dir string) (record.CrawlID, map[codec.Addr]bool, bool) {
+	t.Helper()
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatalf("store does not open: %v", err)
+	}
+	defer st.Close()
+	crawls, err := st.Crawls()
+	if err != nil || len(crawls) != 1 {
+		t.Fatalf("crawls %v err %v", crawls, err)
+	}
+	id := crawls[0].ID
+	got := map[codec.Addr]bool{}
+	if err := st.EachAttempted(id, func(a store.Attempted) error {
+		if a.Best == record.ClassReachable {
+			got[a.Addr] = true
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return id, got, crawls[0].Finished
+}
+
+// truthReachable is every address a correct crawl records as reachable:
+// reachable nodes and the hostile kinds that still complete a handshake.
+func truthReachable(tr *simnet.Truth) map[codec.Addr]bool {
+	out := map[codec.Addr]bool{}
+	for _, n := range tr.Nodes {
+		if c, ok := expected[n.Class]; ok && c == record.ClassReachable {
+			out[codec.MustParseAddr(n.Addr)] = true
+		}
+	}
+	return out
+}
+
+// TestInterruptThenResume stops a stored crawl half-way (as SIGINT does),
+// checks that the stop is prompt and the crawl left unfinished, then resumes
+// it and checks the union is exactly the network's reachable set.
+func TestInterruptThenResume(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	n, err := simnet.Start(ctx, simnet.Config{Profile: simnet.ProfileRealistic, Nodes: 6000, Seed: 21})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	dir := t.TempDir()
+	o := fastOptions()
+	o.DB = dir
+	o.DialRate = 1500 // slow enough that the stop comes mid-crawl
+	o.AllowNets = []string{n.Config().Range.String()}
+	for _, s := range n.Seeds() {
+		o.Seeds = append(o.Seeds, s.String())
+	}
+
+	stopCtx, stop := context.WithCancel(ctx)
+	time.AfterFunc(1500*time.Millisecond, stop)
+	start := time.Now()
+	res, err := app.Crawl(stopCtx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	if !res.Summary.Interrupted || took > 1500*time.Millisecond+4*time.Second {
+		t.Fatalf("interrupted=%v after %v (stop at 1.5 s, drain ≤ 2 s)", res.Summary.Interrupted, took)
+	}
+	id, partial, finished := reachableInStore(t, dir)
+	if finished || id != res.ID || len(partial) == 0 || len(partial) >= 1200 {
+		t.Fatalf("after the stop: crawl %v finished=%v with %d reachable", id, finished, len(partial))
+	}
+
+	o.Resume, o.Seeds = true, nil
+	res2, err := app.Crawl(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res2.ID != id || res2.Summary.Interrupted {
+		t.Fatalf("resume ran crawl %v (want %v), interrupted=%v", res2.ID, id, res2.Summary.Interrupted)
+	}
+	_, all, finished := reachableInStore(t, dir)
+	want := truthReachable(n.Truth())
+	if !finished || len(all) != len(want) {
+		t.Fatalf("finished=%v, %d reachable after resume, want %d", finished, len(all), len(want))
+	}
+	for a := range want {
+		if !all[a] {
+			t.Fatalf("%v missing after resume", a)
+		}
+	}
+	for a := range partial {
+		if !all[a] {
+			t.Fatalf("%v recorded before the stop is gone", a)
+		}
+	}
+	t.Logf("stopped after %v with %d reachable; resume dialled %d more and found all %d",
+		took.Round(time.Millisecond), len(partial), res2.Summary.Dials, len(all))
+	if hits := n.ForbiddenHits(); len(hits) > 0 {
+		t.Fatalf("forbidden dials: %+v", hits[0])
+	}
+}
