@@ -1,15 +1,20 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/nodesweep/nodesweep/bench/simnet"
 	"github.com/nodesweep/nodesweep/store"
+	"github.com/nodesweep/nodesweep/tuning"
 )
 
 func seedsOf(n *simnet.Network) []string {
@@ -104,5 +109,23 @@ func TestKillNineAndResume(t *testing.T) {
 		if !got[a] {
 			t.Fatalf("%v missing", a)
 		}
+	}
+}
+
+// TestMaxConnsClamped asks for more connections than the open-files limit
+// allows: the crawl says so once, uses what fits, and completes.
+func TestMaxConnsClamped(t *testing.T) {
+	var logs bytes.Buffer
+	o := fastOptions()
+	o.MaxConns = 50000
+	o.Log = zerolog.New(&logs)
+	sc := crawlSim(t, simnet.Config{Profile: simnet.ProfileHealthy, Nodes: 1000, Seed: 51}, o, false)
+	sc.check(t)
+	lim, _ := tuning.GetNoFile()
+	if sc.res.MaxConns >= 50000 || uint64(sc.res.MaxConns) > lim.Hard {
+		t.Fatalf("max conns %d with a hard limit of %d", sc.res.MaxConns, lim.Hard)
+	}
+	if n := strings.Count(logs.String(), "--max-conns 50000"); n != 1 {
+		t.Fatalf("the clamp was reported %d times:\n%s", n, logs.String())
 	}
 }
