@@ -18,7 +18,11 @@ build: ## build bin/nodesweep
 	$(GO) build -o $(BIN)/nodesweep ./cmd/nodesweep
 
 test: tools lint ## everything CI runs: lint, unit and integration tests (< 10 min on 2 cores)
-	$(GO) test $(GOTEST_FLAGS) -timeout 9m ./...
+	$(GO) test $(GOTEST_FLAGS) -timeout 8m $$($(GO) list ./... | grep -v /internal/e2e)
+	$(MAKE) --no-print-directory test-e2e
+
+test-e2e: ## end-to-end: the crawler against the simulator and real btcd (run alone: it times real timeouts)
+	$(GO) test $(GOTEST_FLAGS) -timeout 8m ./internal/e2e
 
 race: ## unit tests under the race detector
 	$(GO) test -race $(GOTEST_FLAGS) -timeout 15m ./...
@@ -38,7 +42,7 @@ lint: tools ## gofmt check, go vet, staticcheck, shellcheck
 	$(TOOLS)/staticcheck ./...
 	@scripts=$$(git ls-files '*.sh' 2>/dev/null); if [ -n "$$scripts" ]; then shellcheck $$scripts; fi
 
-tools: $(TOOLS)/staticcheck $(TOOLS)/btcd /usr/bin/shellcheck ## install pinned tools into .tools/
+tools: $(TOOLS)/staticcheck $(TOOLS)/btcd /usr/bin/shellcheck /usr/bin/chromium ## install pinned tools into .tools/
 
 $(TOOLS)/staticcheck:
 	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
@@ -49,4 +53,16 @@ $(TOOLS)/btcd:
 /usr/bin/shellcheck:
 	(apt-get install -y shellcheck >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y shellcheck >/dev/null))
 
-.PHONY: help build test race fuzz lint tools
+/usr/bin/chromium: # headless Chromium renders the HTML report in internal/report's tests
+	(apt-get install -y chromium >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y chromium >/dev/null))
+
+.PHONY: help build test test-e2e race fuzz lint tools
+
+BENCH_FLAGS ?=
+bench: build ## full benchmark (< 20 min): bench/results/latest.md and the S4 plots
+	$(BIN)/nodesweep bench --out bench/results/latest.md $(BENCH_FLAGS)
+
+bench-quick: build ## quick benchmark (< 3 min): bench/results/quick.md
+	$(BIN)/nodesweep bench --quick --out bench/results/quick.md $(BENCH_FLAGS)
+
+.PHONY: bench bench-quick

@@ -183,12 +183,15 @@ func testOutcomes(t *testing.T, mode DialMode) {
 		len(r.Learned()) != 2 || r.ConnectRTT <= 0 || r.ConnectRTT > time.Second {
 		t.Errorf("reachable record: %+v", r)
 	}
+	// Timers must never fire early; how late they fire depends on the load
+	// of the machine, so the upper bound is loose.
 	if ct := col.got[addr("127.0.0.1", hole)]; ct.End.Sub(ct.Start) < 300*time.Millisecond ||
-		ct.End.Sub(ct.Start) > 300*time.Millisecond+200*time.Millisecond {
-		t.Errorf("connect timeout fired after %v, want 300ms (+ one tick)", ct.End.Sub(ct.Start))
+		ct.End.Sub(ct.Start) > 2*time.Second {
+		t.Errorf("connect timeout fired after %v, want 300ms (+ a tick)", ct.End.Sub(ct.Start))
 	}
-	if ht := col.got[addr("127.20.0.3", silent)]; ht.End.Sub(ht.Start) > 400*time.Millisecond+300*time.Millisecond {
-		t.Errorf("handshake timeout fired after %v", ht.End.Sub(ht.Start))
+	if ht := col.got[addr("127.20.0.3", silent)]; ht.End.Sub(ht.Start) < 400*time.Millisecond ||
+		ht.End.Sub(ht.Start) > 3*time.Second {
+		t.Errorf("handshake timeout fired after %v, want 400ms (+ a tick)", ht.End.Sub(ht.Start))
 	}
 	t.Logf("all outcomes in %v", time.Since(start))
 	if err := e.Close(); err != nil {

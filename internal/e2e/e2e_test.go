@@ -50,8 +50,8 @@ var expected = map[simnet.Class]record.Class{
 // loaded 2-core machine: the simulator's latencies are ≤ 300 ms.
 func fastOptions() app.CrawlOptions {
 	return app.CrawlOptions{
-		ConnectTimeout: time.Second, HandshakeTimeout: 3 * time.Second, GetAddrWait: 3 * time.Second,
-		SessionTimeout: 8 * time.Second, Retries: 1, DialRate: -1, MaxConns: 4000, Log: testLogger(),
+		ConnectTimeout: time.Second, HandshakeTimeout: 5 * time.Second, GetAddrWait: 3 * time.Second,
+		SessionTimeout: 10 * time.Second, Retries: 1, DialRate: -1, MaxConns: 4000, Log: testLogger(),
 	}
 }
 
@@ -209,7 +209,9 @@ func TestTor(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			o := fastOptions()
 			o.Engine = engine
-			o.ConnectTimeout = 3 * time.Second // the one SOCKS listener takes every onion connect at once
+			// One SOCKS listener (goroutine per connection) takes every onion
+			// connect at once: give it the time a real Tor circuit gets.
+			o.ConnectTimeout, o.HandshakeTimeout = 3*time.Second, 10*time.Second
 			cfg := simnet.Config{Profile: simnet.ProfileHealthy, Nodes: 2000, Onions: 60, Seed: 13, SOCKS: "127.0.0.1:0"}
 			sc := crawlSim(t, cfg, o, true)
 			sc.check(t)

@@ -1,4 +1,4 @@
-package app
+package e2e
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/nodesweep/nodesweep/codec"
+	"github.com/nodesweep/nodesweep/internal/app"
 	"github.com/nodesweep/nodesweep/internal/record"
 	"github.com/nodesweep/nodesweep/internal/sinks"
 )
@@ -79,7 +80,7 @@ func TestCrawlRealBtcd(t *testing.T) {
 	mem := &sinks.Memory{}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	res, err := Crawl(ctx, CrawlOptions{
+	res, err := app.Crawl(ctx, app.CrawlOptions{
 		Network: codec.Regtest, Sink: mem, MaxConns: 16, AllowNets: []string{"127.0.0.1/32"},
 		Seeds:       []string{fmt.Sprintf("127.0.0.1:%d", p1), fmt.Sprintf("127.0.0.1:%d", p2)},
 		GetAddrWait: 2 * time.Second, Log: zerolog.Nop(),
