@@ -72,6 +72,7 @@ type Config struct {
 // routes each finished attempt to the sink and its addresses to the frontier.
 type Crawler struct {
 	cfg     Config
+	live    Live
 	fr      *frontier.Frontier
 	results chan *record.Attempt
 	lim     *rate.Limiter
@@ -126,6 +127,9 @@ func New(cfg Config) *Crawler {
 	c.sum.ByClass = map[record.Class]int{}
 	return c
 }
+
+// Live returns counters safe to read from any goroutine while Run runs.
+func (c *Crawler) Live() *Live { return &c.live }
 
 // Frontier gives access to the frontier before Run (for resume).
 func (c *Crawler) Frontier() *frontier.Frontier { return c.fr }
@@ -185,7 +189,7 @@ func (c *Crawler) Run(ctx context.Context, eng Engine) (Summary, error) {
 		case <-progress.C:
 			c.progressLine(c.cfg.Clock())
 		case <-flush.C:
-			sinkErr = c.cfg.Sink.Flush()
+			sinkErr = c.flush()
 		case <-ctx.Done():
 			sinkErr = errors.Join(sinkErr, c.stop(eng))
 			return c.finish(sinkErr)
@@ -232,6 +236,8 @@ func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
 		c.inflight++
 		c.sum.PeakInFlight = max(c.sum.PeakInFlight, c.inflight)
 		c.sum.Dials++
+		c.live.Dials.Add(1)
+		c.live.InFlight.Store(int64(c.inflight))
 		eng.Dial(Job{Addr: a, Try: try})
 	}
 	return time.Hour // woken by a result
@@ -242,8 +248,12 @@ func (c *Crawler) handle(a *record.Attempt) error {
 	c.inflight--
 	a.Crawl = c.cfg.ID
 	c.sum.ByClass[a.Class]++
+	if int(a.Class) < len(c.live.byClass) {
+		c.live.byClass[a.Class].Add(1)
+	}
 	if a.Class == record.ClassReachable {
 		c.sum.Reachable++
+		c.live.Reachable.Add(1)
 	}
 	if a.Class == record.ClassLocalError || a.Class == record.ClassUnreachable {
 		c.pressure++
@@ -256,7 +266,9 @@ func (c *Crawler) handle(a *record.Attempt) error {
 	}
 	if c.fr.Done(a.Addr, a.Class, now) {
 		c.sum.Retries++
+		c.live.Retries.Add(1)
 	}
+	t0 := time.Now()
 	err := c.cfg.Sink.Record(a)
 	if learned := a.Learned(); len(learned) > 0 {
 		fresh := learned[:0:0]
@@ -269,6 +281,20 @@ func (c *Crawler) handle(a *record.Attempt) error {
 			err = errors.Join(err, c.cfg.Sink.Seen(c.cfg.ID, a.Addr, fresh))
 		}
 	}
+	c.live.SinkNanos.Add(int64(time.Since(t0)))
+	c.live.SinkCalls.Add(1)
+	c.live.InFlight.Store(int64(c.inflight))
+	c.live.Queued.Store(int64(c.fr.Queued()))
+	c.live.Known.Store(int64(c.fr.Stats().Known))
+	return err
+}
+
+// flush makes the sink durable and times it.
+func (c *Crawler) flush() error {
+	t0 := time.Now()
+	err := c.cfg.Sink.Flush()
+	c.live.flushNanos.Add(int64(time.Since(t0)))
+	c.live.flushCalls.Add(1)
 	return err
 }
 
@@ -288,6 +314,7 @@ func (c *Crawler) adjustPressure(now time.Time) {
 		nl := max(limit/2, minDialRate)
 		c.lim.SetLimitAt(now, nl)
 		c.sum.RateBackoffs++
+		c.live.Backoffs.Add(1)
 		c.cfg.Log.Warn().Int("errors", c.pressure).Float64("dial_rate", float64(nl)).
 			Msg("dial pressure (network unreachable / out of fds or ports): lowering the dial rate")
 	case c.pressure < pressureMin && limit != rate.Inf && limit < target:
@@ -295,6 +322,11 @@ func (c *Crawler) adjustPressure(now time.Time) {
 	}
 	c.pressure = 0
 	c.windowStart = now
+	if l := c.lim.Limit(); l == rate.Inf {
+		c.live.DialRate.Store(-1)
+	} else {
+		c.live.DialRate.Store(int64(l))
+	}
 }
 
 // stop lets in-flight attempts finish for the drain period, then closes the engine.
