@@ -90,10 +90,12 @@ func startChild(t *testing.T, spec childSpec) *exec.Cmd {
 }
 
 type childSummary struct {
-	Reachable    int            `json:"reachable"`
-	ConnBackoffs int            `json:"conn_backoffs"`
-	MaxConns     int            `json:"max_conns"`
-	ByClass      map[string]int `json:"by_class"`
+	Reachable    int              `json:"reachable"`
+	ConnBackoffs int              `json:"conn_backoffs"`
+	MaxConns     int              `json:"max_conns"`
+	PeakInFlight int              `json:"peak_in_flight"`
+	Runtime      app.RuntimeStats `json:"runtime"`
+	ByClass      map[string]int   `json:"by_class"`
 }
 
 func readSummary(t *testing.T, path string) childSummary {
