@@ -21,6 +21,9 @@ test: tools lint ## everything CI runs: lint, unit and integration tests (< 10 m
 	$(GO) test $(GOTEST_FLAGS) -timeout 8m $$($(GO) list ./... | grep -v /internal/e2e)
 	$(MAKE) --no-print-directory test-e2e
 
+demo: build ## offline demo: simulate a network, crawl it, print the report, write the HTML report
+	NODESWEEP=$(BIN)/nodesweep bench/demo.sh
+
 test-e2e: ## end-to-end: the crawler against the simulator and real btcd (run alone: it times real timeouts)
 	$(GO) test $(GOTEST_FLAGS) -timeout 8m ./internal/e2e
 
@@ -56,7 +59,7 @@ $(TOOLS)/btcd:
 /usr/bin/chromium: # headless Chromium renders the HTML report in internal/report's tests
 	(apt-get install -y chromium >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y chromium >/dev/null))
 
-.PHONY: help build test test-e2e race fuzz lint tools
+.PHONY: help build demo test test-e2e race fuzz lint tools
 
 BENCH_FLAGS ?=
 bench: build ## full benchmark (< 20 min): bench/results/latest.md and the S4 plots
