@@ -1,0 +1,470 @@
+package simnet
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/nodesweep/nodesweep/codec"
+)
+
+// Network is a running simulated network. Start it, point a crawler at
+// Seeds(), compare what it found with Truth(), Close it.
+type Network struct {
+	cfg    Config
+	lay    *layout
+	log    zerolog.Logger
+	frames *fixedFrames
+
+	accept    net.Listener
+	blackhole int      // fd of the backlog-0 listener
+	bhFill    net.Conn // the one connection that fills its queue
+	refused   int      // fd bound to the refused port, never listening
+	socks     net.Listener
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu        sync.Mutex
+	conns     map[net.Conn]struct{}
+	hits      []ForbiddenHit
+	connLog   *bufio.Writer
+	closeOnce sync.Once
+
+	st struct {
+		accepted, active, handshakes, getaddrs, forbidden, stray, shed, socks, crawlerErrors atomic.Int64
+	}
+}
+
+// Stats counts what the simulator has seen since Start.
+type Stats struct {
+	Accepted        int64 // connections accepted on the accept port
+	Active          int64 // connections open now
+	Handshakes      int64 // crawler versions answered by nodes that send a version
+	GetAddrAnswered int64
+	ForbiddenHits   int64 // connections to loopback addresses outside the range
+	Stray           int64 // connections to in-range addresses that are not accepting identities
+	Shed            int64 // connections closed at once because MaxConns were open
+	SOCKSDials      int64 // onion connections made through the SOCKS front
+	// CrawlerErrors: crawler messages with another network's magic, over
+	// 4,000,000 bytes, or no valid version first — crawler bugs.
+	CrawlerErrors int64
+}
+
+// ForbiddenHit is one connection to an address a crawler must never dial.
+type ForbiddenHit struct {
+	Time   time.Time `json:"time"`
+	Target string    `json:"target"` // the address dialled, canonical form
+	Remote string    `json:"remote"` // the crawler's end
+}
+
+const maxHitsKept = 10_000
+
+// Start builds the network described by cfg (after Defaults) and starts
+// serving. It returns once every listener is up; the network runs until
+// ctx is cancelled or Close is called.
+func Start(ctx context.Context, cfg Config) (*Network, error) {
+	cfg, err := Defaults(cfg)
+	if err != nil {
+		return nil, err
+	}
+	n := &Network{cfg: cfg, log: *cfg.Logger, conns: map[net.Conn]struct{}{}, blackhole: -1, refused: -1}
+	n.ctx, n.cancel = context.WithCancel(ctx)
+	if err := n.listen(); err != nil {
+		n.Close()
+		return nil, err
+	}
+	// Ports are known only now; the layout gossips them.
+	n.lay = newLayout(n.cfg)
+	n.frames = newFixedFrames(cfg.Network.Magic)
+	if cfg.ConnLog != nil {
+		n.connLog = bufio.NewWriterSize(cfg.ConnLog, 64<<10)
+	}
+	if len(n.lay.seeds) == 0 {
+		n.log.Warn().Msg("simnet: no reachable node: the network has no seeds")
+	}
+	if d := n.lay.ringDuty(); d > maxAddrPerMsg {
+		n.log.Warn().Int("per_node", d).Msg("simnet: too few reachable nodes to gossip every address; a perfect crawl misses some")
+	}
+	if cfg.SOCKS != "" {
+		if err := n.startSOCKS(); err != nil {
+			n.Close()
+			return nil, err
+		}
+	}
+	n.wg.Add(2)
+	go n.acceptLoop()
+	go n.housekeeping()
+	context.AfterFunc(n.ctx, func() { n.Close() })
+	return n, nil
+}
+
+func (n *Network) listen() error {
+	ip := n.cfg.ListenIP
+	ln, err := net.Listen("tcp4", netip.AddrPortFrom(ip, n.cfg.AcceptPort).String())
+	if err != nil {
+		return fmt.Errorf("simnet: accept port: %w", err)
+	}
+	n.accept = ln
+	n.cfg.AcceptPort = uint16(ln.Addr().(*net.TCPAddr).Port)
+
+	if n.blackhole, n.cfg.BlackholePort, err = rawSocket(ip, n.cfg.BlackholePort, true); err != nil {
+		return fmt.Errorf("simnet: blackhole port: %w", err)
+	}
+	// Fill the backlog-0 queue: from now on every SYN to this port is dropped.
+	fill := netip.AddrPortFrom(n.cfg.Range.Addr().Next(), n.cfg.BlackholePort)
+	if n.bhFill, err = net.DialTimeout("tcp4", fill.String(), 2*time.Second); err != nil {
+		return fmt.Errorf("simnet: filling the blackhole queue: %w", err)
+	}
+	// The refused port is held by a socket that is bound but never listens:
+	// SYNs to it get RST, and no other program can bind the port meanwhile
+	// (bind-then-close would leave a window for someone else to take it).
+	// Caveat: a program binding with SO_REUSEPORT as the same user could
+	// still share it; nothing here does.
+	if n.refused, n.cfg.RefusedPort, err = rawSocket(ip, n.cfg.RefusedPort, false); err != nil {
+		return fmt.Errorf("simnet: refused port: %w", err)
+	}
+	return nil
+}
+
+// rawSocket binds a TCP socket to ip:port (0 = any free port) and, if
+// listen, listens with backlog 0 — something net.Listen cannot do.
+func rawSocket(ip netip.Addr, port uint16, listen bool) (int, uint16, error) {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, 0, err
+	}
+	sa := &syscall.SockaddrInet4{Port: int(port), Addr: ip.As4()}
+	if listen {
+		// Lets a restarted simulator rebind while old connections linger.
+		_ = syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
+	}
+	if err := syscall.Bind(fd, sa); err != nil {
+		syscall.Close(fd)
+		return -1, 0, err
+	}
+	if listen {
+		if err := syscall.Listen(fd, 0); err != nil {
+			syscall.Close(fd)
+			return -1, 0, err
+		}
+	}
+	got, err := syscall.Getsockname(fd)
+	if err != nil {
+		syscall.Close(fd)
+		return -1, 0, err
+	}
+	return fd, uint16(got.(*syscall.SockaddrInet4).Port), nil
+}
+
+// Close stops every listener and connection and waits for their goroutines.
+func (n *Network) Close() error {
+	n.closeOnce.Do(func() {
+		n.cancel()
+		if n.accept != nil {
+			n.accept.Close()
+		}
+		if n.socks != nil {
+			n.socks.Close()
+		}
+		if n.bhFill != nil {
+			n.bhFill.Close()
+		}
+		for _, fd := range []int{n.blackhole, n.refused} {
+			if fd >= 0 {
+				syscall.Close(fd)
+			}
+		}
+		n.mu.Lock()
+		for c := range n.conns {
+			c.Close()
+		}
+		n.mu.Unlock()
+	})
+	n.wg.Wait()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.connLog != nil {
+		return n.connLog.Flush()
+	}
+	return nil
+}
+
+// Ports are the ports the network uses.
+type Ports struct {
+	Accept, Blackhole, Refused uint16
+	SOCKS                      string // "" without a SOCKS front
+}
+
+// Ports returns the listening ports (chosen by the kernel where Config said 0).
+func (n *Network) Ports() Ports {
+	p := Ports{Accept: n.cfg.AcceptPort, Blackhole: n.cfg.BlackholePort, Refused: n.cfg.RefusedPort}
+	if n.socks != nil {
+		p.SOCKS = n.socks.Addr().String()
+	}
+	return p
+}
+
+// Config returns the configuration in effect, defaults and ports filled in.
+func (n *Network) Config() Config { return n.cfg }
+
+// Seeds returns the addresses a crawler starts from.
+func (n *Network) Seeds() []codec.Addr {
+	out := make([]codec.Addr, len(n.lay.seeds))
+	for i, u := range n.lay.seeds {
+		out[i] = n.lay.addr(u, ClassReachable)
+	}
+	return out
+}
+
+// Size is the number of addresses in the truth (IPv4 identities and extras).
+func (n *Network) Size() int { return int(n.lay.total) }
+
+// Counts returns how many addresses each class has.
+func (n *Network) Counts() map[Class]int {
+	out := make(map[Class]int, len(n.lay.counts))
+	for c, k := range n.lay.counts {
+		if k > 0 {
+			out[c] = k
+		}
+	}
+	return out
+}
+
+// Identity returns the identity at universe index i (0 ≤ i < Size()).
+func (n *Network) Identity(i int) Identity { return n.lay.identity(uint32(i)) }
+
+// Lookup finds the identity with address a (port included).
+func (n *Network) Lookup(a codec.Addr) (Identity, bool) {
+	var u uint32
+	var ok bool
+	switch a.Network() {
+	case codec.NetIPv4:
+		ip, _ := a.IP()
+		u, ok = n.lay.indexOfIP(ip)
+	case codec.NetTorV3:
+		u, ok = n.lay.onionIndex(a)
+	}
+	if !ok {
+		for i := n.lay.i2p0; i < n.lay.total; i++ { // few extras: a scan is fine
+			if n.lay.addr(i, n.lay.classOf(i)) == a {
+				return n.lay.identity(i), true
+			}
+		}
+		return Identity{}, false
+	}
+	id := n.lay.identity(u)
+	return id, id.Addr == a
+}
+
+// Stats returns the counters.
+func (n *Network) Stats() Stats {
+	return Stats{
+		Accepted: n.st.accepted.Load(), Active: n.st.active.Load(), Handshakes: n.st.handshakes.Load(),
+		GetAddrAnswered: n.st.getaddrs.Load(), ForbiddenHits: n.st.forbidden.Load(),
+		Stray: n.st.stray.Load(), Shed: n.st.shed.Load(), SOCKSDials: n.st.socks.Load(),
+		CrawlerErrors: n.st.crawlerErrors.Load(),
+	}
+}
+
+// ForbiddenHits returns the connections to forbidden addresses (the first 10,000).
+func (n *Network) ForbiddenHits() []ForbiddenHit {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]ForbiddenHit(nil), n.hits...)
+}
+
+func (n *Network) acceptLoop() {
+	defer n.wg.Done()
+	var backoff time.Duration
+	var lastWarn time.Time
+	for {
+		c, err := n.accept.Accept()
+		if err != nil {
+			if n.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors, typically: wait for connections to end.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			if time.Since(lastWarn) > 10*time.Second {
+				lastWarn = time.Now()
+				n.log.Warn().Err(err).Dur("backoff", backoff).Msg("simnet: accept failed")
+			}
+			if !n.sleep(backoff) {
+				return
+			}
+			continue
+		}
+		backoff = 0
+		n.st.accepted.Add(1)
+		if n.st.active.Load() >= int64(n.cfg.MaxConns) {
+			n.st.shed.Add(1)
+			c.Close()
+			continue
+		}
+		n.wg.Add(1)
+		go n.serveTCP(c)
+	}
+}
+
+// track registers c so Close can reach it; false if the network is closing.
+func (n *Network) track(c net.Conn) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ctx.Err() != nil {
+		return false
+	}
+	n.conns[c] = struct{}{}
+	n.st.active.Add(1)
+	return true
+}
+
+func (n *Network) untrack(c net.Conn) {
+	n.mu.Lock()
+	delete(n.conns, c)
+	n.mu.Unlock()
+	n.st.active.Add(-1)
+	c.Close()
+}
+
+func (n *Network) serveTCP(c net.Conn) {
+	defer n.wg.Done()
+	if !n.track(c) {
+		c.Close()
+		return
+	}
+	defer n.untrack(c)
+	local := c.LocalAddr().(*net.TCPAddr).AddrPort()
+	remote := c.RemoteAddr().(*net.TCPAddr).AddrPort()
+	target := codec.AddrFromAddrPort(netip.AddrPortFrom(local.Addr().Unmap(), local.Port()))
+	u, ok := n.lay.indexOfIP(local.Addr())
+	if !ok {
+		if !n.cfg.Range.Contains(local.Addr().Unmap()) {
+			n.forbiddenHit(target, remote)
+		} else {
+			n.st.stray.Add(1)
+			n.logConn(target, remote, ClassInvalid)
+			resetConn(c)
+		}
+		return
+	}
+	id := n.lay.identity(u)
+	n.logConn(target, remote, id.Class)
+	if id.Class.port() != portAccept {
+		// A refused or black-holed identity dialled on the accept port: no
+		// such service there, so answer as a closed port would.
+		n.st.stray.Add(1)
+		resetConn(c)
+		return
+	}
+	s := newSession(n, c, id, remote)
+	defer s.release()
+	s.run()
+}
+
+func (n *Network) forbiddenHit(target codec.Addr, remote netip.AddrPort) {
+	k := n.st.forbidden.Add(1)
+	hit := ForbiddenHit{Time: time.Now(), Target: target.String(), Remote: remote.String()}
+	n.mu.Lock()
+	if len(n.hits) < maxHitsKept {
+		n.hits = append(n.hits, hit)
+	}
+	n.mu.Unlock()
+	n.logConn(target, remote, ClassForbidden)
+	if k <= 100 || k%1000 == 0 {
+		n.log.Warn().Str("target", hit.Target).Str("remote", hit.Remote).Int64("total", k).
+			Msg("simnet: connection to a forbidden address (outside the simulated range)")
+	}
+}
+
+// connLogLine is one line of Config.ConnLog.
+type connLogLine struct {
+	Time   time.Time `json:"time"`
+	Target string    `json:"target"`
+	Remote string    `json:"remote"`
+	Class  string    `json:"class"`
+}
+
+func (n *Network) logConn(target codec.Addr, remote netip.AddrPort, c Class) {
+	if n.connLog == nil {
+		return
+	}
+	cls := c.String()
+	if c == ClassInvalid {
+		cls = "stray"
+	}
+	b, _ := json.Marshal(connLogLine{time.Now().UTC(), target.String(), remote.String(), cls})
+	n.mu.Lock()
+	n.connLog.Write(b)
+	n.connLog.WriteByte('\n')
+	n.mu.Unlock()
+}
+
+// resetConn closes with RST (linger 0), as a closed port or a crashing peer does.
+func resetConn(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+	c.Close()
+}
+
+// sleep waits d or until the network closes; false if it closed.
+func (n *Network) sleep(d time.Duration) bool {
+	if d <= 0 {
+		return n.ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-n.ctx.Done():
+		return false
+	}
+}
+
+// housekeeping flushes the connection log and logs progress.
+func (n *Network) housekeeping() {
+	defer n.wg.Done()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var last Stats
+	for i := 1; ; i++ {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		n.mu.Lock()
+		if n.connLog != nil {
+			n.connLog.Flush()
+		}
+		n.mu.Unlock()
+		if i%10 != 0 {
+			continue
+		}
+		st := n.Stats()
+		if st != last {
+			n.log.Info().Int64("accepted", st.Accepted).Int64("active", st.Active).
+				Int64("handshakes", st.Handshakes).Int64("getaddr", st.GetAddrAnswered).
+				Int64("forbidden", st.ForbiddenHits).Int64("stray", st.Stray).Int64("shed", st.Shed).
+				Int64("socks", st.SOCKSDials).Int64("crawler_errors", st.CrawlerErrors).Msg("simnet: progress")
+			if st.Shed > last.Shed {
+				n.log.Warn().Int64("shed", st.Shed-last.Shed).Int("max_conns", n.cfg.MaxConns).
+					Msg("simnet: connections shed at the connection limit")
+			}
+			last = st
+		}
+	}
+}

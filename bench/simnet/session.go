@@ -1,0 +1,385 @@
+package simnet
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/btcsuite/btcd/wire/v2"
+)
+
+// Bounds on what a crawler can make the simulator do: a buggy crawler must
+// not be able to exhaust it.
+const (
+	maxWantedPayload = 4 << 10   // version and ping payloads are far smaller
+	maxPayload       = 4_000_000 // MAX_PROTOCOL_MESSAGE_LENGTH: longer headers end the connection
+	maxPreVersion    = 64        // messages tolerated before the crawler's version
+	writeTimeout     = 30 * time.Second
+	minPeerVersion   = 31800 // Core's MIN_PEER_PROTO_VERSION
+)
+
+var (
+	errWrongMagic = errors.New("crawler sent another network's magic")
+	errOversize   = errors.New("crawler sent an oversized message")
+	errNoVersion  = errors.New("crawler sent no version")
+	errClosing    = errors.New("simulator closing")
+)
+
+// session is one connection to one simulated node.
+type session struct {
+	n      *Network
+	c      net.Conn
+	id     Identity
+	remote netip.AddrPort
+
+	hdr  [24]byte
+	in   []byte // payload of the last wanted message, from inPool
+	peer uint32 // the crawler's protocol version
+
+	sentVerack, gotVerack, wantsV2, answered bool
+}
+
+var (
+	inPool  = sync.Pool{New: func() any { b := make([]byte, maxWantedPayload); return &b }}
+	outPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+	idxPool = sync.Pool{New: func() any { b := make([]uint32, 0, maxAddrPerMsg); return &b }}
+	entPool = sync.Pool{New: func() any { b := make([]gossipEntry, 0, maxAddrPerMsg); return &b }}
+)
+
+func newSession(n *Network, c net.Conn, id Identity, remote netip.AddrPort) *session {
+	return &session{n: n, c: c, id: id, remote: remote}
+}
+
+func (s *session) release() {
+	s.putIn()
+}
+
+// putIn returns the input buffer once its payload is handled: an idle
+// connection holds no buffer.
+func (s *session) putIn() {
+	if in := s.in; in != nil {
+		inPool.Put(&in)
+		s.in = nil
+	}
+}
+
+// outBuf returns an empty buffer to build messages in; send gives it back.
+func (s *session) outBuf() []byte { return (*outPool.Get().(*[]byte))[:0] }
+
+// send writes b (from outBuf) and returns it to the pool.
+func (s *session) send(b []byte) error {
+	err := s.write(b)
+	if cap(b) <= 256<<10 { // don't keep huge buffers
+		b = b[:0]
+		outPool.Put(&b)
+	}
+	return err
+}
+
+// readMsg reads one message. Payloads of version and ping are returned; all
+// others are discarded as they stream in, so the crawler cannot make the
+// simulator buffer anything large.
+func (s *session) readMsg() (cmd [12]byte, payload []byte, err error) {
+	s.c.SetReadDeadline(time.Now().Add(s.n.cfg.IdleTimeout))
+	if _, err = io.ReadFull(s.c, s.hdr[:]); err != nil {
+		return cmd, nil, err
+	}
+	if [4]byte(s.hdr[:4]) != s.n.cfg.Network.Magic {
+		return cmd, nil, errWrongMagic
+	}
+	cmd = [12]byte(s.hdr[4:16])
+	length := binary.LittleEndian.Uint32(s.hdr[16:20])
+	if length > maxPayload {
+		return cmd, nil, errOversize
+	}
+	if cmd != cmdVersion && cmd != cmdPing {
+		_, err = io.CopyN(io.Discard, s.c, int64(length))
+		return cmd, nil, err
+	}
+	if length > maxWantedPayload {
+		return cmd, nil, errOversize
+	}
+	if s.in == nil {
+		s.in = *inPool.Get().(*[]byte)
+	}
+	payload = s.in[:length]
+	_, err = io.ReadFull(s.c, payload)
+	return cmd, payload, err
+}
+
+func (s *session) write(b []byte) error {
+	s.c.SetWriteDeadline(time.Now().Add(writeTimeout))
+	_, err := s.c.Write(b)
+	return err
+}
+
+// awaitVersion reads until the crawler's version and records its protocol
+// version. Like Core, anything before the version is ignored.
+func (s *session) awaitVersion() error {
+	for i := 0; i < maxPreVersion; i++ {
+		cmd, p, err := s.readMsg()
+		if err != nil {
+			return err
+		}
+		if cmd != cmdVersion {
+			continue
+		}
+		if len(p) < 4 {
+			s.putIn()
+			return errNoVersion
+		}
+		s.peer = binary.LittleEndian.Uint32(p)
+		s.putIn()
+		if s.peer < minPeerVersion {
+			return errNoVersion // Core disconnects such peers
+		}
+		return nil
+	}
+	return errNoVersion
+}
+
+// crawlerError counts a protocol violation by the crawler (not a plain
+// disconnect or timeout): a crawler bug the tests should see, never an
+// error of the simulator.
+func (s *session) crawlerError(err error) {
+	if errors.Is(err, errWrongMagic) || errors.Is(err, errOversize) || errors.Is(err, errNoVersion) {
+		s.n.st.crawlerErrors.Add(1)
+		s.n.log.Debug().Err(err).Str("node", s.id.Addr.String()).Str("remote", s.remote.String()).
+			Msg("simnet: crawler misbehaved")
+	}
+}
+
+// negotiated is the protocol version both sides speak.
+func (s *session) negotiated() uint32 { return min(s.peer, s.id.ProtocolVersion) }
+
+func (s *session) run() {
+	switch s.id.Class {
+	case HostileRST:
+		resetConn(s.c)
+		return
+	case ClassSilent:
+		s.drain()
+		return
+	}
+	if err := s.awaitVersion(); err != nil {
+		s.crawlerError(err)
+		return
+	}
+	switch s.id.Class {
+	case ClassClosesEarly:
+		return
+	case ClassSlow:
+		if !s.n.sleep(s.n.cfg.SlowDelay) {
+			return
+		}
+	}
+	if !s.n.sleep(s.id.Latency) {
+		return
+	}
+	if s.id.Class.IsHostile() && s.hostileHandshake() {
+		return // the hostile behaviour has run its course
+	}
+	if s.handshake() != nil {
+		return
+	}
+	s.converse()
+}
+
+// handshake sends what a node sends on an inbound peer's version: version,
+// wtxidrelay and sendaddrv2 between both sides at ≥ 70016, verack.
+func (s *session) handshake() error {
+	b := s.outBuf()
+	if s.id.Class == HostileVerackFirst {
+		b = append(b, s.n.frames.verack...)
+	}
+	if s.id.Class == HostileGarbagePrefix {
+		b = s.appendGarbage(b, 1)
+	}
+	ver := len(b)
+	b = appendVersion(b, s.n.cfg.Network.Magic, &s.id, s.remote, time.Now())
+	if s.id.Class == HostileSlowloris {
+		if s.write(b[:ver]) != nil || !s.dribble(b[ver:]) {
+			return errNoVersion
+		}
+		b = b[:0]
+	}
+	if s.id.Class == HostileDuplicateVersion {
+		b = append(b, b[ver:]...)
+	}
+	if s.id.Class == HostileGarbageBetween {
+		b = s.appendGarbage(b, 2)
+	}
+	if s.negotiated() >= 70016 {
+		b = append(b, s.n.frames.wtxidRelay...)
+		b = append(b, s.n.frames.sendAddrV2...)
+	}
+	if s.id.Class != HostileVerackFirst {
+		b = append(b, s.n.frames.verack...)
+	}
+	s.n.st.handshakes.Add(1)
+	s.sentVerack = true
+	return s.send(b)
+}
+
+// dribble writes b one byte per second (slowloris); false if interrupted.
+func (s *session) dribble(b []byte) bool {
+	for i := range b {
+		if s.write(b[i:i+1]) != nil || !s.n.sleep(time.Second) {
+			return false
+		}
+	}
+	return true
+}
+
+// converse serves the crawler after the handshake until it leaves.
+func (s *session) converse() {
+	for {
+		cmd, p, err := s.readMsg()
+		if err != nil {
+			s.crawlerError(err)
+			return
+		}
+		err = s.handle(cmd, p)
+		s.putIn()
+		if err != nil {
+			return
+		}
+	}
+}
+
+// handle answers one message of the crawler after the handshake; an error
+// ends the connection.
+func (s *session) handle(cmd [12]byte, p []byte) error {
+	switch cmd {
+	case cmdSendAddrV2:
+		// BIP155: only meaningful before verack, and only nodes at ≥ 70016
+		// understand it.
+		if !s.gotVerack && s.id.ProtocolVersion >= 70016 {
+			s.wantsV2 = true
+		}
+	case cmdVerack:
+		if !s.gotVerack {
+			s.gotVerack = true
+			return s.afterVerack()
+		}
+	case cmdPing:
+		return s.send(appendFrame(s.outBuf(), s.n.cfg.Network.Magic, cmdPong, p))
+	case cmdGetAddr:
+		// Core answers once per connection, and only after the handshake.
+		if !s.gotVerack || s.answered {
+			return nil
+		}
+		s.answered = true
+		if !s.n.sleep(s.id.Latency) {
+			return errClosing
+		}
+		return s.answerGetAddr()
+	}
+	return nil
+}
+
+// afterVerack sends what a modern node sends once the handshake is done.
+func (s *session) afterVerack() error {
+	if s.id.Class == HostileInvFlood {
+		s.flood()
+		return io.EOF
+	}
+	b := s.outBuf()
+	if s.negotiated() >= 70016 {
+		b = append(b, s.n.frames.sendCmpct...)
+		b = append(b, s.n.frames.feeFilter...)
+	}
+	if s.negotiated() > 60000 { // BIP31 ping with a nonce
+		var nonce [8]byte
+		binary.LittleEndian.PutUint64(nonce[:], s.id.Nonce^0x5a5a)
+		b = appendFrame(b, s.n.cfg.Network.Magic, cmdPing, nonce[:])
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	return s.send(b)
+}
+
+// answerGetAddr sends the node's gossip: addrv2 if the crawler asked for it
+// with sendaddrv2 before verack, else addr.
+func (s *session) answerGetAddr() error {
+	switch s.id.Class {
+	case HostileAddrSpam, HostileAddrClaim50k, HostileAddrV2Bad:
+		return s.hostileAddr()
+	}
+	if s.negotiated() < wire.NetAddressTimeVersion {
+		// Entries without timestamps are what such a node sends; a crawler
+		// misreading them would see garbage IPs, so send none at all.
+		b := appendFrame(s.outBuf(), s.n.cfg.Network.Magic, cmdAddr, []byte{0})
+		s.n.st.getaddrs.Add(1)
+		return s.send(b)
+	}
+	idx := idxPool.Get().(*[]uint32)
+	ent := entPool.Get().(*[]gossipEntry)
+	defer idxPool.Put(idx)
+	defer entPool.Put(ent)
+	*idx = s.n.lay.gossip(s.id.Index, (*idx)[:0])
+	*ent = s.n.entries(*idx, (*ent)[:0], time.Now())
+	b := s.outBuf()
+	start := len(b) + 24
+	if s.wantsV2 {
+		b = appendFrame(b, s.n.cfg.Network.Magic, cmdAddrV2, nil)
+		b = appendAddrV2Payload(b, *ent)
+		b = s.n.fixFrame(b, start-24, cmdAddrV2)
+	} else {
+		b = appendFrame(b, s.n.cfg.Network.Magic, cmdAddr, nil)
+		b = appendAddrPayload(b, *ent, s.negotiated())
+		b = s.n.fixFrame(b, start-24, cmdAddr)
+	}
+	s.n.st.getaddrs.Add(1)
+	return s.send(b)
+}
+
+// entries turns universe indices into gossip entries, timestamps within
+// the last three hours.
+func (n *Network) entries(idx []uint32, dst []gossipEntry, now time.Time) []gossipEntry {
+	t := uint32(now.Unix())
+	for _, u := range idx {
+		id := n.lay.identity(u)
+		dst = append(dst, gossipEntry{addr: id.Addr, services: id.Services,
+			time: t - uint32(n.lay.h(u, saltTimestamp)%10800)})
+	}
+	return dst
+}
+
+// fixFrame rewrites the header at b[at:] (written with an empty payload)
+// to cover the payload appended after it: length and checksum.
+func (n *Network) fixFrame(b []byte, at int, cmd [12]byte) []byte {
+	payload := b[at+24:]
+	binary.LittleEndian.PutUint32(b[at+16:], uint32(len(payload)))
+	sum := checksum(payload)
+	copy(b[at+20:at+24], sum[:])
+	return b
+}
+
+// drain reads and drops whatever the crawler sends until it leaves, the
+// idle timeout passes, or the network closes.
+func (s *session) drain() {
+	s.c.SetReadDeadline(time.Now().Add(s.n.cfg.IdleTimeout))
+	io.Copy(io.Discard, io.LimitReader(s.c, maxPayload))
+}
+
+// appendGarbage appends 50–250 deterministic bytes that contain no magic.
+func (s *session) appendGarbage(b []byte, salt uint64) []byte {
+	r := s.n.lay.h(s.id.Index, saltGossip+salt<<8)
+	k := 50 + int(r%200)
+	m0 := s.n.cfg.Network.Magic[0]
+	for i := 0; i < k; i++ {
+		r = mix64(r)
+		c := byte(r)
+		if c == m0 {
+			c ^= 0xff
+		}
+		b = append(b, c)
+	}
+	return b
+}
