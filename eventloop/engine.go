@@ -9,7 +9,6 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -21,6 +20,7 @@ import (
 	"github.com/nodesweep/nodesweep/internal/session"
 	"github.com/nodesweep/nodesweep/internal/socks5"
 	"github.com/nodesweep/nodesweep/internal/sockstate"
+	"github.com/nodesweep/nodesweep/tuning"
 )
 
 // Engine is the reactor: a gnet client whose event loops multiplex every
@@ -113,7 +113,7 @@ func New(cfg *session.Config, deliver func(*record.Attempt), opts ...Option) (*E
 	if o.dialMode == DialPool {
 		pd := newPoolDialer(o.poolSize, o.connectTimeout, (*connState).target, e.enroll, e.fail)
 		if o.sockopt != nil {
-			pd.dialer.Control = rawControl(o.sockopt)
+			pd.dialer.Control = tuning.DialerControl(o.sockopt)
 		}
 		e.d = pd
 		return e, nil
@@ -221,17 +221,6 @@ func (st *connState) target() string {
 	}
 	ap, _ := st.job.Addr.AddrPort()
 	return ap.String()
-}
-
-// rawControl adapts a socket-option hook to net.Dialer.Control.
-func rawControl(f func(fd int) error) func(string, string, syscall.RawConn) error {
-	return func(_, _ string, c syscall.RawConn) error {
-		var err error
-		if cerr := c.Control(func(fd uintptr) { err = f(int(fd)) }); cerr != nil {
-			return cerr
-		}
-		return err
-	}
 }
 
 var errLocal = os.NewSyscallError("enroll", unix.EMFILE)

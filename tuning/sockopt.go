@@ -3,6 +3,7 @@ package tuning
 import (
 	"errors"
 	"fmt"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -61,4 +62,20 @@ func RecvBuffer(fd int) (int, error) {
 // back off — stop dialling until connections close — rather than fail.
 func IsFDExhausted(err error) bool {
 	return errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE)
+}
+
+// DialerControl adapts a socket-option hook (SetNoLinger, SetSynRetries, …)
+// to net.Dialer.Control, so dialers that go through net.Dialer apply the same
+// options as the reactor's raw sockets. A nil hook gives a nil Control.
+func DialerControl(f func(fd int) error) func(network, address string, c syscall.RawConn) error {
+	if f == nil {
+		return nil
+	}
+	return func(_, _ string, c syscall.RawConn) error {
+		var err error
+		if cerr := c.Control(func(fd uintptr) { err = f(int(fd)) }); cerr != nil {
+			return cerr
+		}
+		return err
+	}
 }

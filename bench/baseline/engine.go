@@ -31,6 +31,7 @@ import (
 	"github.com/nodesweep/nodesweep/internal/session"
 	"github.com/nodesweep/nodesweep/internal/socks5"
 	"github.com/nodesweep/nodesweep/internal/sockstate"
+	"github.com/nodesweep/nodesweep/tuning"
 )
 
 // readBufSize is the initial read buffer per connection: a version (~130 B)
@@ -66,18 +67,7 @@ func WithTorProxy(ap netip.AddrPort) Option { return func(e *Engine) { e.torProx
 // WithControl sets a socket option hook run before connect (as the reactor's
 // WithSocketOption), so both engines can use the same socket options.
 func WithControl(f func(fd int) error) Option {
-	return func(e *Engine) {
-		if f == nil {
-			return
-		}
-		e.dialer.Control = func(_, _ string, c syscall.RawConn) error {
-			var err error
-			if cerr := c.Control(func(fd uintptr) { err = f(int(fd)) }); cerr != nil {
-				return cerr
-			}
-			return err
-		}
-	}
+	return func(e *Engine) { e.dialer.Control = tuning.DialerControl(f) }
 }
 
 // New returns a ready engine.
