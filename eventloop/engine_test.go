@@ -91,7 +91,7 @@ func (p *peerServer) conn(c net.Conn) {
 			case codec.CmdGetAddr:
 				e := []codec.AddrEntry{
 					{Time: 1, Addr: codec.MustParseAddr(fmt.Sprintf("127.99.%d.1:8333", local.Addr().As4()[3]))},
-					{Time: 1, Addr: codec.MustParseAddr("10.0.0.1:8333")},
+					{Time: 1, Addr: codec.MustParseAddr("ukeu3k5oycgaauneqgtnvselmt4yemvoilkln7jpvamvfx7dnkdq.b32.i2p:0")},
 				}
 				out = codec.AppendFrame(out, codec.Mainnet.Magic, codec.CmdAddrV2, codec.AppendAddrV2(nil, e))
 			}
