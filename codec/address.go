@@ -3,6 +3,7 @@ package codec
 import (
 	"crypto/sha3"
 	"encoding/base32"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -81,34 +82,74 @@ func NewAddr(n Network, raw []byte, port uint16) (Addr, error) {
 	if len(raw) != n.Len() {
 		return Addr{}, fmt.Errorf("%w: %s address of %d bytes, want %d", ErrBadAddress, n, len(raw), n.Len())
 	}
-	var a Addr
-	a.port = port
-	switch {
-	case n == NetIPv6 && isV4Mapped(raw):
-		a.net = NetIPv4
-		copy(a.raw[:4], raw[12:])
-	case n == NetIPv6 && [6]byte(raw[:6]) == onionCat:
-		a.net = NetTorV2
-		copy(a.raw[:10], raw[6:])
-	case n == NetIPv6 && raw[0] == 0xfc:
-		a.net = NetCJDNS
-		copy(a.raw[:16], raw)
-	case n == NetCJDNS && raw[0] != 0xfc:
+	a, ok := makeAddr(n, raw, port)
+	if !ok {
 		return Addr{}, fmt.Errorf("%w: cjdns address outside fc00::/8", ErrBadAddress)
-	default:
-		a.net = n
-		copy(a.raw[:], raw)
 	}
 	return a, nil
 }
 
-func isV4Mapped(b []byte) bool {
-	for i := 0; i < 10; i++ {
-		if b[i] != 0 {
+// makeAddr is NewAddr for a known network and a raw of the right length,
+// without building an error. ok is false only for CJDNS outside fc00::/8.
+func makeAddr(n Network, raw []byte, port uint16) (a Addr, ok bool) {
+	if !a.set(n, raw, port) {
+		return Addr{}, false
+	}
+	return a, true
+}
+
+// set fills *a, which must be the zero Addr, from a known network and a raw
+// of that network's length; it reports false for CJDNS outside fc00::/8.
+// The addr and addrv2 parsers call it on the entry in their output slice, so
+// that an entry is written once, with fixed-size moves, instead of being
+// built and then copied.
+func (a *Addr) set(n Network, raw []byte, port uint16) bool {
+	switch n {
+	case NetIPv4:
+		*(*[4]byte)(a.raw[:4]) = [4]byte(raw)
+	case NetIPv6:
+		a.setV1(raw, port)
+		return true
+	case NetTorV2:
+		*(*[10]byte)(a.raw[:10]) = [10]byte(raw)
+	case NetTorV3, NetI2P:
+		a.raw = [32]byte(raw)
+	case NetCJDNS:
+		if raw[0] != 0xfc {
 			return false
 		}
+		*(*[16]byte)(a.raw[:16]) = [16]byte(raw)
+	default:
+		return false
 	}
-	return b[10] == 0xff && b[11] == 0xff
+	a.net, a.port = n, port
+	return true
+}
+
+// setV1 fills *a, which must be the zero Addr, from 16 IPv6-form bytes (an
+// addr entry, or an addrv2 IPv6 entry), normalising IPv4-mapped to IPv4,
+// OnionCat to TorV2 and fc00::/8 to CJDNS.
+func (a *Addr) setV1(raw []byte, port uint16) {
+	b := [16]byte(raw[:16])
+	a.port = port
+	switch {
+	case isV4Mapped(b[:]):
+		a.net = NetIPv4
+		*(*[4]byte)(a.raw[:4]) = [4]byte(b[12:])
+	case [6]byte(b[:6]) == onionCat:
+		a.net = NetTorV2
+		*(*[10]byte)(a.raw[:10]) = [10]byte(b[6:])
+	case b[0] == 0xfc:
+		a.net = NetCJDNS
+		*(*[16]byte)(a.raw[:16]) = b
+	default:
+		a.net = NetIPv6
+		*(*[16]byte)(a.raw[:16]) = b
+	}
+}
+
+func isV4Mapped(b []byte) bool {
+	return binary.LittleEndian.Uint64(b) == 0 && b[8] == 0 && b[9] == 0 && b[10] == 0xff && b[11] == 0xff
 }
 
 // AddrFromAddrPort converts an IP address and port.
@@ -253,6 +294,11 @@ func ParseAddr(s string) (Addr, error) {
 		return Addr{}, fmt.Errorf("%w: %q has no port", ErrBadAddress, s)
 	}
 	host, ps := s[:i], s[i+1:]
+	// An IPv6 host must be bracketed: "1::2:3" would otherwise silently read
+	// as host 1::2, port 3.
+	if strings.IndexByte(host, ':') >= 0 && !(strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]")) {
+		return Addr{}, fmt.Errorf("%w: %q: IPv6 address without brackets", ErrBadAddress, s)
+	}
 	port, err := strconv.ParseUint(ps, 10, 16)
 	if err != nil {
 		return Addr{}, fmt.Errorf("%w: %q: bad port", ErrBadAddress, s)
@@ -269,13 +315,19 @@ func ParseHost(host string, port uint16) (Addr, error) {
 		return parseOnion(strings.TrimSuffix(lower, ".onion"), port)
 	case strings.HasSuffix(lower, ".b32.i2p"):
 		name := strings.TrimSuffix(lower, ".b32.i2p")
-		raw, err := b32.DecodeString(strings.ToUpper(name))
-		if err != nil || len(raw) != 32 {
+		raw, ok := decodeB32(name, 52)
+		if !ok {
 			return Addr{}, fmt.Errorf("%w: %q is not a 52-character .b32.i2p name", ErrBadAddress, host)
 		}
 		return NewAddr(NetI2P, raw, port)
 	}
-	h := strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	h := host
+	if strings.HasPrefix(h, "[") || strings.HasSuffix(h, "]") {
+		if len(h) < 2 || h[0] != '[' || h[len(h)-1] != ']' {
+			return Addr{}, fmt.Errorf("%w: %q: unbalanced brackets", ErrBadAddress, host)
+		}
+		h = h[1 : len(h)-1]
+	}
 	ip, err := netip.ParseAddr(h)
 	if err != nil || ip.Zone() != "" {
 		return Addr{}, fmt.Errorf("%w: %q is not an IP address, .onion or .b32.i2p name", ErrBadAddress, host)
@@ -283,10 +335,31 @@ func ParseHost(host string, port uint16) (Addr, error) {
 	return AddrFromAddrPort(netip.AddrPortFrom(ip, port)), nil
 }
 
-func parseOnion(name string, port uint16) (Addr, error) {
+// decodeB32 decodes a lower-case base32 name of exactly want characters,
+// and only its canonical spelling. The length is checked on the text because
+// Go's decoder silently skips '\r' and '\n'; the re-encoding check rejects
+// a name whose unused trailing bits are set (possible for the 52-character
+// I2P names), so that one address has one name.
+func decodeB32(name string, want int) ([]byte, bool) {
+	if len(name) != want {
+		return nil, false
+	}
 	raw, err := b32.DecodeString(strings.ToUpper(name))
-	if err != nil {
-		return Addr{}, fmt.Errorf("%w: %q.onion is not base32", ErrBadAddress, name)
+	if err != nil || strings.ToLower(b32.EncodeToString(raw)) != name {
+		return nil, false
+	}
+	return raw, true
+}
+
+func parseOnion(name string, port uint16) (Addr, error) {
+	var raw []byte
+	ok := false
+	switch len(name) {
+	case 16, 56: // TorV2 (10 bytes), TorV3 (35 bytes)
+		raw, ok = decodeB32(name, len(name))
+	}
+	if !ok {
+		return Addr{}, fmt.Errorf("%w: %q.onion is not a 16- or 56-character base32 name", ErrBadAddress, name)
 	}
 	switch len(raw) {
 	case 10:

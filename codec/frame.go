@@ -43,6 +43,10 @@ type Frame struct {
 	Skipped bool
 }
 
+// IsFrame tells a frame apart from a Decode step that only swallowed bytes
+// of a skipped payload (which returns a zero Frame with n > 0).
+func (f *Frame) IsFrame() bool { return f.Skipped || f.Payload != nil }
+
 // NameString returns the command name as sent, without NUL padding.
 func (f *Frame) NameString() string {
 	n := bytes.IndexByte(f.Name[:], 0)
@@ -151,8 +155,15 @@ func (d *Decoder) resync(buf []byte) (Frame, int, error) {
 	return Frame{}, n, &GarbageError{Skipped: n}
 }
 
+// emptyChecksum is Checksum(nil), the checksum of verack, getaddr,
+// sendaddrv2 and every other empty message: computed once.
+var emptyChecksum = [4]byte{0x5d, 0xf6, 0xe0, 0xe2}
+
 // Checksum returns the first 4 bytes of SHA256(SHA256(payload)).
 func Checksum(payload []byte) [4]byte {
+	if len(payload) == 0 {
+		return emptyChecksum
+	}
 	h := sha256.Sum256(payload)
 	h = sha256.Sum256(h[:])
 	return [4]byte(h[:4])

@@ -119,6 +119,9 @@ const (
 	MaxAddrV2Payload = 3 + MaxAddrEntries*(4+9+1+3+MaxAddrV2Address+2)
 	// MaxRejectPayload: message name, code, reason, 32-byte hash, with slack.
 	MaxRejectPayload = 1024
+	// MaxEmptyPayload caps messages that carry nothing (verack, getaddr, …)
+	// or only a nonce (ping, pong): extra bytes are tolerated, as Core does.
+	MaxEmptyPayload = 64
 )
 
 // MaxPayloadFor returns the largest payload accepted for c. Larger frames of
@@ -129,9 +132,12 @@ func MaxPayloadFor(c Command) uint32 {
 	case CmdVersion:
 		return MaxVersionPayload
 	case CmdVerack, CmdSendAddrV2, CmdGetAddr, CmdMempool, CmdSendHeaders, CmdWtxidRelay, CmdFilterClear:
-		return 0
+		// Empty by definition, but Core never reads their payload, so a few
+		// stray bytes do not break a handshake there; nor here.
+		return MaxEmptyPayload
 	case CmdPing, CmdPong:
-		return 8
+		// Core reads the 8-byte nonce and ignores the rest.
+		return MaxEmptyPayload
 	case CmdAddr:
 		return MaxAddrPayload
 	case CmdAddrV2:

@@ -135,7 +135,7 @@ func (s *Session) Receive(now time.Time, in []byte, out []byte) (int, []byte) {
 		if n == 0 {
 			break
 		}
-		if f.Command == codec.CmdUnknown && f.Length == 0 && f.Name == ([12]byte{}) {
+		if !f.IsFrame() {
 			continue // swallowed part of a skipped payload
 		}
 		if s.frames++; s.frames > s.cfg.MaxFrames {

@@ -318,3 +318,16 @@ func TestAncientPeerWithoutVerack(t *testing.T) {
 		t.Fatalf("class %v version %+v", a.Class, a.Version.Msg)
 	}
 }
+
+// A verack with stray payload bytes completes the handshake: Core never reads
+// a verack's payload, so neither do we.
+func TestVerackWithPayload(t *testing.T) {
+	stream := msg(codec.CmdVersion, codec.AppendVersion(nil, peerVersion(70015)))
+	stream = append(stream, msg(codec.CmdVerack, []byte{1, 2, 3})...)
+	s := New(testConfig(), peer, 0, 1, t0)
+	s.Connected(t0, nil)
+	_, out := s.Receive(t0, stream, nil)
+	if got := commands(t, out); len(got) != 2 || got[1] != codec.CmdGetAddr {
+		t.Fatalf("sent %v, want verack then getaddr", got)
+	}
+}
