@@ -102,11 +102,7 @@ func Resolve(src Source, id record.CrawlID) (store.CrawlInfo, error) {
 		}
 		id = m.ID
 	}
-	info, err := src.Crawl(id)
-	if err != nil {
-		return info, fmt.Errorf("crawl %v: %w", id, err)
-	}
-	return info, nil
+	return src.Crawl(id) // errors name the crawl
 }
 
 // Service flags (BIP 111, 144, 157, 159, 324; Core protocol.h).

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/nodesweep/nodesweep/internal/export"
+	"github.com/nodesweep/nodesweep/internal/nodes"
+	"github.com/nodesweep/nodesweep/internal/record"
+	"github.com/nodesweep/nodesweep/store"
+)
+
+func init() {
+	register("export", "write a crawl as bitnodes JSON, CSV or JSON lines", runExport)
+}
+
+const defaultDB = "./nodesweep-data"
+
+// crawlFlag parses --crawl (0, the default, means the newest crawl).
+type crawlFlag struct{ id record.CrawlID }
+
+func (c *crawlFlag) String() string {
+	if c.id == 0 {
+		return "newest"
+	}
+	return c.id.String()
+}
+
+func (c *crawlFlag) Set(s string) error {
+	id, err := record.ParseCrawlID(s)
+	c.id = id
+	return err
+}
+
+// openDB opens the database for reading. Read-only first (several readers,
+// no writes); if the crawler holds the database, say so.
+func openDB(dir string) (*store.Store, error) {
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("database %s: %w", dir, err)
+	}
+	s, err := store.Open(dir, store.WithReadOnly())
+	if errors.Is(err, store.ErrLocked) {
+		return nil, fmt.Errorf("%w (a crawl is running on it: wait for it to finish)", err)
+	}
+	return s, err
+}
+
+func runExport(_ context.Context, args []string) error {
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	db := fs.String("db", defaultDB, "database directory")
+	var crawl crawlFlag
+	fs.Var(&crawl, "crawl", "crawl id (default: the newest crawl)")
+	format := fs.String("format", "bitnodes", "bitnodes, csv or jsonl")
+	all := fs.Bool("all", false, "csv/jsonl: add addresses that never completed the handshake, with their class")
+	out := fs.String("out", "", "output file (default: standard output)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	f, err := export.ParseFormat(*format)
+	if err != nil {
+		return err
+	}
+	s, err := openDB(*db)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	info, err := nodes.Resolve(s, crawl.id)
+	if err != nil {
+		return err
+	}
+	var w io.Writer = os.Stdout
+	var file *os.File
+	if *out != "" {
+		if file, err = os.Create(*out); err != nil {
+			return err
+		}
+		w = file
+	}
+	err = export.Write(w, s, info, f, export.Options{All: *all})
+	if file != nil {
+		err = errors.Join(err, file.Close())
+	}
+	return err
+}

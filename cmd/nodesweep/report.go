@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/nodesweep/nodesweep/internal/nodes"
+	"github.com/nodesweep/nodesweep/internal/report"
+)
+
+func init() {
+	register("report", "summarise a crawl in the terminal, and as an HTML page with charts", runReport)
+}
+
+func runReport(_ context.Context, args []string) error {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	db := fs.String("db", defaultDB, "database directory")
+	var crawl crawlFlag
+	fs.Var(&crawl, "crawl", "crawl id (default: the newest crawl)")
+	htmlOut := fs.String("html", "", "also write a self-contained HTML report with charts to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	s, err := openDB(*db)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	info, err := nodes.Resolve(s, crawl.id)
+	if err != nil {
+		return err
+	}
+	st, err := report.Compute(s, info)
+	if err != nil {
+		return err
+	}
+	if err := report.Text(os.Stdout, st); err != nil {
+		return err
+	}
+	if *htmlOut == "" {
+		return nil
+	}
+	f, err := os.Create(*htmlOut)
+	if err != nil {
+		return err
+	}
+	return errors.Join(report.HTML(f, st), f.Close())
+}

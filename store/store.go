@@ -1,0 +1,345 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/rs/zerolog"
+
+	"github.com/nodesweep/nodesweep/internal/record"
+)
+
+// formatVersion is the database layout version kept under formatKey.
+const formatVersion byte = 1
+
+// Store is an open nodesweep database. Its methods are safe for concurrent
+// use; a Writer is not (one goroutine writes, as the engines do).
+type Store struct {
+	db       *badger.DB
+	cfg      config
+	mu       sync.Mutex // serialises NewCrawl id allocation
+	closeMu  sync.RWMutex
+	closed   bool
+	readOnly bool
+}
+
+// Open opens (creating if needed) the database in dir.
+func Open(dir string, opts ...Option) (*Store, error) {
+	c := config{
+		log:            zerolog.Nop(),
+		memTableSize:   defaultMemTableSize,
+		numMemtables:   defaultNumMemtables,
+		blockCacheSize: defaultBlockCacheSize,
+		valueLogFile:   defaultValueLogFile,
+	}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.readOnly {
+		if _, err := os.Stat(filepath.Join(dir, badger.ManifestFilename)); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s", ErrNoDatabase, dir)
+		}
+	}
+	db, err := badger.Open(badgerOptions(dir, &c))
+	if c.readOnly && truncateNeeded(err) {
+		// A writer was killed: its last memtable WAL ends in garbage that
+		// only a read-write open truncates (committed records are before
+		// it). Repair once, then open read-only as asked.
+		if err = repair(dir, c); err == nil {
+			db, err = badger.Open(badgerOptions(dir, &c))
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "Another process is using this Badger database") {
+		return nil, fmt.Errorf("%w: %s: %v", ErrLocked, dir, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", dir, err)
+	}
+	s := &Store{db: db, cfg: c, readOnly: c.readOnly}
+	if err := s.checkFormat(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// truncateNeeded recognises badger.ErrTruncateNeeded, which Badger wraps
+// with %+v (not %w) on the way out of Open.
+func truncateNeeded(err error) bool {
+	return err != nil && (errors.Is(err, badger.ErrTruncateNeeded) || strings.Contains(err.Error(), badger.ErrTruncateNeeded.Error()))
+}
+
+func repair(dir string, c config) error {
+	c.readOnly = false
+	db, err := badger.Open(badgerOptions(dir, &c))
+	if err != nil {
+		return fmt.Errorf("repair after crash: %w", err)
+	}
+	return db.Close()
+}
+
+func (s *Store) checkFormat() error {
+	var have []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		it, err := txn.Get(formatKey)
+		if err != nil {
+			return err
+		}
+		have, err = it.ValueCopy(nil)
+		return err
+	})
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+		if s.readOnly {
+			return nil // an empty database; nothing to read
+		}
+		return s.db.Update(func(txn *badger.Txn) error { return txn.Set(formatKey, []byte{formatVersion}) })
+	case err != nil:
+		return fmt.Errorf("store: read format: %w", err)
+	case len(have) != 1:
+		return corrupt(formatKey, "format marker of %d bytes", len(have))
+	case have[0] > formatVersion:
+		return fmt.Errorf("%w: database format %d, this nodesweep reads up to %d", ErrUnsupportedFormat, have[0], formatVersion)
+	}
+	return nil
+}
+
+// Close closes the database. Writers must be closed first.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return s.db.Close()
+}
+
+func (s *Store) check(write bool) error {
+	if s.closed {
+		return ErrClosed
+	}
+	if write && s.readOnly {
+		return ErrReadOnly
+	}
+	return nil
+}
+
+// CrawlInfo is a crawl's meta data and totals.
+type CrawlInfo struct {
+	record.CrawlMeta
+	Counts
+}
+
+// NewCrawl stores meta as a new, unfinished crawl and returns its id:
+// meta.ID when set, otherwise meta.Start in unix nanoseconds (now when Start
+// is zero), moved forward by a nanosecond until it is unused.
+func (s *Store) NewCrawl(meta record.CrawlMeta) (record.CrawlID, error) {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if err := s.check(true); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if meta.Start.IsZero() {
+		meta.Start = time.Now()
+	}
+	id := meta.ID
+	if id == 0 {
+		id = record.CrawlID(meta.Start.UnixNano())
+	}
+	meta.Finished, meta.End = false, time.Time{}
+	err := s.db.Update(func(txn *badger.Txn) error {
+		for {
+			_, err := txn.Get(crawlKey(id))
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			if meta.ID != 0 {
+				return fmt.Errorf("%w: crawl %d exists", ErrInvalid, id)
+			}
+			id++
+		}
+		meta.ID = id
+		return txn.Set(crawlKey(id), encodeMeta(meta, nil))
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: new crawl: %w", err)
+	}
+	return id, s.db.Sync()
+}
+
+// FinishCrawl marks a crawl finished at end and stores its totals. Flush (or
+// Close) the crawl's Writer first.
+func (s *Store) FinishCrawl(id record.CrawlID, end time.Time) error {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if err := s.check(true); err != nil {
+		return err
+	}
+	info, err := s.crawl(id)
+	if err != nil {
+		return err
+	}
+	c, err := s.count(id)
+	if err != nil {
+		return err
+	}
+	info.End, info.Finished = end, true
+	if err := s.db.Update(func(txn *badger.Txn) error {
+		return txn.Set(crawlKey(id), encodeMeta(info.CrawlMeta, &c))
+	}); err != nil {
+		return &CrawlError{uint64(id), err}
+	}
+	return s.db.Sync()
+}
+
+// Crawl returns one crawl with its totals (computed for an unfinished one).
+func (s *Store) Crawl(id record.CrawlID) (CrawlInfo, error) {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if err := s.check(false); err != nil {
+		return CrawlInfo{}, err
+	}
+	info, err := s.crawl(id)
+	if err != nil {
+		return info, err
+	}
+	if !info.Finished {
+		if info.Counts, err = s.count(id); err != nil {
+			return info, err
+		}
+	}
+	return info, nil
+}
+
+func (s *Store) crawl(id record.CrawlID) (CrawlInfo, error) {
+	var info CrawlInfo
+	err := s.db.View(func(txn *badger.Txn) error {
+		it, err := txn.Get(crawlKey(id))
+		if err != nil {
+			return err
+		}
+		return it.Value(func(val []byte) error {
+			m, c, err := decodeMeta(crawlKey(id), val, id)
+			info.CrawlMeta = m
+			if c != nil {
+				info.Counts = *c
+			}
+			return err
+		})
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return info, &CrawlError{uint64(id), err}
+	}
+	return info, nil
+}
+
+// Crawls lists every crawl, oldest first, with totals.
+func (s *Store) Crawls() ([]CrawlInfo, error) {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if err := s.check(false); err != nil {
+		return nil, err
+	}
+	var out []CrawlInfo
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tabCrawl}, PrefetchValues: true, PrefetchSize: 16})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			info, err := metaOf(it.Item())
+			if err != nil {
+				return err
+			}
+			out = append(out, info)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if !out[i].Finished {
+			if out[i].Counts, err = s.count(out[i].ID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+func metaOf(item *badger.Item) (CrawlInfo, error) {
+	key := item.KeyCopy(nil)
+	if len(key) != 9 {
+		return CrawlInfo{}, corrupt(key, "crawl key of %d bytes", len(key))
+	}
+	id := record.CrawlID(uint64(key[1])<<56 | uint64(key[2])<<48 | uint64(key[3])<<40 | uint64(key[4])<<32 |
+		uint64(key[5])<<24 | uint64(key[6])<<16 | uint64(key[7])<<8 | uint64(key[8]))
+	var info CrawlInfo
+	err := item.Value(func(val []byte) error {
+		m, c, err := decodeMeta(key, val, id)
+		info.CrawlMeta = m
+		if c != nil {
+			info.Counts = *c
+		}
+		return err
+	})
+	return info, err
+}
+
+// LatestCrawl returns the newest crawl (finished or not), or ErrNotFound.
+func (s *Store) LatestCrawl() (record.CrawlMeta, error) {
+	return s.latest(func(record.CrawlMeta) bool { return true })
+}
+
+// LatestUnfinished returns the newest crawl that was not finished — the one
+// `crawl --resume` continues — or ErrNotFound.
+func (s *Store) LatestUnfinished() (record.CrawlMeta, error) {
+	return s.latest(func(m record.CrawlMeta) bool { return !m.Finished })
+}
+
+func (s *Store) latest(want func(record.CrawlMeta) bool) (record.CrawlMeta, error) {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if err := s.check(false); err != nil {
+		return record.CrawlMeta{}, err
+	}
+	var out record.CrawlMeta
+	found := false
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tabCrawl}, Reverse: true, PrefetchValues: false})
+		defer it.Close()
+		for it.Seek([]byte{tabCrawl, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}); it.Valid(); it.Next() {
+			info, err := metaOf(it.Item())
+			if err != nil {
+				return err
+			}
+			if want(info.CrawlMeta) {
+				out, found = info.CrawlMeta, true
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return out, err
+	}
+	if !found {
+		return out, ErrNotFound
+	}
+	return out, nil
+}

@@ -1,0 +1,360 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/nodesweep/nodesweep/codec"
+	"github.com/nodesweep/nodesweep/internal/record"
+)
+
+// Writer is the record.Sink the crawler writes to. It encodes records on the
+// caller's goroutine into a batch and hands full batches to one committer
+// goroutine, which writes each as Badger transactions: encoding the next
+// batch overlaps committing the previous one, and there is never one
+// transaction per key. A record (one attempt with its addr messages, or one
+// seen address) never straddles two batches, so after a crash an attempt is
+// either there with all its messages or absent (unless a single record is
+// larger than a whole batch, 2.4 MB by default).
+//
+// Flush commits the pending batch, waits for every commit and fsyncs: every
+// record given before a Flush that returned nil survives kill -9 and power
+// loss. Records committed by a full batch between Flushes survive kill -9.
+//
+// A Writer is used by one goroutine at a time (the engines' collector).
+type Writer struct {
+	s   *Store
+	now func() time.Time
+
+	maxCount, maxSize int64 // per batch, below Badger's per-transaction limits
+	threshold         int64
+
+	cur      *batch
+	scratch  []byte // attempts and seen records
+	mscratch []byte // addr message keys
+	ch       chan *batch
+	done     chan struct{}
+	free     chan []byte // recycled arena chunks
+
+	errMu sync.Mutex
+	err   error // first commit error; sticky
+
+	closed bool
+	stats  WriterStats
+}
+
+// WriterStats counts what a Writer did.
+type WriterStats struct {
+	Attempts  uint64 // attempts recorded
+	Seen      uint64 // addresses seen
+	AddrMsgs  uint64 // addr messages recorded
+	Batches   uint64 // batches handed to the committer
+	Flushes   uint64
+	Bytes     uint64 // key + value bytes encoded
+	Estimated uint64 // Badger's size estimate of all batches
+}
+
+type batch struct {
+	entries []*badger.Entry
+	slab    []badger.Entry // entries are allocated from it, 512 at a time
+	arena   []byte         // the current chunk; len = bytes used
+	chunks  [][]byte       // every chunk of this batch, recycled after the commit
+	count   int64
+	size    int64
+	sync    chan error // non-nil: a Flush marker; commit, fsync, reply
+}
+
+// Keys and values live in arena chunks owned by their batch: Badger keeps
+// the slices it is given until the commit returns, then the chunks are
+// recycled, so steady-state ingest allocates (and zeroes) almost nothing.
+const (
+	arenaChunk = 512 << 10
+	freeChunks = 16 // recycled chunks kept: 8 MB
+)
+
+// NewWriter returns a Writer. Close it (or at least Flush it) before
+// closing the Store.
+func (s *Store) NewWriter() (*Writer, error) {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if err := s.check(true); err != nil {
+		return nil, err
+	}
+	w := &Writer{
+		s:         s,
+		now:       time.Now,
+		maxCount:  s.db.MaxBatchCount() * 9 / 10,
+		maxSize:   s.db.MaxBatchSize() * 9 / 10,
+		threshold: defaultValueThreshold,
+		ch:        make(chan *batch, 2),
+		done:      make(chan struct{}),
+		free:      make(chan []byte, freeChunks),
+	}
+	w.cur = &batch{}
+	go w.commitLoop()
+	return w, nil
+}
+
+// SetClock replaces time.Now for Seen timestamps (tests).
+func (w *Writer) SetClock(now func() time.Time) { w.now = now }
+
+// Stats returns the Writer's counters.
+func (w *Writer) Stats() WriterStats { return w.stats }
+
+func (w *Writer) commitLoop() {
+	defer close(w.done)
+	for b := range w.ch {
+		var err error
+		if len(b.entries) > 0 {
+			err = w.commit(b.entries)
+			if err != nil {
+				w.setErr(err)
+			}
+		}
+		for _, c := range b.chunks {
+			if cap(c) == arenaChunk {
+				select {
+				case w.free <- c[:0]:
+				default:
+				}
+			}
+		}
+		if b.sync != nil {
+			if err == nil {
+				err = w.getErr()
+			}
+			if err == nil {
+				err = w.s.db.Sync()
+			}
+			b.sync <- err
+		}
+	}
+}
+
+func (w *Writer) commit(entries []*badger.Entry) error {
+	db := w.s.db
+	txn := db.NewTransaction(true)
+	defer func() { txn.Discard() }()
+	for _, e := range entries {
+		err := txn.SetEntry(e)
+		if errors.Is(err, badger.ErrTxnTooBig) { // one record larger than a batch
+			if err = txn.Commit(); err != nil {
+				return fmt.Errorf("store: commit: %w", err)
+			}
+			txn = db.NewTransaction(true)
+			err = txn.SetEntry(e)
+		}
+		if err != nil {
+			return fmt.Errorf("store: write: %w", err)
+		}
+	}
+	if err := txn.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+func (w *Writer) setErr(err error) {
+	w.errMu.Lock()
+	if w.err == nil {
+		w.err = err
+	}
+	w.errMu.Unlock()
+}
+
+func (w *Writer) getErr() error {
+	w.errMu.Lock()
+	defer w.errMu.Unlock()
+	return w.err
+}
+
+// reserve returns an empty slice with room for n bytes in the current
+// batch's arena; claim takes what was appended to it.
+func (w *Writer) reserve(n int) []byte {
+	c := w.cur
+	if cap(c.arena)-len(c.arena) < n {
+		var chunk []byte
+		if n > arenaChunk/2 {
+			chunk = make([]byte, 0, n)
+		} else {
+			select {
+			case chunk = <-w.free:
+			default:
+				chunk = make([]byte, 0, arenaChunk)
+			}
+		}
+		c.arena = chunk
+		c.chunks = append(c.chunks, chunk)
+	}
+	return c.arena[len(c.arena):len(c.arena)]
+}
+
+// claim marks v, built by appending to reserve's slice, as used.
+func (w *Writer) claim(v []byte) []byte {
+	c := w.cur
+	if len(c.arena)+len(v) > cap(c.arena) { // outgrew the reservation: append reallocated
+		return v
+	}
+	c.arena = c.arena[:len(c.arena)+len(v)]
+	return v[:len(v):len(v)]
+}
+
+// keep copies b into the current batch's arena.
+func (w *Writer) keep(b []byte) []byte {
+	return w.claim(append(w.reserve(len(b)), b...))
+}
+
+func (w *Writer) estimate(key, val []byte) int64 {
+	// Badger's own estimate (Entry.estimateSizeAndSetThreshold + 10 for the
+	// version suffix): values at or above the threshold cost a pointer.
+	v := int64(len(val))
+	if v >= w.threshold {
+		v = 12
+	}
+	return int64(len(key)) + v + 2 + 10
+}
+
+// begin makes room in the current batch for a record of about count
+// entries and size bytes, sending the batch if it would overflow.
+func (w *Writer) begin(count, size int64) {
+	c := w.cur
+	if len(c.entries) > 0 && (c.count+count >= w.maxCount || c.size+size >= w.maxSize) {
+		w.send(nil)
+	}
+}
+
+func (w *Writer) add(key, val []byte) { w.addOwned(w.keep(key), w.keep(val)) }
+
+// addOwned adds key and val, which the batch now owns.
+func (w *Writer) addOwned(key, val []byte) {
+	c := w.cur
+	if len(c.slab) == cap(c.slab) {
+		c.slab = make([]badger.Entry, 0, 512)
+	}
+	c.slab = append(c.slab, badger.Entry{Key: key, Value: val})
+	c.entries = append(c.entries, &c.slab[len(c.slab)-1])
+	c.count++
+	est := w.estimate(key, val)
+	c.size += est
+	w.stats.Bytes += uint64(len(key) + len(val))
+	w.stats.Estimated += uint64(est)
+}
+
+// send hands the current batch (and a Flush marker) to the committer.
+func (w *Writer) send(sync chan error) {
+	b := w.cur
+	b.sync = sync
+	if len(b.entries) > 0 {
+		w.stats.Batches++
+	}
+	w.ch <- b
+	w.cur = &batch{entries: make([]*badger.Entry, 0, len(b.entries))}
+}
+
+func (w *Writer) usable() error {
+	if w.closed {
+		return ErrClosed
+	}
+	return w.getErr()
+}
+
+// Seen records addresses put into crawl's frontier and who told us (the
+// zero Addr for seeds), timestamped now. Call it once per address per crawl
+// (the frontier dedups); a repeated call overwrites the teller.
+func (w *Writer) Seen(crawl record.CrawlID, from codec.Addr, addrs []codec.Addr) error {
+	if err := w.usable(); err != nil {
+		return err
+	}
+	if crawl == 0 {
+		return fmt.Errorf("%w: crawl id 0", ErrInvalid)
+	}
+	at := w.now()
+	for _, a := range addrs {
+		if !a.IsValid() {
+			return fmt.Errorf("%w: seen address %v", ErrInvalid, a)
+		}
+		s := seenKey(w.scratch[:0], crawl, a)
+		k := len(s)
+		s = encodeSeen(s, from, at)
+		w.scratch = s
+		w.begin(1, w.estimate(s[:k], s[k:]))
+		w.add(s[:k], s[k:])
+		w.stats.Seen++
+	}
+	return nil
+}
+
+// Record keeps one finished attempt: the attempt (with its version message)
+// and each addr message under its own key, in the same batch.
+func (w *Writer) Record(a *record.Attempt) error {
+	if err := w.usable(); err != nil {
+		return err
+	}
+	if a.Crawl == 0 || !a.Addr.IsValid() {
+		return fmt.Errorf("%w: attempt of crawl %d to %v", ErrInvalid, a.Crawl, a.Addr)
+	}
+	if len(a.Addrs) > 1<<16-1 {
+		return fmt.Errorf("%w: %d addr messages in one attempt", ErrInvalid, len(a.Addrs))
+	}
+	s := attemptKey(w.scratch[:0], a.Crawl, a.Addr, a.Try)
+	k := len(s)
+	s = encodeAttempt(s, a)
+	w.scratch = s
+	count, size := int64(1+len(a.Addrs)), w.estimate(s[:k], s[k:])
+	for i := range a.Addrs {
+		size += int64(maxAddrKey+12+12) + min(int64(len(a.Addrs[i].Raw)), w.threshold)
+	}
+	w.begin(count, size)
+	for i := range a.Addrs {
+		m := &a.Addrs[i]
+		key := addrMsgKey(w.mscratch[:0], a.Crawl, a.Addr, a.Try, uint16(i))
+		w.mscratch = key
+		key = w.keep(key)
+		// Encoded straight into the arena: addr messages are the bulk of
+		// the bytes, one copy is enough.
+		val := w.claim(encodeAddrMsg(w.reserve(addrMsgBound(m)), m))
+		w.addOwned(key, val)
+	}
+	w.stats.AddrMsgs += uint64(len(a.Addrs))
+	w.add(s[:k], s[k:])
+	w.stats.Attempts++
+	return nil
+}
+
+// Flush commits everything recorded so far and fsyncs. After it returns nil
+// those records survive a crash.
+func (w *Writer) Flush() error {
+	if err := w.usable(); err != nil {
+		return err
+	}
+	reply := make(chan error, 1)
+	w.send(reply)
+	w.stats.Flushes++
+	return <-reply
+}
+
+// FinishCrawl flushes, then marks the crawl finished (Store.FinishCrawl).
+func (w *Writer) FinishCrawl(id record.CrawlID, end time.Time) error {
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return w.s.FinishCrawl(id, end)
+}
+
+// Close flushes and stops the committer. The Writer cannot be used again.
+func (w *Writer) Close() error {
+	if w.closed {
+		return nil
+	}
+	err := w.Flush()
+	w.closed = true
+	close(w.ch)
+	<-w.done
+	return err
+}
+
+var _ record.Sink = (*Writer)(nil)
