@@ -13,10 +13,11 @@ import (
 )
 
 // CompletedHandshake reports whether an attempt of class c completed the
-// version handshake: reachable, or reachable and then cut by the session cap.
+// version handshake (the session records a handshake cut short by its caps as
+// reachable, with a detail; session-timeout means it never completed).
 // Exports and counts call such an address reachable.
 func CompletedHandshake(c record.Class) bool {
-	return c == record.ClassReachable || c == record.ClassSessionTimeout
+	return c == record.ClassReachable
 }
 
 // Sighting is one address put into a crawl's frontier, with who told us
@@ -113,7 +114,7 @@ type Attempted struct {
 	Tries   int          // attempts recorded
 	LastTry uint8        // the highest Try number recorded
 	Last    record.Class // class of the attempt with the highest Try
-	// Best is ClassReachable or ClassSessionTimeout if any attempt completed
+	// Best is ClassReachable if any attempt completed
 	// the handshake, otherwise Last.
 	Best record.Class
 }

@@ -81,7 +81,7 @@ func newFixture(t *testing.T) *fixture {
 	c.Class, c.Version = record.ClassProtocol, g.Version(1)
 	rec(c)
 	d := g.Attempt(codec.MustParseAddr("[fc00::9]:8333"), 0)
-	d.Class, d.Version = record.ClassSessionTimeout, g.Version(925_000)
+	d.Class, d.Detail, d.Version = record.ClassReachable, "session cap reached", g.Version(925_000)
 	d.Version.Msg.HasUserAgent, d.Version.Msg.UserAgent, d.Version.Msg.HasStartHeight, d.Version.Msg.StartHeight = false, "", false, 0
 	rec(d)
 	e := g.Attempt(codec.MustParseAddr("8.8.4.4:8333"), 0)
