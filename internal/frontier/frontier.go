@@ -130,6 +130,16 @@ func (f *Frontier) MarkDone(a codec.Addr) {
 	f.stats.Done++
 }
 
+// ContinueTries makes the next attempt of a known address carry try number
+// next (a resumed crawl re-dials an attempt cut short by the stop; its record
+// stays, the new one gets its own number).
+func (f *Frontier) ContinueTries(a codec.Addr, next uint8) {
+	if e, ok := f.seen[a]; ok && e.tries < next {
+		e.tries = next
+		f.seen[a] = e
+	}
+}
+
 // Next hands out the next address to dial: due retries first, then the queue.
 func (f *Frontier) Next(now time.Time) (a codec.Addr, try uint8, ok bool) {
 	if len(f.retry) > 0 && !f.retry[0].due.After(now) {
@@ -156,10 +166,11 @@ func (f *Frontier) Next(now time.Time) (a codec.Addr, try uint8, ok bool) {
 			continue
 		}
 		e.state = stateInFlight
+		try := e.tries
 		e.tries++
 		f.seen[a] = e
 		f.stats.InFlight++
-		return a, 0, true
+		return a, try, true
 	}
 	return codec.Addr{}, 0, false
 }

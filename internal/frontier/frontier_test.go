@@ -136,3 +136,13 @@ func TestLocalErrorsAreNotChargedToThePeer(t *testing.T) {
 		t.Fatal("retried beyond the peer's budget")
 	}
 }
+
+func TestContinueTries(t *testing.T) {
+	f := New(Policy{})
+	a := codec.MustParseAddr("8.8.8.8:8333")
+	f.Add(a)
+	f.ContinueTries(a, 3)
+	if _, try, ok := f.Next(t0); !ok || try != 3 {
+		t.Fatalf("try %d ok %v, want 3", try, ok)
+	}
+}
