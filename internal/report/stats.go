@@ -123,8 +123,11 @@ func Compute(src Source, info store.CrawlInfo) (*Stats, error) {
 		}
 		m := &v.Msg
 		ua := m.UserAgent
-		if !m.HasUserAgent {
-			ua = "(none)"
+		switch {
+		case !m.HasUserAgent:
+			ua = "(none)" // a version too old to carry one
+		case ua == "":
+			ua = "(empty)" // sent, but empty
 		}
 		uas[ua]++
 		protos[fmt.Sprint(m.Protocol)]++
