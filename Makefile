@@ -69,3 +69,9 @@ bench-quick: build ## quick benchmark (< 3 min): bench/results/quick.md
 	$(BIN)/nodesweep bench --quick --out bench/results/quick.md $(BENCH_FLAGS)
 
 .PHONY: bench bench-quick
+
+CRAWL_FLAGS ?=
+crawl: build ## mainnet crawl from the embedded defaults (DNS seeds, fixed-seed fallback) into ./nodesweep-data, then the report (needs internet)
+	$(BIN)/nodesweep crawl $(CRAWL_FLAGS) && $(BIN)/nodesweep report
+
+.PHONY: crawl

@@ -141,16 +141,6 @@ func (c Class) MayBeReachable() bool {
 	return false
 }
 
-// answersGetAddr: classes whose node answers getaddr with gossip.
-func (c Class) answersGetAddr() bool {
-	switch c {
-	case ClassReachable, ClassSlow, HostileGarbagePrefix, HostileGarbageBetween,
-		HostileDuplicateVersion, HostileVerackFirst, HostileSlowloris, ClassOnion:
-		return true
-	}
-	return false
-}
-
 // portKind says which listener an address of a class sits on.
 type portKind uint8
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/nodesweep/nodesweep/codec"
 	"github.com/nodesweep/nodesweep/eventloop"
 	"github.com/nodesweep/nodesweep/internal/app"
+	"github.com/nodesweep/nodesweep/internal/record"
 	"github.com/nodesweep/nodesweep/internal/session"
 )
 
@@ -35,7 +37,13 @@ func runCrawl(ctx context.Context, args []string) error {
 		progress = fs.String("progress", "auto", "progress line: auto (1 s on a TTY, 10 s otherwise), tty, plain, off")
 	)
 	fs.Var(&seeds, "seed", "seed address HOST[:PORT] (repeatable)")
-	fs.StringVar(&o.SeedsFile, "seeds-file", "", "file with one seed per line")
+	fs.StringVar(&o.SeedsFile, "seeds-file", "", "file with one seed per line, or a bitnodes snapshot JSON")
+	seedFromCrawl := fs.String("seed-from-crawl", "", "seed first from the reachable nodes of crawl `ID` in --db")
+	fs.StringVar(&o.DNSServer, "dns-server", "", "resolve DNS seeds and seed names with this server `IP[:PORT]` (default: the system's)")
+	fs.BoolVar(&o.NoFixedSeeds, "no-fixed-seeds", false, "without seeds given, use the DNS seeds only: no fallback to the embedded fixed seeds")
+	fs.StringVar(&o.Metrics, "metrics", "", "serve Prometheus metrics on `ADDR` (e.g. 127.0.0.1:9108) while crawling")
+	fs.DurationVar(&o.Interval, "interval", 0, "crawl again every `D` (a new crawl each time, seeded from the last one's reachable nodes) until interrupted")
+	fs.IntVar(&o.Rounds, "rounds", 0, "with --interval: stop after N crawls (0: until interrupted)")
 	fs.StringVar(&o.DB, "db", "./nodesweep-data", "Badger database directory")
 	fs.StringVar(&o.JSONL, "jsonl", "", "write attempts as JSON lines to FILE instead of the database (- = stdout)")
 	fs.BoolVar(&o.NoSink, "no-store", false, "record nothing (benchmarks)")
@@ -58,6 +66,9 @@ func runCrawl(ctx context.Context, args []string) error {
 	fs.BoolVar(&o.Linger, "linger0", false, "close with RST (SO_LINGER 0): no TIME_WAIT on our side")
 	fs.IntVar(&o.SynRetries, "syn-retries", 0, "TCP_SYNCNT per socket (0: system default)")
 	fs.StringVar(&o.SummaryJSON, "summary-json", "", "write the end-of-crawl summary as JSON to FILE")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the crawl to FILE (go tool pprof)")
+	memProfile := fs.String("memprofile", "", "write a heap profile (allocations since start, in use at the end) to FILE")
+	memAfter := fs.Duration("memprofile-after", 0, "write the --memprofile this long after the start instead of at the end (in use at the peak)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -73,6 +84,17 @@ func runCrawl(ctx context.Context, args []string) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	o.Network, o.Seeds, o.AllowNets, o.StartHeight = p, seeds, allow, int32(*startHeight)
+	if *seedFromCrawl != "" {
+		if o.SeedFromCrawl, err = record.ParseCrawlID(*seedFromCrawl); err != nil {
+			return fmt.Errorf("--seed-from-crawl: %w", err)
+		}
+	}
+	if o.Interval > 0 && o.Resume {
+		return errors.New("--interval and --resume do not go together: resume first, then start the interval run")
+	}
+	if o.Interval > 0 {
+		o.OnRound = func(_ int, r app.CrawlResult) { r.Summary.Write(os.Stderr) }
+	}
 	o.Log = newLogger(lvl)
 	o.Flags = append([]string{"crawl"}, args...)
 	tty := isTTY(os.Stderr)
@@ -91,8 +113,13 @@ func runCrawl(ctx context.Context, args []string) error {
 	if o.TTY {
 		o.ProgressEvery = time.Second
 	}
+	stopProfiles, err := startProfiles(*cpuProfile, *memProfile, *memAfter)
+	if err != nil {
+		return err
+	}
 	res, err := app.Crawl(ctx, o)
-	if res.ID != 0 {
+	err = errors.Join(err, stopProfiles())
+	if res.ID != 0 && o.Interval == 0 { // an --interval run printed each crawl's summary
 		res.Summary.Write(os.Stderr)
 	}
 	return err

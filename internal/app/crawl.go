@@ -12,7 +12,6 @@ import (
 	"io"
 	"net/netip"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -22,7 +21,9 @@ import (
 	"github.com/nodesweep/nodesweep/eventloop"
 	"github.com/nodesweep/nodesweep/internal/crawl"
 	"github.com/nodesweep/nodesweep/internal/frontier"
+	"github.com/nodesweep/nodesweep/internal/metrics"
 	"github.com/nodesweep/nodesweep/internal/record"
+	seedspkg "github.com/nodesweep/nodesweep/internal/seeds"
 	"github.com/nodesweep/nodesweep/internal/session"
 	"github.com/nodesweep/nodesweep/internal/sinks"
 	"github.com/nodesweep/nodesweep/store"
@@ -39,7 +40,29 @@ const (
 type CrawlOptions struct {
 	Network   codec.Params
 	Seeds     []string // HOST:PORT (port optional); IPs, .onion, or DNS names
-	SeedsFile string   // one seed per line; '#' comments
+	SeedsFile string   // one seed per line ('#' comments), or a bitnodes snapshot JSON
+	// SeedFromCrawl: seed first from the reachable nodes of this earlier
+	// crawl in DB. With no Seeds, SeedsFile, SeedFromCrawl nor Resume, the
+	// network's DNS seeds are used (the embedded fixed seeds if DNS gives
+	// nothing).
+	SeedFromCrawl record.CrawlID
+	DNSServer     string        // resolver IP[:PORT] for DNS seeds and seed names ("" = the system's)
+	DNSTimeout    time.Duration // per DNS seed (0: seeds.DefaultLookupTimeout)
+	NoFixedSeeds  bool          // never fall back to the embedded fixed seeds
+
+	// Metrics: serve Prometheus metrics on this address (HOST:PORT) while
+	// crawling; OnMetrics (tests) is told the address it is bound to.
+	Metrics   string
+	OnMetrics func(addr string)
+	// Interval > 0 crawls again every Interval (start to start; at once if a
+	// crawl took longer), each a new crawl seeded from the previous one's
+	// reachable nodes plus the bootstrap, until ctx ends or Rounds crawls ran
+	// (0: no limit).
+	Interval time.Duration
+	Rounds   int
+	// OnRound is called after each crawl of an Interval run (finished or
+	// interrupted), e.g. to print its summary.
+	OnRound func(round int, r CrawlResult)
 
 	Sink   record.Sink // if set, records go here (tests); DB, JSONL, NoSink are ignored
 	DB     string      // Badger directory (the default sink)
@@ -79,19 +102,101 @@ type CrawlResult struct {
 	Summary  crawl.Summary
 	MaxConns int
 	Runtime  RuntimeStats
+	Crawls   []record.CrawlID // every crawl run, oldest first (several with Interval)
 }
 
-// Crawl runs one crawl to completion (or until ctx is cancelled).
-func Crawl(ctx context.Context, o CrawlOptions) (CrawlResult, error) {
-	var res CrawlResult
+// Crawl runs one crawl to completion (or until ctx is cancelled); with
+// o.Interval, one crawl after another (see CrawlOptions.Interval). The
+// result is the last crawl's.
+func Crawl(ctx context.Context, o CrawlOptions) (res CrawlResult, err error) {
 	if o.Network.Name == "" {
 		o.Network = codec.Mainnet
 	}
-	policy, err := buildPolicy(o)
+	if _, err := buildPolicy(o); err != nil {
+		return res, err
+	}
+	var exp *metrics.Exporter
+	if o.Metrics != "" {
+		exp = metrics.New(o.Network.Name)
+		srv, err := metrics.Serve(o.Metrics, exp)
+		if err != nil {
+			return res, err
+		}
+		defer func() { err = errors.Join(err, srv.Close()) }()
+		o.Log.Info().Str("url", "http://"+srv.Addr()+"/metrics").Msg("serving metrics")
+		if o.OnMetrics != nil {
+			o.OnMetrics(srv.Addr())
+		}
+	}
+	if o.Interval > 0 {
+		return crawlRepeatedly(ctx, o, exp)
+	}
+	seeds, err := bootstrap(ctx, o)
 	if err != nil {
 		return res, err
 	}
-	seeds, err := LoadSeeds(ctx, o.Network, o.Seeds, o.SeedsFile)
+	res, err = crawlOnce(ctx, o, seeds, exp, nil)
+	if res.ID != 0 {
+		res.Crawls = []record.CrawlID{res.ID}
+	}
+	return res, err
+}
+
+// crawlRepeatedly runs crawls every o.Interval until ctx ends or o.Rounds
+// crawls ran, each seeded from the previous one's reachable nodes plus the
+// bootstrap (re-resolved each time).
+func crawlRepeatedly(ctx context.Context, o CrawlOptions, exp *metrics.Exporter) (CrawlResult, error) {
+	var (
+		last CrawlResult
+		prev []codec.Addr
+		ids  []record.CrawlID
+	)
+	for round := 1; ; round++ {
+		start := time.Now()
+		oi := o
+		if round > 1 {
+			oi.Resume, oi.SeedFromCrawl = false, 0
+		}
+		base, err := bootstrap(ctx, oi)
+		if err != nil {
+			if round == 1 || ctx.Err() != nil {
+				last.Crawls = ids
+				return last, err
+			}
+			o.Log.Warn().Err(err).Msg("bootstrap failed: seeding from the previous crawl only")
+		}
+		rs := &reachableSink{}
+		res, err := crawlOnce(ctx, oi, seedsDedup(prev, base), exp, rs)
+		if res.ID != 0 {
+			ids = append(ids, res.ID)
+		}
+		res.Crawls = ids
+		last = res
+		if res.ID != 0 && o.OnRound != nil {
+			o.OnRound(round, res)
+		}
+		if err != nil || res.Summary.Interrupted || ctx.Err() != nil {
+			return last, err
+		}
+		prev = rs.addrs
+		if o.Rounds > 0 && round >= o.Rounds {
+			return last, nil
+		}
+		next := start.Add(o.Interval)
+		o.Log.Info().Int("round", round).Str("crawl", res.ID.String()).Int("reachable", len(prev)).
+			Time("next", next).Msg("crawl finished; waiting for the next")
+		if !sleepUntil(ctx, next) {
+			return last, nil
+		}
+	}
+}
+
+// crawlOnce runs one crawl from seeds. With exp, its live counters are
+// served while it runs; with rs, the sink is wrapped to keep its reachable
+// addresses.
+func crawlOnce(ctx context.Context, o CrawlOptions, seeds []codec.Addr, exp *metrics.Exporter, rs *reachableSink) (CrawlResult, error) {
+	var res CrawlResult
+	policy, err := buildPolicy(o)
 	if err != nil {
 		return res, err
 	}
@@ -111,7 +216,11 @@ func Crawl(ctx context.Context, o CrawlOptions) (CrawlResult, error) {
 	res.ID = id
 	if len(seeds) == 0 && resumeFn == nil {
 		_ = finish(false)
-		return res, errors.New("no seeds: give --seed or --seeds-file (or --resume)")
+		return res, errors.New("no seeds: give --seed, --seeds-file or --seed-from-crawl (or --resume)")
+	}
+	if rs != nil {
+		rs.Sink = sink
+		sink = rs
 	}
 	c := crawl.New(crawl.Config{
 		ID: id, Seeds: seeds, Policy: policy, MaxConns: maxConns, DialRate: o.DialRate,
@@ -132,7 +241,13 @@ func Crawl(ctx context.Context, o CrawlOptions) (CrawlResult, error) {
 	o.Log.Info().Str("crawl", id.String()).Str("network", o.Network.Name).Str("engine", engineName(o)).
 		Int("seeds", len(seeds)).Int("max_conns", maxConns).Str("dial_rate", dialRateText(o.DialRate)).Msg("crawl starting")
 	probe := startRuntimeProbe()
+	if exp != nil {
+		exp.Attach(id, time.Now(), c.Live())
+	}
 	sum, runErr := c.Run(ctx, eng)
+	if exp != nil {
+		exp.Detach(!sum.Interrupted && runErr == nil)
+	}
 	res.Summary = sum
 	res.Runtime = probe.stop()
 	err = errors.Join(runErr, finish(!sum.Interrupted && runErr == nil))
@@ -337,12 +452,8 @@ func writeSummary(path string, r CrawlResult) error {
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
-// trimComment strips a '#' comment and spaces from a seeds-file line.
-func trimComment(line string) string {
-	if i := strings.IndexByte(line, '#'); i >= 0 {
-		line = line[:i]
-	}
-	return strings.TrimSpace(line)
+func seedsDedup(a, b []codec.Addr) []codec.Addr {
+	return seedspkg.Dedup(append(append([]codec.Addr(nil), a...), b...))
 }
 
 func dialRateText(r float64) string {
