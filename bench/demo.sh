@@ -31,7 +31,7 @@ done
 
 echo "== crawling it"
 "$bin" crawl --seeds-file "$work/seeds.txt" --allow-net 127.16.0.0/12 --tor-proxy "$socks" \
-	--db "$out/db" --connect-timeout 2s --handshake-timeout 5s --getaddr-wait 3s --log-level warn
+	--db "$out/db" --dial-rate 5000 --connect-timeout 2s --handshake-timeout 5s --getaddr-wait 3s --log-level warn
 
 echo "== report"
 "$bin" report --db "$out/db" --html "$out/report.html"

@@ -50,7 +50,7 @@ func runCrawl(ctx context.Context, args []string) error {
 	fs.BoolVar(&o.Resume, "resume", false, "continue the newest unfinished crawl in --db")
 	fs.StringVar(&o.Engine, "engine", app.EngineGnet, "gnet (reactor) or goroutine (one goroutine per connection)")
 	fs.IntVar(&o.MaxConns, "max-conns", 0, "connections in flight (0: derived from the open-files limit)")
-	fs.Float64Var(&o.DialRate, "dial-rate", 0, "new connections per second (0: 2000; negative: unlimited)")
+	fs.Float64Var(&o.DialRate, "dial-rate", 0, "new connections per second (0: 200, polite for a home link; a tuned server: 2000+; negative: unlimited)")
 	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", eventloop.DefaultConnectTimeout, "connect timeout")
 	fs.DurationVar(&o.HandshakeTimeout, "handshake-timeout", session.DefaultHandshakeTimeout, "connect → version+verack timeout")
 	fs.DurationVar(&o.GetAddrWait, "getaddr-wait", session.DefaultGetAddrWait, "how long to wait for the addr answer")

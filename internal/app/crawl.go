@@ -371,7 +371,7 @@ func openSink(o CrawlOptions, seeds []codec.Addr) (sink record.Sink, id record.C
 			return nil, 0, nil, nil, fmt.Errorf("--resume: %w", err)
 		}
 		id = meta.ID
-		resume = func(f *frontier.Frontier) error { return resumeFrontier(st, id, f, o.Log) }
+		resume = func(f *frontier.Frontier) error { return resumeFrontier(st, id, f, o.Retries, o.Log) }
 	} else {
 		id, err = st.NewCrawl(record.CrawlMeta{Network: o.Network.Name, Start: now, Flags: o.Flags})
 		if err != nil {
@@ -396,8 +396,9 @@ func openSink(o CrawlOptions, seeds []codec.Addr) (sink record.Sink, id record.C
 
 // resumeFrontier rebuilds the frontier of crawl id: everything seen is known
 // again; every address with a recorded attempt is done unless its last
-// attempt was cut short by the stop (class aborted), which is dialled again.
-func resumeFrontier(st *store.Store, id record.CrawlID, f *frontier.Frontier, log zerolog.Logger) error {
+// attempt was cut short by the stop (class aborted) or had a retry pending,
+// which are dialled again.
+func resumeFrontier(st *store.Store, id record.CrawlID, f *frontier.Frontier, retries int, log zerolog.Logger) error {
 	seen, done := 0, 0
 	if err := st.EachSeen(id, func(s store.Sighting) error {
 		seen++
@@ -406,8 +407,18 @@ func resumeFrontier(st *store.Store, id record.CrawlID, f *frontier.Frontier, lo
 	}); err != nil {
 		return fmt.Errorf("resume: reading seen addresses: %w", err)
 	}
+	again := 0
 	if err := st.EachAttempted(id, func(a store.Attempted) error {
-		if a.Last != record.ClassAborted {
+		switch {
+		case store.CompletedHandshake(a.Best):
+			done++
+			f.MarkDone(a.Addr)
+		case a.Last == record.ClassAborted || (a.Last.Transient() && int(a.LastTry) < retries):
+			// Cut short by the stop, or a retry that was scheduled when the
+			// crawl died: dial again, numbering on, so no record is overwritten.
+			again++
+			f.ContinueTries(a.Addr, a.LastTry+1)
+		default:
 			done++
 			f.MarkDone(a.Addr)
 		}
@@ -415,7 +426,7 @@ func resumeFrontier(st *store.Store, id record.CrawlID, f *frontier.Frontier, lo
 	}); err != nil {
 		return fmt.Errorf("resume: reading attempts: %w", err)
 	}
-	log.Info().Str("crawl", id.String()).Int("known", seen).Int("done", done).Int("queued", f.Queued()).Msg("resuming crawl")
+	log.Info().Str("crawl", id.String()).Int("known", seen).Int("done", done).Int("again", again).Int("queued", f.Queued()).Msg("resuming crawl")
 	return nil
 }
 

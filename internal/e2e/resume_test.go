@@ -86,6 +86,11 @@ func TestInterruptThenResume(t *testing.T) {
 		t.Fatalf("after the stop: crawl %v finished=%v with %d reachable", id, finished, len(partial))
 	}
 
+	attempts1, aborted1 := countAttempts(t, dir)
+	if aborted1 == 0 {
+		t.Fatal("the stop aborted nothing: the test did not stop mid-crawl")
+	}
+
 	o.Resume, o.Seeds = true, nil
 	res2, err := app.Crawl(ctx, o)
 	if err != nil {
@@ -109,9 +114,38 @@ func TestInterruptThenResume(t *testing.T) {
 			t.Fatalf("%v recorded before the stop is gone", a)
 		}
 	}
+	// The aborted attempts are dialled again under new try numbers: their
+	// records stay.
+	if attempts2, aborted2 := countAttempts(t, dir); aborted2 != aborted1 || attempts2 < attempts1+aborted1 {
+		t.Fatalf("attempts %d → %d, aborted %d → %d: records were overwritten", attempts1, attempts2, aborted1, aborted2)
+	}
 	t.Logf("stopped after %v with %d reachable; resume dialled %d more and found all %d",
 		took.Round(time.Millisecond), len(partial), res2.Summary.Dials, len(all))
 	if hits := n.ForbiddenHits(); len(hits) > 0 {
 		t.Fatalf("forbidden dials: %+v", hits[0])
 	}
+}
+
+// countAttempts counts the stored attempts of the only crawl, and the aborted ones.
+func countAttempts(t *testing.T, dir string) (all, aborted int) {
+	t.Helper()
+	st, err := store.Open(dir, store.WithReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	crawls, err := st.Crawls()
+	if err != nil || len(crawls) != 1 {
+		t.Fatalf("crawls %v err %v", crawls, err)
+	}
+	if err := st.EachAttempt(crawls[0].ID, store.ReadOptions{}, func(a *record.Attempt) error {
+		all++
+		if a.Class == record.ClassAborted {
+			aborted++
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return all, aborted
 }

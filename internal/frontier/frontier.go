@@ -132,10 +132,11 @@ func (f *Frontier) MarkDone(a codec.Addr) {
 
 // ContinueTries makes the next attempt of a known address carry try number
 // next (a resumed crawl re-dials an attempt cut short by the stop; its record
-// stays, the new one gets its own number).
+// stays, the new one gets its own number). The earlier tries count against
+// the address's retry budget.
 func (f *Frontier) ContinueTries(a codec.Addr, next uint8) {
 	if e, ok := f.seen[a]; ok && e.tries < next {
-		e.tries = next
+		e.tries, e.retried = next, next
 		f.seen[a] = e
 	}
 }
