@@ -6,8 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"time"
 
+	"github.com/nodesweep/nodesweep/codec"
+	"github.com/nodesweep/nodesweep/internal/enrich"
 	"github.com/nodesweep/nodesweep/internal/export"
 	"github.com/nodesweep/nodesweep/internal/nodes"
 	"github.com/nodesweep/nodesweep/internal/record"
@@ -49,7 +53,7 @@ func openDB(dir string) (*store.Store, error) {
 	return s, err
 }
 
-func runExport(_ context.Context, args []string) error {
+func runExport(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	db := fs.String("db", defaultDB, "database directory")
 	var crawl crawlFlag
@@ -57,6 +61,9 @@ func runExport(_ context.Context, args []string) error {
 	format := fs.String("format", "bitnodes", "bitnodes, csv or jsonl")
 	all := fs.Bool("all", false, "csv/jsonl: add addresses that never completed the handshake, with their class")
 	out := fs.String("out", "", "output file (default: standard output)")
+	geoip := fs.String("geoip", "", "MaxMind/DB-IP City .mmdb: fill city, country, coordinates, timezone")
+	asn := fs.String("asn", "", "MaxMind/DB-IP ASN .mmdb: fill asn and organization (onion: TOR)")
+	rdns := fs.Bool("rdns", false, "reverse-resolve reachable nodes for the hostname field (32 at a time)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,9 +91,43 @@ func runExport(_ context.Context, args []string) error {
 		}
 		w = file
 	}
-	err = export.Write(w, s, info, f, export.Options{All: *all})
+	geo, closeGeo, err := exportGeo(ctx, s, info, *geoip, *asn, *rdns)
+	if err != nil {
+		return err
+	}
+	defer closeGeo()
+	err = export.Write(w, s, info, f, export.Options{All: *all, Geo: geo})
 	if file != nil {
 		err = errors.Join(err, file.Close())
 	}
 	return err
+}
+
+// exportGeo opens the enrichment sources the flags name (nil when none).
+func exportGeo(ctx context.Context, s *store.Store, info store.CrawlInfo, city, asn string, rdns bool) (export.Geo, func(), error) {
+	if city == "" && asn == "" && !rdns {
+		return nil, func() {}, nil
+	}
+	eg := &enrich.ExportGeo{}
+	closeFn := func() {}
+	if city != "" || asn != "" {
+		g, err := enrich.Open(city, asn)
+		if err != nil {
+			return nil, nil, err
+		}
+		eg.Geo, closeFn = g, func() { _ = g.Close() }
+	}
+	if rdns {
+		reachable, err := nodes.Reachable(s, info.ID)
+		if err != nil {
+			closeFn()
+			return nil, nil, err
+		}
+		addrs := make([]codec.Addr, len(reachable))
+		for i, n := range reachable {
+			addrs[i] = n.Addr
+		}
+		eg.Hostnames = enrich.ReverseDNS(ctx, net.DefaultResolver, addrs, 32, 5*time.Second)
+	}
+	return eg, closeFn, nil
 }
