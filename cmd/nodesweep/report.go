@@ -15,12 +15,14 @@ func init() {
 	register("report", "summarise a crawl in the terminal, and as an HTML page with charts", runReport)
 }
 
-func runReport(_ context.Context, args []string) error {
+func runReport(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	db := fs.String("db", defaultDB, "database directory")
 	var crawl crawlFlag
 	fs.Var(&crawl, "crawl", "crawl id (default: the newest crawl)")
 	htmlOut := fs.String("html", "", "also write a self-contained HTML report with charts to this file")
+	geoip := fs.String("geoip", "", "MaxMind/DB-IP City .mmdb: count reachable nodes by country")
+	asn := fs.String("asn", "", "MaxMind/DB-IP ASN .mmdb: count reachable nodes by autonomous system")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -36,7 +38,12 @@ func runReport(_ context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := report.Compute(s, info)
+	geo, closeGeo, err := exportGeo(ctx, s, info, *geoip, *asn, false)
+	if err != nil {
+		return err
+	}
+	defer closeGeo()
+	st, err := report.ComputeGeo(s, info, geo)
 	if err != nil {
 		return err
 	}

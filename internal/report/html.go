@@ -99,5 +99,10 @@ func HTML(w io.Writer, st *Stats) error {
 			{"version", Duration(st.Version.P50), Duration(st.Version.P90), Duration(st.Version.P99), Duration(st.Version.Max)},
 		},
 	}
+	if st.Countries != nil {
+		data["Charts"] = append(data["Charts"].([]chart),
+			chart{"countries", "Reachable nodes by country", "", template.HTML(hbar(st.Countries, st.Reachable, "#9c755f"))},
+			chart{"asns", "Reachable nodes by autonomous system", "", template.HTML(hbar(st.ASNs, st.Reachable, "#bab0ac"))})
+	}
 	return page.Execute(w, data)
 }

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/nodesweep/nodesweep/codec"
+	"github.com/nodesweep/nodesweep/internal/export"
 	"github.com/nodesweep/nodesweep/internal/nodes"
 	"github.com/nodesweep/nodesweep/internal/record"
 	"github.com/nodesweep/nodesweep/store"
@@ -63,6 +65,10 @@ type Stats struct {
 	Connect     Latency // connect RTT of reachable nodes
 	Version     Latency // connect → their version, reachable nodes
 	Failures    []Count // dialled, never reachable: final class, most common first
+	// With a geo source (--geoip/--asn): reachable nodes by country and by
+	// AS, top TopN then "(other)"; nil without one.
+	Countries []Count
+	ASNs      []Count
 }
 
 // TopN is how many user agents a report lists before "(other)".
@@ -78,7 +84,11 @@ var lagBuckets = []struct {
 }
 
 // Compute reads the crawl and computes its statistics.
-func Compute(src Source, info store.CrawlInfo) (*Stats, error) {
+func Compute(src Source, info store.CrawlInfo) (*Stats, error) { return ComputeGeo(src, info, nil) }
+
+// ComputeGeo is Compute with reachable nodes also counted by country and AS
+// from geo (nil: not counted).
+func ComputeGeo(src Source, info store.CrawlInfo, geo export.Geo) (*Stats, error) {
 	st := &Stats{Crawl: info}
 	nets := map[codec.Network]*NetworkCount{}
 	net := func(n codec.Network) *NetworkCount {
@@ -97,6 +107,7 @@ func Compute(src Source, info store.CrawlInfo) (*Stats, error) {
 		return nil, err
 	}
 	uas, protos, sets, fails := map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
+	countries, asns := map[string]int{}, map[string]int{}
 	services := map[uint64]int{}
 	var heights []int32
 	var connect, version []time.Duration
@@ -114,6 +125,11 @@ func Compute(src Source, info store.CrawlInfo) (*Stats, error) {
 		}
 		st.Reachable++
 		nc.Reachable++
+		if geo != nil {
+			gi, _ := geo.Lookup(n.Addr)
+			countries[orUnknown(gi.Country)]++
+			asns[orUnknown(strings.TrimSpace(gi.ASN+" "+gi.Organization))]++
+		}
 		connect = append(connect, n.Attempt.ConnectRTT)
 		version = append(version, n.Attempt.VersionRTT)
 		v := n.Version()
@@ -154,6 +170,9 @@ func Compute(src Source, info store.CrawlInfo) (*Stats, error) {
 	st.Protocols = top(protos, 0)
 	st.ServiceSets = top(sets, 10)
 	st.Failures = top(fails, 0)
+	if geo != nil {
+		st.Countries, st.ASNs = top(countries, TopN), top(asns, TopN)
+	}
 	for _, f := range nodes.KnownServices {
 		st.Services = append(st.Services, Count{nodes.ServiceName(f), services[f]})
 		delete(services, f)
@@ -242,4 +261,11 @@ func Duration(d time.Duration) string {
 		return fmt.Sprintf("%d m %d s", int(d.Minutes()), int(d.Seconds())%60)
 	}
 	return fmt.Sprintf("%d h %d m", int(d.Hours()), int(d.Minutes())%60)
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(unknown)"
+	}
+	return s
 }

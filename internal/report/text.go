@@ -52,6 +52,10 @@ func Text(w io.Writer, st *Stats) error {
 	}{{"connect", st.Connect}, {"version", st.Version}} {
 		p("  %s\t%s\t%s\t%s\t%s\n", l.name, Duration(l.l.P50), Duration(l.l.P90), Duration(l.l.P99), Duration(l.l.Max))
 	}
+	if st.Countries != nil {
+		section(p, "countries (top)", st.Countries, st.Reachable)
+		section(p, "autonomous systems (top)", st.ASNs, st.Reachable)
+	}
 	section(p, "unreachable: outcome of the last attempt", st.Failures, st.Dialled-st.Reachable)
 	return tw.Flush()
 }
