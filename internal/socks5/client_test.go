@@ -51,3 +51,34 @@ func TestRefused(t *testing.T) {
 		t.Fatalf("no-method err %v", err)
 	}
 }
+
+// FuzzReceive: whatever a proxy answers, in whatever chunks, the client never
+// consumes more than it was given, never panics, and either opens the tunnel,
+// fails with an ErrProxy-class error, or waits for more.
+func FuzzReceive(f *testing.F) {
+	f.Add([]byte{5, 0, 5, 0, 0, 1, 127, 0, 0, 1, 0x20, 0x8d}, uint8(3))
+	f.Add([]byte{5, 0, 5, 0, 0, 3, 4, 'h', 'o', 's', 't', 0, 80}, uint8(1))
+	f.Add([]byte{5, 0, 5, 1, 0, 4}, uint8(5))
+	f.Add([]byte{5, 0xff}, uint8(2))
+	f.Fuzz(func(t *testing.T, in []byte, chunk uint8) {
+		c := NewClient("abcdef.onion", 8333)
+		step := int(chunk%16) + 1
+		var buf []byte
+		for len(in) > 0 && !c.Done() {
+			n := min(step, len(in))
+			buf = append(buf, in[:n]...)
+			in = in[n:]
+			used, _, err := c.Receive(buf, nil)
+			if used < 0 || used > len(buf) {
+				t.Fatalf("consumed %d of %d", used, len(buf))
+			}
+			if err != nil {
+				if !errors.Is(err, ErrProxy) {
+					t.Fatalf("error of no class: %v", err)
+				}
+				return
+			}
+			buf = buf[used:]
+		}
+	})
+}
