@@ -41,9 +41,12 @@ type Engine struct {
 	handoff chan handoff
 	wg      sync.WaitGroup // enrollers
 
+	// The session wheel holds gnet.Conns, not connStates: entries are never
+	// cancelled, and a closed conn drops its context, so a finished session
+	// (and its record) is not kept alive until its stale deadline comes up.
 	wheelMu sync.Mutex
-	wheel   *wheel[*connState]
-	due     []*connState // ticker-only scratch
+	wheel   *wheel[gnet.Conn]
+	due     []gnet.Conn // ticker-only scratch
 
 	openMu sync.Mutex
 	open   map[*connState]struct{}
@@ -95,7 +98,7 @@ func New(cfg *session.Config, deliver func(*record.Attempt), opts ...Option) (*E
 	}
 	e := &Engine{cfg: cfg, opts: o, deliver: deliver,
 		handoff: make(chan handoff, 4096),
-		wheel:   newWheel[*connState](sessionTick, 1024, time.Now()),
+		wheel:   newWheel[gnet.Conn](sessionTick, 1024, time.Now()),
 		open:    make(map[*connState]struct{}, 1024),
 	}
 	e.scratch.New = func() any { b := make([]byte, 0, 512); return &b }
@@ -316,7 +319,7 @@ func (e *Engine) arm(st *connState, deadline time.Time) {
 	}
 	st.armed = deadline
 	e.wheelMu.Lock()
-	e.wheel.add(deadline, st)
+	e.wheel.add(deadline, st.conn)
 	e.wheelMu.Unlock()
 }
 
@@ -326,8 +329,8 @@ func (e *Engine) OnTick() (time.Duration, gnet.Action) {
 	e.wheelMu.Lock()
 	e.due = e.wheel.advance(time.Now(), e.due[:0])
 	e.wheelMu.Unlock()
-	for i, st := range e.due {
-		_ = st.conn.Wake(nil) // a closed conn ignores it
+	for i, c := range e.due {
+		_ = c.Wake(nil) // a closed conn ignores it
 		e.due[i] = nil
 	}
 	return sessionTick, gnet.None

@@ -83,6 +83,7 @@ type Crawler struct {
 	lim     *rate.Limiter
 	sum     Summary
 
+	fresh       []codec.Addr // scratch for newly learned addresses
 	inflight    int
 	maxConns    int // effective: lowered on EMFILE-like errors, recovers
 	pressure    int // pressure errors in the current window
@@ -275,17 +276,18 @@ func (c *Crawler) handle(a *record.Attempt) error {
 	}
 	t0 := time.Now()
 	err := c.cfg.Sink.Record(a)
-	if learned := a.Learned(); len(learned) > 0 {
-		fresh := learned[:0:0]
-		for _, l := range learned {
-			if c.fr.Add(l) {
-				fresh = append(fresh, l)
+	fresh := c.fresh[:0]
+	for _, m := range a.Addrs {
+		for _, e := range m.Entries {
+			if c.fr.Add(e.Addr) {
+				fresh = append(fresh, e.Addr)
 			}
 		}
-		if len(fresh) > 0 {
-			err = errors.Join(err, c.cfg.Sink.Seen(c.cfg.ID, a.Addr, fresh))
-		}
 	}
+	if len(fresh) > 0 {
+		err = errors.Join(err, c.cfg.Sink.Seen(c.cfg.ID, a.Addr, fresh))
+	}
+	c.fresh = fresh // reused: sinks do not keep the slice
 	c.live.SinkNanos.Add(int64(time.Since(t0)))
 	c.live.SinkCalls.Add(1)
 	c.live.InFlight.Store(int64(c.inflight))

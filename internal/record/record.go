@@ -159,6 +159,7 @@ type Sink interface {
 	// Seen records addresses put into the frontier (seeds and gossip) with
 	// the address that told us (the zero Addr for seeds). Called before the
 	// addresses are dialled, so that a resumed crawl can rebuild its frontier.
+	// addrs is only valid during the call: the caller reuses it.
 	Seen(crawl CrawlID, from codec.Addr, addrs []codec.Addr) error
 	// Record keeps one finished attempt.
 	Record(a *Attempt) error
