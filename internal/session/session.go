@@ -288,9 +288,12 @@ func (s *Session) onAddr(f *codec.Frame) {
 	s.att.Addrs = append(s.att.Addrs, record.AddrMessage{
 		Command: f.Command, Raw: bytes.Clone(f.Payload), Entries: entries, Skipped: skipped,
 	})
-	// A getaddr answer is one message of more than one entry (a lone entry is
-	// the peer's self-announcement); Core never sends more than 1000 in all.
-	if s.sentGetAddr && (len(entries)+skipped > 1 || s.addrTotal >= codec.MaxAddrEntries) {
+	// After getaddr, any addr message but a lone entry (the peer's
+	// self-announcement) is the answer — an empty one too: a node with
+	// nothing to share (btcd, very old nodes) sends it at once, and waiting
+	// the whole getaddr wait for it would only hold a slot. Core never sends
+	// more than 1000 in all.
+	if s.sentGetAddr && (len(entries)+skipped != 1 || s.addrTotal >= codec.MaxAddrEntries) {
 		s.finish(record.ClassReachable, "")
 	}
 }

@@ -331,3 +331,17 @@ func TestVerackWithPayload(t *testing.T) {
 		t.Fatalf("sent %v, want verack then getaddr", got)
 	}
 }
+
+// An empty addr after getaddr is an answer: the session ends at once.
+func TestEmptyAddrAnswerEndsTheWait(t *testing.T) {
+	s := New(testConfig(), peer, 0, 1, t0)
+	out := s.Connected(t0, nil)
+	_, _ = s.Receive(t0, happyStream(70016, nil), out)
+	_, _ = s.Receive(t0, msg(codec.CmdAddr, codec.AppendAddr(nil, 70016, nil)), nil)
+	if !s.Done() {
+		t.Fatal("an empty addr answer did not end the session")
+	}
+	if a := s.Finish(t0, nil); a.Class != record.ClassReachable || len(a.Addrs) != 1 {
+		t.Fatalf("class %v, %d addr messages", a.Class, len(a.Addrs))
+	}
+}
