@@ -6,7 +6,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -428,39 +427,6 @@ func resumeFrontier(st *store.Store, id record.CrawlID, f *frontier.Frontier, re
 	}
 	log.Info().Str("crawl", id.String()).Int("known", seen).Int("done", done).Int("again", again).Int("queued", f.Queued()).Msg("resuming crawl")
 	return nil
-}
-
-type summaryJSON struct {
-	Crawl            string         `json:"crawl"`
-	ElapsedSec       float64        `json:"elapsed_sec"`
-	Dials            int            `json:"dials"`
-	Reachable        int            `json:"reachable"`
-	HandshakesPerSec float64        `json:"handshakes_per_sec"`
-	Retries          int            `json:"retries"`
-	RateBackoffs     int            `json:"rate_backoffs"`
-	ConnBackoffs     int            `json:"conn_backoffs"`
-	MaxConns         int            `json:"max_conns"`
-	Known            int            `json:"known"`
-	Interrupted      bool           `json:"interrupted"`
-	PeakInFlight     int            `json:"peak_in_flight"`
-	Runtime          RuntimeStats   `json:"runtime"`
-	ByClass          map[string]int `json:"by_class"`
-}
-
-func writeSummary(path string, r CrawlResult) error {
-	s := r.Summary
-	out := summaryJSON{Crawl: r.ID.String(), ElapsedSec: s.Elapsed().Seconds(), Dials: s.Dials, Reachable: s.Reachable,
-		HandshakesPerSec: s.HandshakesPerSec(), Retries: s.Retries, RateBackoffs: s.RateBackoffs,
-		ConnBackoffs: s.ConnBackoffs, MaxConns: r.MaxConns, Known: s.Frontier.Known, Interrupted: s.Interrupted,
-		PeakInFlight: s.PeakInFlight, Runtime: r.Runtime, ByClass: map[string]int{}}
-	for c, n := range s.ByClass {
-		out.ByClass[c.String()] = n
-	}
-	b, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
 func seedsDedup(a, b []codec.Addr) []codec.Addr {

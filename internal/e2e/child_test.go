@@ -89,23 +89,10 @@ func startChild(t *testing.T, spec childSpec) *exec.Cmd {
 	return cmd
 }
 
-type childSummary struct {
-	Reachable    int              `json:"reachable"`
-	ConnBackoffs int              `json:"conn_backoffs"`
-	MaxConns     int              `json:"max_conns"`
-	PeakInFlight int              `json:"peak_in_flight"`
-	Runtime      app.RuntimeStats `json:"runtime"`
-	ByClass      map[string]int   `json:"by_class"`
-}
-
-func readSummary(t *testing.T, path string) childSummary {
+func readSummary(t *testing.T, path string) app.SummaryFile {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	s, err := app.ReadSummaryFile(path)
 	if err != nil {
-		t.Fatal(err)
-	}
-	var s childSummary
-	if err := json.Unmarshal(b, &s); err != nil {
 		t.Fatal(err)
 	}
 	return s
