@@ -40,6 +40,20 @@ func (c *crawlFlag) Set(s string) error {
 	return err
 }
 
+// openCrawl opens the database for reading and resolves crawl id (0: the newest).
+func openCrawl(dir string, id record.CrawlID) (*store.Store, store.CrawlInfo, error) {
+	s, err := openDB(dir)
+	if err != nil {
+		return nil, store.CrawlInfo{}, err
+	}
+	info, err := nodes.Resolve(s, id)
+	if err != nil {
+		s.Close()
+		return nil, store.CrawlInfo{}, err
+	}
+	return s, info, nil
+}
+
 // openDB opens the database for reading. Read-only first (several readers,
 // no writes); if the crawler holds the database, say so.
 func openDB(dir string) (*store.Store, error) {
@@ -74,15 +88,11 @@ func runExport(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := openDB(*db)
+	s, info, err := openCrawl(*db, crawl.id)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	info, err := nodes.Resolve(s, crawl.id)
-	if err != nil {
-		return err
-	}
 	var w io.Writer = os.Stdout
 	var file *os.File
 	if *out != "" {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/nodesweep/nodesweep/internal/nodes"
 	"github.com/nodesweep/nodesweep/internal/report"
 )
 
@@ -29,15 +28,11 @@ func runReport(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	s, err := openDB(*db)
+	s, info, err := openCrawl(*db, crawl.id)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	info, err := nodes.Resolve(s, crawl.id)
-	if err != nil {
-		return err
-	}
 	geo, closeGeo, err := exportGeo(ctx, s, info, *geoip, *asn, false)
 	if err != nil {
 		return err
