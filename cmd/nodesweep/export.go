@@ -6,11 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"time"
 
-	"github.com/nodesweep/nodesweep/codec"
 	"github.com/nodesweep/nodesweep/internal/enrich"
 	"github.com/nodesweep/nodesweep/internal/export"
 	"github.com/nodesweep/nodesweep/internal/nodes"
@@ -115,29 +112,9 @@ func runExport(ctx context.Context, args []string) error {
 
 // exportGeo opens the enrichment sources the flags name (nil when none).
 func exportGeo(ctx context.Context, s *store.Store, info store.CrawlInfo, city, asn string, rdns bool) (export.Geo, func(), error) {
-	if city == "" && asn == "" && !rdns {
-		return nil, func() {}, nil
+	eg, err := enrich.ForCrawl(ctx, s, info.ID, enrich.Sources{City: city, ASN: asn, ReverseDNS: rdns})
+	if err != nil || eg == nil {
+		return nil, func() {}, err
 	}
-	eg := &enrich.ExportGeo{}
-	closeFn := func() {}
-	if city != "" || asn != "" {
-		g, err := enrich.Open(city, asn)
-		if err != nil {
-			return nil, nil, err
-		}
-		eg.Geo, closeFn = g, func() { _ = g.Close() }
-	}
-	if rdns {
-		reachable, err := nodes.Reachable(s, info.ID)
-		if err != nil {
-			closeFn()
-			return nil, nil, err
-		}
-		addrs := make([]codec.Addr, len(reachable))
-		for i, n := range reachable {
-			addrs[i] = n.Addr
-		}
-		eg.Hostnames = enrich.ReverseDNS(ctx, net.DefaultResolver, addrs, 32, 5*time.Second)
-	}
-	return eg, closeFn, nil
+	return eg, eg.Close, nil
 }
