@@ -20,10 +20,10 @@
 // DialPool), is kept so `make bench` compares both in one run (scenario S6,
 // bench/results/latest.md, 2026-11-22, medians of 3):
 //
-//	                         epoll (default)      pool of 512
-//	healthy 20k, 5k in flight  4,929 hs/CPU-s        5,565 (1.13×)
-//	                           42 MiB, 14 goroutines 91 MiB, 521 goroutines
-//	80 % black-holed, 2 s      5.3 s wall            19.1 s (3.6× slower)
+//	                           epoll (default)       pool of 512
+//	healthy 20k, 5k in flight  5,125 hs/CPU-s        5,861 (1.14×)
+//	                           42 MiB, 14 goroutines 97 MiB, 521 goroutines
+//	80 % black-holed, 2 s      2.3 s wall            16.1 s (7× slower)
 //
 // The pool saves the net.FileConn wrap but caps pending connects at its
 // size: on a real sweep, where most addresses never answer, that cap is the

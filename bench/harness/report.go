@@ -205,7 +205,7 @@ func (rep *Report) sweep(w io.Writer, s *Scenario) {
 	lb := r.LowerBound(s.ID)
 	fmt.Fprintf(w, "\nLower bound = black-holed addresses × connect timeout (%v) ÷ max in flight (%d) = %s s. "+
 		"Every address is dialled once (`--retries 0`: with the default one retry every black-holed address would be dialled twice and the bound doubles); "+
-		"the dial rate is unlimited so that the bound is set by connections in flight, not by the default 2,000 dials/s.\n\n",
+		"the dial rate is unlimited so that the bound is set by connections in flight, not by the default 200 dials/s.\n\n",
 		s.ConnectTimeout, s.MaxConns, num(lb, 1))
 	for _, e := range []string{"gnet", "goroutine"} {
 		st := r.stat(s.ID, e, wall)
