@@ -43,11 +43,8 @@ func (s *Store) EachSeen(id record.CrawlID, fn func(Sighting) error) error {
 			if !ok || len(rest) != 0 {
 				return corrupt(key, "bad seen key")
 			}
-			sg := Sighting{Crawl: id, Addr: a}
-			if err := item.Value(func(val []byte) (err error) {
-				sg.From, sg.At, err = decodeSeen(key, val)
-				return err
-			}); err != nil {
+			sg, err := readSighting(item, key, id, a)
+			if err != nil {
 				return err
 			}
 			if err := fn(sg); err != nil {
@@ -77,11 +74,8 @@ func (s *Store) History(a codec.Addr) ([]Sighting, error) {
 			if err != nil {
 				return err
 			}
-			sg := Sighting{Crawl: id, Addr: a}
-			if err := item.Value(func(val []byte) (err error) {
-				sg.From, sg.At, err = decodeSeen(key, val)
-				return err
-			}); err != nil {
+			sg, err := readSighting(item, key, id, a)
+			if err != nil {
 				return err
 			}
 			out = append(out, sg)
@@ -89,6 +83,16 @@ func (s *Store) History(a codec.Addr) ([]Sighting, error) {
 		return nil
 	})
 	return out, err
+}
+
+// readSighting decodes the seen record of a in crawl id.
+func readSighting(item *badger.Item, key []byte, id record.CrawlID, a codec.Addr) (Sighting, error) {
+	sg := Sighting{Crawl: id, Addr: a}
+	err := item.Value(func(val []byte) (err error) {
+		sg.From, sg.At, err = decodeSeen(key, val)
+		return err
+	})
+	return sg, err
 }
 
 func (s *Store) crawlIDs() ([]record.CrawlID, error) {

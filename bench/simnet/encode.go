@@ -92,6 +92,9 @@ func appendNetAddr(p []byte, services uint64, ap netip.AddrPort) []byte {
 	return binary.BigEndian.AppendUint16(p, ap.Port())
 }
 
+// appendVarInt writes a CompactSize. The simulator keeps its own encoders
+// rather than calling codec's on purpose: the crawler decodes with codec, so a
+// bug shared by both sides would cancel out in every end-to-end test.
 func appendVarInt(p []byte, v uint64) []byte {
 	switch {
 	case v < 0xfd:
@@ -134,12 +137,18 @@ func appendAddrPayload(p []byte, entries []gossipEntry, pver uint32) []byte {
 		if pver >= wire.NetAddressTimeVersion {
 			p = binary.LittleEndian.AppendUint32(p, e.time)
 		}
-		b, _ := e.addr.V1Bytes()
-		p = binary.LittleEndian.AppendUint64(p, e.services)
-		p = append(p, b[:]...)
-		p = binary.BigEndian.AppendUint16(p, e.addr.Port())
+		p = appendAddrV1(p, e.services, e.addr)
 	}
 	return p
+}
+
+// appendAddrV1 writes the untimed part of an addr entry: services, the
+// 16-byte address (IPv4-mapped, OnionCat) and the big-endian port.
+func appendAddrV1(p []byte, services uint64, a codec.Addr) []byte {
+	b, _ := a.V1Bytes()
+	p = binary.LittleEndian.AppendUint64(p, services)
+	p = append(p, b[:]...)
+	return binary.BigEndian.AppendUint16(p, a.Port())
 }
 
 func v1Compatible(a codec.Addr) bool {

@@ -129,10 +129,7 @@ func (s *session) hostileAddr() error {
 				u := uint32(r % uint64(l.nodes))
 				id := l.identity(u)
 				b = binary.LittleEndian.AppendUint32(b, now)
-				v1, _ := id.Addr.V1Bytes()
-				b = binary.LittleEndian.AppendUint64(b, id.Services)
-				b = append(b, v1[:]...)
-				b = binary.BigEndian.AppendUint16(b, id.Addr.Port())
+				b = appendAddrV1(b, id.Services, id.Addr)
 			}
 			b = s.n.fixFrame(b, at, cmdAddr)
 		}
@@ -143,10 +140,7 @@ func (s *session) hostileAddr() error {
 		for i := uint32(0); i < presentAddrs; i++ {
 			id := l.identity((s.id.Index + 1 + i) % l.nodes)
 			b = binary.LittleEndian.AppendUint32(b, now)
-			v1, _ := id.Addr.V1Bytes()
-			b = binary.LittleEndian.AppendUint64(b, id.Services)
-			b = append(b, v1[:]...)
-			b = binary.BigEndian.AppendUint16(b, id.Addr.Port())
+			b = appendAddrV1(b, id.Services, id.Addr)
 		}
 		b = s.n.fixFrame(b, at, cmdAddr)
 	case HostileAddrV2Bad:

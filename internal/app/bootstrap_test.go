@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/nodesweep/nodesweep/bench/simnet"
 	"github.com/nodesweep/nodesweep/codec"
 	"github.com/nodesweep/nodesweep/internal/app"
+	"github.com/nodesweep/nodesweep/internal/dnstest"
 	"github.com/nodesweep/nodesweep/internal/record"
 	"github.com/nodesweep/nodesweep/internal/sinks"
 	"github.com/nodesweep/nodesweep/store"
@@ -40,10 +40,6 @@ func simOptions(n *simnet.Network) app.CrawlOptions {
 // startDNS answers A for the names in zone, NXDOMAIN otherwise, on 127.0.0.1.
 func startDNS(t *testing.T, zone map[string][]netip.Addr) string {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	h := dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(req)
@@ -62,13 +58,7 @@ func startDNS(t *testing.T, zone map[string][]netip.Addr) string {
 		}
 		_ = w.WriteMsg(m)
 	})
-	srv := &dns.Server{PacketConn: pc, Handler: h}
-	started := make(chan struct{})
-	srv.NotifyStartedFunc = func() { close(started) }
-	go func() { _ = srv.ActivateAndServe() }()
-	<-started
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	return pc.LocalAddr().String()
+	return dnstest.Serve(t, h)
 }
 
 // TestDefaultBootstrapViaDNS: a crawl given no seeds asks the network's DNS

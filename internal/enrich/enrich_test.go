@@ -16,6 +16,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/nodesweep/nodesweep/codec"
+	"github.com/nodesweep/nodesweep/internal/dnstest"
 )
 
 func writeDB(t *testing.T, dbType string, data map[string]mmdbtype.Map) string {
@@ -136,10 +137,6 @@ func TestOpenPartialAndErrors(t *testing.T) {
 // the most queries it held at once.
 func startPTR(t *testing.T, zone map[string]string, delay time.Duration, maxInFlight *atomic.Int32) *net.Resolver {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var inFlight atomic.Int32
 	h := dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
 		n := inFlight.Add(1)
@@ -163,13 +160,7 @@ func startPTR(t *testing.T, zone map[string]string, delay time.Duration, maxInFl
 		inFlight.Add(-1) // before the answer: the client may ask again as soon as it has it
 		_ = w.WriteMsg(m)
 	})
-	srv := &dns.Server{PacketConn: pc, Handler: h}
-	started := make(chan struct{})
-	srv.NotifyStartedFunc = func() { close(started) }
-	go func() { _ = srv.ActivateAndServe() }()
-	<-started
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	server := pc.LocalAddr().String()
+	server := dnstest.Serve(t, h)
 	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, network, server)

@@ -16,6 +16,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/nodesweep/nodesweep/codec"
+	"github.com/nodesweep/nodesweep/internal/dnstest"
 	"github.com/nodesweep/nodesweep/internal/record"
 	"github.com/nodesweep/nodesweep/store"
 )
@@ -30,11 +31,7 @@ type dnsServer struct {
 
 func startDNS(t *testing.T, zone map[string][]netip.Addr) *dnsServer {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &dnsServer{addr: pc.LocalAddr().String(), asks: map[string]int{}}
+	s := &dnsServer{asks: map[string]int{}}
 	h := dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(req)
@@ -62,12 +59,7 @@ func startDNS(t *testing.T, zone map[string][]netip.Addr) *dnsServer {
 		}
 		_ = w.WriteMsg(m)
 	})
-	srv := &dns.Server{PacketConn: pc, Handler: h}
-	started := make(chan struct{})
-	srv.NotifyStartedFunc = func() { close(started) }
-	go func() { _ = srv.ActivateAndServe() }()
-	<-started
-	t.Cleanup(func() { _ = srv.Shutdown() })
+	s.addr = dnstest.Serve(t, h)
 	return s
 }
 

@@ -114,11 +114,19 @@ type jsonAttempt struct {
 func (j *JSONL) Record(a *record.Attempt) error {
 	row := jsonAttempt{Kind: "attempt", Addr: a.Addr, Class: a.Class.String(), Detail: a.Detail, Try: a.Try,
 		Start: a.Start.UnixMilli(), ConnectMS: ms(a.ConnectRTT.Seconds()), VersionMS: ms(a.VersionRTT.Seconds()),
-		BytesIn: a.BytesIn, BytesOut: a.BytesOut, Learned: len(a.Learned()), GarbageBytes: a.GarbageBytes}
+		BytesIn: a.BytesIn, BytesOut: a.BytesOut, Learned: learnedCount(a), GarbageBytes: a.GarbageBytes}
 	if a.Version != nil {
 		row.Version = &a.Version.Msg
 	}
 	return j.enc.Encode(row)
+}
+
+func learnedCount(a *record.Attempt) int {
+	n := 0
+	for _, m := range a.Addrs {
+		n += len(m.Entries)
+	}
+	return n
 }
 
 func ms(s float64) float64 { return float64(int64(s*1e6)) / 1e3 }

@@ -101,32 +101,19 @@ func (g *Gen) GossipAddr() codec.Addr {
 func (g *Gen) AddrMessage(n int) record.AddrMessage {
 	m := record.AddrMessage{Command: codec.CmdAddrV2, Entries: make([]codec.AddrEntry, n)}
 	services := []uint64{1033, 3081, 1037, 9}
-	raw := appendCompact(make([]byte, 0, 3+n*30), uint64(n))
+	raw := codec.AppendCompactSize(make([]byte, 0, 3+n*30), uint64(n))
 	for i := range m.Entries {
 		e := codec.AddrEntry{Time: uint32(g.Base.Unix()) - uint32(g.R.IntN(3*86400)), Services: services[g.R.IntN(len(services))], Addr: g.GossipAddr()}
 		m.Entries[i] = e
 		raw = binary.LittleEndian.AppendUint32(raw, e.Time)
-		raw = appendCompact(raw, e.Services)
+		raw = codec.AppendCompactSize(raw, e.Services)
 		raw = append(raw, byte(e.Addr.Network()))
-		raw = appendCompact(raw, uint64(len(e.Addr.Raw())))
+		raw = codec.AppendCompactSize(raw, uint64(len(e.Addr.Raw())))
 		raw = append(raw, e.Addr.Raw()...)
 		raw = binary.BigEndian.AppendUint16(raw, e.Addr.Port())
 	}
 	m.Raw = raw
 	return m
-}
-
-// appendCompact appends Bitcoin's CompactSize encoding of v.
-func appendCompact(b []byte, v uint64) []byte {
-	switch {
-	case v < 0xfd:
-		return append(b, byte(v))
-	case v <= 0xffff:
-		return binary.LittleEndian.AppendUint16(append(b, 0xfd), uint16(v))
-	case v <= 0xffffffff:
-		return binary.LittleEndian.AppendUint32(append(b, 0xfe), uint32(v))
-	}
-	return binary.LittleEndian.AppendUint64(append(b, 0xff), v)
 }
 
 var failures = []record.Class{record.ClassConnectTimeout, record.ClassConnectTimeout, record.ClassConnectTimeout,
