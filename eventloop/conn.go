@@ -23,6 +23,29 @@ type conn struct {
 	outq         []byte
 }
 
+// readBuffer returns where the next read goes and how much of it is
+// already filled: the loop's shared buffer after a copy of the leftover
+// (the common case, the leftover being empty or a small partial frame), or,
+// for a large frame in progress, the leftover's own buffer grown so that a
+// read still has room (so a frame larger than the shared buffer completes).
+func (c *conn) readBuffer(shared []byte) ([]byte, int) {
+	if len(c.partial) <= len(shared)/2 {
+		return shared, copy(shared, c.partial)
+	}
+	if cap(c.partial)-len(c.partial) < len(shared)/2 {
+		c.partial = append(c.partial, make([]byte, len(shared))...)[:len(c.partial)]
+	}
+	return c.partial[:cap(c.partial)], len(c.partial)
+}
+
+// consume feeds data (a read buffer: leftover + what was just read) to the
+// conversation, keeps what it did not use, and returns out with its replies.
+func (c *conn) consume(now time.Time, data, out []byte) []byte {
+	used, out := c.conv.Receive(now, data, out)
+	c.keep(data[used:])
+	return out
+}
+
 // keep stores rest as the connection's leftover. rest may alias the loop's
 // buffer or the leftover itself (append copies like memmove); the common
 // case, nothing left over, costs nothing.

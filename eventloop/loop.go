@@ -220,15 +220,7 @@ func (l *loop) after(c *conn, now time.Time) {
 // connection's leftover partial frame) and feeds the conversation; what it
 // leaves unconsumed is kept as the new leftover.
 func (l *loop) read(c *conn, now time.Time) {
-	buf, n := l.buf, 0
-	if len(c.partial) <= len(l.buf)/2 {
-		n = copy(buf, c.partial)
-	} else { // a large frame in progress: read into its own buffer
-		if cap(c.partial)-len(c.partial) < len(l.buf)/2 {
-			c.partial = append(c.partial, make([]byte, len(l.buf))...)[:len(c.partial)]
-		}
-		buf, n = c.partial[:cap(c.partial)], len(c.partial)
-	}
+	buf, n := c.readBuffer(l.buf)
 	r, err := unix.Read(int(c.fd), buf[n:])
 	switch {
 	case err == unix.EAGAIN || err == unix.EINTR:
@@ -244,10 +236,7 @@ func (l *loop) read(c *conn, now time.Time) {
 		l.close(c, now, err)
 		return
 	}
-	data := buf[:n+r]
-	used, out := c.conv.Receive(now, data, l.out[:0])
-	c.keep(data[used:])
-	l.send(c, out, now)
+	l.send(c, c.consume(now, buf[:n+r], l.out[:0]), now)
 	l.after(c, now)
 }
 
@@ -351,4 +340,3 @@ func (l *loop) close(c *conn, now time.Time, err error) {
 	l.e.deliver(c, now, err)
 	c.partial, c.outq = nil, nil
 }
-

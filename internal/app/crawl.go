@@ -84,8 +84,8 @@ type CrawlOptions struct {
 	CJDNS            bool
 	UserAgent        string
 	StartHeight      int32
-	Linger           bool   // RST on close: no TIME_WAIT on our side
-	SynRetries       int    // TCP_SYNCNT per socket (0: system default)
+	Linger           bool // RST on close: no TIME_WAIT on our side
+	SynRetries       int  // TCP_SYNCNT per socket (0: system default)
 
 	Flags         []string
 	Log           zerolog.Logger
