@@ -68,7 +68,9 @@ func sameRecord(a, b *record.Attempt) error {
 	return nil
 }
 
-func frameOf(c codec.Command, p []byte) []byte { return codec.AppendFrame(nil, codec.Mainnet.Magic, c, p) }
+func frameOf(c codec.Command, p []byte) []byte {
+	return codec.AppendFrame(nil, codec.Mainnet.Magic, c, p)
+}
 
 // manyFrames is a handshake, skipped and unknown frames, a ping, and an
 // addrv2 answer of n entries: many frames per read when read at once.

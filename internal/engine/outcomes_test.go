@@ -62,7 +62,9 @@ func TestOutcomeClasses(t *testing.T) {
 		{name: "oversized", addr: serving(oversized), want: record.ClassOversized},
 		{name: "wrong-network", addr: serving(otherMagic), want: record.ClassWrongNetwork},
 		{name: "proxy-error: proxy down", addr: fixed(onion), want: record.ClassProxyError,
-			proxy: func(*testing.T) netip.AddrPort { return netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", refusedPort)) }},
+			proxy: func(*testing.T) netip.AddrPort {
+				return netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", refusedPort))
+			}},
 		{name: "proxy-error: proxy refuses the target", addr: fixed(onion), proxy: proxyRefusing, want: record.ClassProxyError,
 			detail: "proxy replied 5"},
 		{name: "proxy-error: no proxy for an onion", addr: fixed(onion), want: record.ClassProxyError, detail: "no SOCKS5 proxy"},
