@@ -44,7 +44,7 @@ func runCrawl(ctx context.Context, args []string) error {
 	fs.StringVar(&o.Metrics, "metrics", "", "serve Prometheus metrics on `ADDR` (e.g. 127.0.0.1:9108) while crawling")
 	fs.DurationVar(&o.Interval, "interval", 0, "crawl again every `D` (a new crawl each time, seeded from the last one's reachable nodes) until interrupted")
 	fs.IntVar(&o.Rounds, "rounds", 0, "with --interval: stop after N crawls (0: until interrupted)")
-	fs.StringVar(&o.DB, "db", "./nodesweep-data", "Badger database directory")
+	fs.StringVar(&o.DB, "db", defaultDB, "Badger database directory")
 	fs.StringVar(&o.JSONL, "jsonl", "", "write attempts as JSON lines to FILE instead of the database (- = stdout)")
 	fs.BoolVar(&o.NoSink, "no-store", false, "record nothing (benchmarks)")
 	fs.BoolVar(&o.Resume, "resume", false, "continue the newest unfinished crawl in --db")

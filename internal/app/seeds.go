@@ -12,15 +12,6 @@ import (
 	"github.com/nodesweep/nodesweep/store"
 )
 
-// ErrBadSeed is the class of a seed the user gave that cannot be used.
-var ErrBadSeed = seeds.ErrBadSeed
-
-// LoadSeeds turns --seed values and a --seeds-file (seed lines or a bitnodes
-// snapshot JSON) into addresses, resolving names with the system resolver.
-func LoadSeeds(ctx context.Context, p codec.Params, list []string, file string) ([]codec.Addr, error) {
-	return loadGiven(ctx, p, nil, list, file)
-}
-
 func loadGiven(ctx context.Context, p codec.Params, r seeds.Resolver, list []string, file string) ([]codec.Addr, error) {
 	out, err := seeds.ParseAll(ctx, p, r, list)
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/nodesweep/nodesweep/internal/engine"
 	"github.com/nodesweep/nodesweep/internal/record"
 	"github.com/nodesweep/nodesweep/internal/sockstate"
+	"github.com/nodesweep/nodesweep/tuning"
 )
 
 // readBufSize is the initial read buffer per connection: a version (~130 B)
@@ -53,16 +54,12 @@ func New(opts engine.Options) *Engine {
 	e := &Engine{opts: opts.WithDefaults(), conns: map[net.Conn]struct{}{}}
 	e.dialer.Timeout = e.opts.ConnectTimeout
 	if f := e.opts.SocketOption; f != nil {
-		e.dialer.Control = func(_, _ string, rc syscall.RawConn) error {
-			var serr error
-			if err := rc.Control(func(fd uintptr) { serr = f(int(fd)) }); err != nil {
+		e.dialer.Control = tuning.DialerControl(func(fd int) error {
+			if err := f(fd); err != nil {
 				return engine.LocalError(err)
 			}
-			if serr != nil {
-				return engine.LocalError(serr)
-			}
 			return nil
-		}
+		})
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	return e
