@@ -246,7 +246,9 @@ func (l *loop) send(c *conn, out []byte, now time.Time) {
 	if len(out) == 0 {
 		return
 	}
-	l.out = out[:0] // keep a grown scratch buffer
+	if cap(out) > cap(l.out) && cap(out) <= readBufferSize {
+		l.out = out[:0] // keep a grown scratch buffer (out grew from it)
+	}
 	if len(c.outq) > 0 {
 		c.outq = append(c.outq, out...)
 		return
