@@ -117,6 +117,12 @@ func runCrawl(ctx context.Context, args []string) error {
 		return err
 	}
 	res, err := app.Crawl(ctx, o)
+	switch {
+	case errors.Is(err, app.ErrNoSeeds):
+		err = fmt.Errorf("%w: give --seed, --seeds-file or --seed-from-crawl (or --resume)", err)
+	case errors.Is(err, app.ErrNoSink):
+		err = fmt.Errorf("%w: give --db DIR (or --jsonl FILE, or --no-store)", err)
+	}
 	err = errors.Join(err, stopProfiles())
 	if res.ID != 0 && o.Interval == 0 { // an --interval run printed each crawl's summary
 		res.Summary.Write(os.Stderr)

@@ -30,6 +30,13 @@ import (
 	"github.com/nodesweep/nodesweep/tuning"
 )
 
+// ErrNoSeeds and ErrNoSink are options missing from a crawl (cmd/ names
+// the flags that give them).
+var (
+	ErrNoSeeds = errors.New("no seeds to start from")
+	ErrNoSink  = errors.New("nowhere to record: no database, JSON lines file or discard sink")
+)
+
 // Engines.
 const (
 	EngineGnet      = "gnet"
@@ -215,7 +222,7 @@ func crawlOnce(ctx context.Context, o CrawlOptions, seeds []codec.Addr, exp *met
 	res.ID = id
 	if len(seeds) == 0 && resumeFn == nil {
 		_ = finish(false)
-		return res, errors.New("no seeds: give --seed, --seeds-file or --seed-from-crawl (or --resume)")
+		return res, ErrNoSeeds
 	}
 	if rs != nil {
 		rs.Sink = sink
@@ -337,7 +344,7 @@ func openSink(o CrawlOptions, seeds []codec.Addr) (sink record.Sink, id record.C
 		return j, record.CrawlID(now.UnixNano()), func(bool) error { return errors.Join(j.Flush(), closeFn()) }, nil, nil
 	}
 	if o.DB == "" {
-		return nil, 0, nil, nil, errors.New("no sink: give --db DIR (or --jsonl FILE, or --no-store)")
+		return nil, 0, nil, nil, ErrNoSink
 	}
 	st, err := store.Open(o.DB, store.WithLogger(o.Log))
 	if err != nil {
@@ -347,7 +354,7 @@ func openSink(o CrawlOptions, seeds []codec.Addr) (sink record.Sink, id record.C
 		meta, err := st.LatestUnfinished()
 		if err != nil {
 			_ = st.Close()
-			return nil, 0, nil, nil, fmt.Errorf("--resume: %w", err)
+			return nil, 0, nil, nil, fmt.Errorf("resume: %w", err)
 		}
 		id = meta.ID
 		resume = func(f *frontier.Frontier) error { return resumeFrontier(st, id, f, o.Retries, o.Log) }
