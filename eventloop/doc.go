@@ -1,63 +1,86 @@
 // Package eventloop is nodesweep's reactor: it makes tens of thousands of
 // outbound connections at once with a fixed number of goroutines, and runs
-// one protocol session (internal/session) on each.
+// one conversation (internal/engine: SOCKS5 when proxied, then the protocol
+// session) on each. It implements the engine contract of internal/engine.
 //
-// # How a connection is made
+// # How a connection lives
 //
-// gnet v2.10.0 cannot dial without blocking: Client.Dial, DialContext and
-// EventLoop.Register all call net.Dial with no timeout (~127 s for a dead
-// host with tcp_syn_retries=6; upstream issue #287). So the dialer does it
-// itself: socket(O_NONBLOCK) → connect → EINPROGRESS → EPOLLOUT on an epoll
-// of its own → SO_ERROR. One goroutine serves every pending connect; connect
-// timeouts come from a hashed timer wheel (10 ms ticks), not a goroutine or
-// runtime timer per connection. A connected socket is wrapped by
-// net.FileConn and handed to gnet with Client.EnrollContext by a few
-// enroller goroutines (EnrollContext waits for OnOpen on the loop, so they
-// overlap those round trips).
+// Each attempt is one fd from socket() to close(), on one loop. There are N
+// loops (engine.Options.Loops, default GOMAXPROCS), each a poller of gnet's
+// pkg/netpoll (epoll) whose Polling runs on its own locked goroutine, with
+// its own hashed timer wheel and one 64-KiB read buffer shared by its
+// connections. Dial builds the conversation and hands it to a loop, round
+// robin, with the poller's Trigger; on the loop:
 //
-// The alternative the issue asked to measure, a bounded pool of goroutines
-// each blocking in net.Dialer{Timeout} then EnrollContext (WithDialMode
-// DialPool), is kept so `make bench` compares both in one run (scenario S6,
-// bench/results/latest.md, 2026-11-22, medians of 3):
+//	socket(O_NONBLOCK) → connect → EINPROGRESS → AddWrite (EPOLLOUT)
+//	EPOLLOUT: connected → ModRead, send the first bytes
+//	EPOLLIN: read into the loop's buffer after the leftover partial frame,
+//	         feed the conversation, keep what it did not consume, send replies
+//	done, failed or timed out: close(2) (which also leaves the epoll set),
+//	         deliver the record
 //
-//	                           epoll (default)       pool of 512
-//	healthy 20k, 5k in flight  5,125 hs/CPU-s        5,861 (1.14×)
-//	                           42 MiB, 14 goroutines 97 MiB, 521 goroutines
-//	80 % black-holed, 2 s      2.3 s wall            16.1 s (7× slower)
+// No second epoll, no dup, no net.Conn, no goroutine per connection or per
+// hand-off. Per-connection state is the conversation, the leftover bytes of
+// a partial frame (usually none) and bytes the socket has not taken yet.
 //
-// The pool saves the net.FileConn wrap but caps pending connects at its
-// size: on a real sweep, where most addresses never answer, that cap is the
-// bottleneck. Hence the epoll dialer.
+// gnet's own client could not do this: Client.Dial, DialContext and
+// EventLoop.Register call net.Dial with no timeout, and EnrollContext takes
+// an established net.Conn, which it dups (upstream issue #287 asks for a
+// nonblocking connect). The previous reactor therefore connected on an epoll
+// of its own and handed each socket to gnet (net.FileConn, EnrollContext):
+// about a quarter of its CPU went to the hand-off and 16–19 % to the second
+// epoll, and it was no faster than a goroutine per connection. gnet exports
+// the poller its loops run on; the reactor is built on that, which leaves
+// the syscalls a handshake needs and little else.
 //
-// # How a session runs
+// # Time
 //
-// A session lives on its connection's event loop: OnOpen sends our version,
-// OnTraffic feeds it the bytes gnet buffered (Peek/Discard: unconsumed bytes
-// of a partial frame stay in gnet's ring buffer), OnClose finishes it and
-// delivers the record. Deadlines (handshake, getaddr wait, whole session)
-// sit in a second timer wheel advanced by gnet's ticker (OnTick, 50 ms);
-// a due entry wakes its connection (gnet's Wake → OnTraffic on its own loop)
-// so a session is only ever touched by one goroutine. Stale wheel entries are
-// ignored rather than cancelled.
+// Every deadline — connect timeout, SOCKS5 handshake, the session's
+// handshake, getaddr wait and session cap — sits in the loop's wheel (10-ms
+// ticks, 4,096 slots; longer timers wait extra turns), advanced by a timerfd
+// registered on the same poller, so timers cost no goroutine and no runtime
+// timer. A wheel entry names a connection by fd and generation, not by
+// pointer: a finished connection is not kept alive by a stale entry, and an
+// entry of an fd closed and reused since is recognised and ignored. After
+// every event and every tick the connection re-arms for the conversation's
+// next deadline, so a session that lives for hours keeps its timers.
 //
-// The goroutine count is fixed — gnet's loops, its ticker, the dialer, the
-// enrollers — whatever the number of connections (a test asserts it with
-// 2,000 in flight; the benchmark with 15,000).
+// # Writing
+//
+// What Connected, Receive or Tick return is written at once; what the
+// socket does not take is queued on the connection and the fd is watched
+// for EPOLLOUT until the queue is flushed, then for reads only again. A
+// conversation may thus produce bytes at any time (a ping of a long-lived
+// session from Tick), not only in answer to input.
+//
+// # Shutdown
+//
+// Shutdown(ctx) stops taking dials, waits for what is in flight until ctx
+// ends, then aborts the rest on their loops (each delivered as aborted) and
+// stops the loops; it returns when every Dial has been delivered. Close is
+// Shutdown with no grace.
 //
 // # What it does not do
 //
-// Pacing and caps (internal/crawl), the protocol (internal/session), storage
-// (record.Sink). SOCKS5 for .onion addresses is a pure state machine
-// (internal/socks5) run on the loop before the session starts.
+// Pacing and caps (internal/crawl), the protocol (internal/session), SOCKS5
+// (internal/socks5, driven through engine.Conversation), storage
+// (record.Sink).
 //
 // # Traps found on the way
 //
-//   - A peer that resets between connect and hand-off makes net.FileConn
-//     return a conn with a nil RemoteAddr, and gnet's EnrollContext
-//     dereferences it: the enroller checks and records a reset.
-//   - Reading SO_ERROR consumes a pending ECONNRESET, after which reads return
-//     EOF: OnClose asks TCP_INFO (internal/sockstate) to tell a reset (state
-//     CLOSE) from a clean close (CLOSE_WAIT).
-//   - conn.Discard(0) discards everything buffered; a session that consumed
-//     nothing must not call it.
+//   - Reading SO_ERROR consumes a pending ECONNRESET, after which reads
+//     return EOF. The reactor reads SO_ERROR only when epoll reports an error
+//     on a pending connect, and on EOF asks TCP_INFO (internal/sockstate) to
+//     tell a reset (state CLOSE) from a clean close (CLOSE_WAIT); both are
+//     tested (internal/sockstate, and the reset and closed rows of the
+//     outcome table in internal/engine).
+//   - A frame larger than the shared read buffer must still complete: past
+//     half the buffer the leftover reads into its own, grown buffer, which
+//     is dropped once the frame is consumed (read_test.go, FuzzReadPath).
+//   - gnet's Polling blocks in epoll_wait with no timeout: without the
+//     timerfd on the same poller no deadline would fire on an idle loop.
+//
+// # Measured
+//
+// MEASURED-TABLE
 package eventloop

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/nodesweep/nodesweep/codec"
-	"github.com/nodesweep/nodesweep/internal/crawl"
+	"github.com/nodesweep/nodesweep/internal/engine"
 	"github.com/nodesweep/nodesweep/internal/record"
 	"github.com/nodesweep/nodesweep/internal/session"
 )
@@ -138,15 +138,6 @@ func addr(ip string, port uint16) codec.Addr {
 }
 
 func TestEngineOutcomes(t *testing.T) {
-	for _, m := range []struct {
-		name string
-		mode DialMode
-	}{{"epoll", DialEpoll}, {"pool", DialPool}} {
-		t.Run(m.name, func(t *testing.T) { testOutcomes(t, m.mode) })
-	}
-}
-
-func testOutcomes(t *testing.T, mode DialMode) {
 	_, live := startPeer(t, false)
 	_, silent := startPeer(t, true)
 	closed, _ := net.Listen("tcp4", "127.0.0.1:0")
@@ -156,7 +147,7 @@ func testOutcomes(t *testing.T, mode DialMode) {
 
 	cfg := session.Prepare(session.Config{Params: codec.Mainnet, HandshakeTimeout: 400 * time.Millisecond})
 	col := newCollector()
-	e, err := New(cfg, col.deliver, WithConnectTimeout(300*time.Millisecond), WithDialMode(mode, 16))
+	e, err := New(engine.Options{Session: cfg, Deliver: col.deliver, ConnectTimeout: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +160,7 @@ func testOutcomes(t *testing.T, mode DialMode) {
 	}
 	start := time.Now()
 	for a := range jobs {
-		e.Dial(crawl.Job{Addr: a})
+		e.Dial(engine.Job{Addr: a})
 	}
 	col.wait(t, len(jobs), 5*time.Second)
 	for a, want := range jobs {
@@ -227,14 +218,14 @@ func TestEngineCloseAbortsAndGoroutinesStayFlat(t *testing.T) {
 	_, silent := startPeer(t, true)
 	cfg := session.Prepare(session.Config{Params: codec.Mainnet, HandshakeTimeout: time.Minute, SessionTimeout: time.Minute})
 	col := newCollector()
-	e, err := New(cfg, col.deliver)
+	e, err := New(engine.Options{Session: cfg, Deliver: col.deliver})
 	if err != nil {
 		t.Fatal(err)
 	}
 	base := runtime.NumGoroutine()
 	const n = 2000
 	for i := 0; i < n; i++ {
-		e.Dial(crawl.Job{Addr: addr(fmt.Sprintf("127.21.%d.%d", i/250, i%250+1), silent)})
+		e.Dial(engine.Job{Addr: addr(fmt.Sprintf("127.21.%d.%d", i/250, i%250+1), silent)})
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for e.openCount() < n && time.Now().Before(deadline) {

@@ -27,8 +27,6 @@
 //   - SetNoLinger, SetSynRetries and SetRecvBuffer set per-socket options on a
 //     raw socket fd. Which of them the crawler enables is decided by
 //     benchmarks in bench/, not here.
-//   - IsFDExhausted tells EMFILE/ENFILE apart so callers back off instead of
-//     failing.
 //
 // What it does not do: it never changes system-wide settings (sysctl,
 // limits.d, systemd); the scripts next to this file (raise-limits.sh,

@@ -1,7 +1,6 @@
 package tuning
 
 import (
-	"errors"
 	"fmt"
 	"syscall"
 
@@ -55,13 +54,6 @@ func SetRecvBuffer(fd, bytes int) error {
 // reports it, i.e. doubled).
 func RecvBuffer(fd int) (int, error) {
 	return unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
-}
-
-// IsFDExhausted reports whether err is EMFILE (this process is at
-// RLIMIT_NOFILE) or ENFILE (the system is at fs.file-max): the caller should
-// back off — stop dialling until connections close — rather than fail.
-func IsFDExhausted(err error) bool {
-	return errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE)
 }
 
 // DialerControl adapts a socket-option hook (SetNoLinger, SetSynRetries, …)

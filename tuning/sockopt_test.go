@@ -1,9 +1,6 @@
 package tuning
 
 import (
-	"fmt"
-	"net"
-	"os"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -39,23 +36,5 @@ func TestSocketOptions(t *testing.T) {
 	}
 	if n, err := RecvBuffer(fd); err != nil || n != 32<<10 {
 		t.Errorf("SO_RCVBUF = %d, %v; want 32768 (16 KiB doubled by the kernel)", n, err)
-	}
-}
-
-func TestIsFDExhausted(t *testing.T) {
-	for _, c := range []struct {
-		err  error
-		want bool
-	}{
-		{unix.EMFILE, true},
-		{unix.ENFILE, true},
-		{os.NewSyscallError("socket", unix.EMFILE), true},
-		{&net.OpError{Op: "dial", Err: os.NewSyscallError("socket", unix.ENFILE)}, true},
-		{fmt.Errorf("dial: %w", unix.ECONNREFUSED), false},
-		{nil, false},
-	} {
-		if got := IsFDExhausted(c.err); got != c.want {
-			t.Errorf("IsFDExhausted(%v) = %v, want %v", c.err, got, c.want)
-		}
 	}
 }

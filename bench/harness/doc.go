@@ -5,6 +5,6 @@
 // --summary-json (wall time, handshakes, peak goroutines, connections in
 // flight, GC pauses), scores recall against the simulator's ground truth,
 // and writes bench/results/latest.md with medians, spreads, ratios
-// gnet ÷ goroutine and engine ÷ floor (bench/floor), the goals of issue 6
+// gnet ÷ goroutine and engine ÷ floor (bench/floor), the engine goals
 // with PASS/MISS, and hand-made SVG plots of the scaling scenario.
 package harness

@@ -16,7 +16,13 @@ import (
 // every child would report at least the harness's own peak. VmHWM belongs to
 // the child's own address space (the one exec created) and is monotonic,
 // so the last value read before exit is the peak, up to one poll interval.
-const hwmPoll = 20 * time.Millisecond
+// The first polls are 1 ms apart: an idle crawl (one refused seed) starts,
+// finishes and exits in a few milliseconds, before a 20-ms poll would come.
+const (
+	hwmPoll      = 20 * time.Millisecond
+	hwmFastPoll  = time.Millisecond
+	hwmFastUntil = 250 * time.Millisecond
+)
 
 // hwmWatcher polls a process's VmHWM until stopped.
 type hwmWatcher struct {
@@ -30,9 +36,14 @@ func watchHWM(pid int) *hwmWatcher {
 	path := "/proc/" + strconv.Itoa(pid) + "/status"
 	go func() {
 		defer close(w.done)
-		t := time.NewTicker(hwmPoll)
+		t := time.NewTicker(hwmFastPoll)
 		defer t.Stop()
+		start, fast := time.Now(), true
 		for {
+			if fast && time.Since(start) > hwmFastUntil {
+				t.Reset(hwmPoll)
+				fast = false
+			}
 			if b, err := os.ReadFile(path); err == nil {
 				if v := parseHWM(b); v > w.kib.Load() {
 					w.kib.Store(v)

@@ -18,7 +18,7 @@ var notes = map[string]string{
 		"**S3** — wall ≈1.18× the lower bound for gnet (inside 1.2×), but goroutine is as fast (0.98×): the sweep is bounded " +
 		"by connect-timeout rounds (see S3), and Go's netpoller holds 15,000 pending connects as cheaply in wall time; the " +
 		"difference shows in CPU (gnet 18.5 s vs 28.3 s) and RSS (127 MiB vs 426 MiB), not in wall time.",
-	"S1": "`--getaddr-wait 1s` (default 5 s) in every throughput scenario (S1, S4, S5, S6a, S7a), for every variant alike: " +
+	"S1": "`--getaddr-wait 1s` (default 5 s) in every throughput scenario (S1, S4, S5, S7a), for every variant alike: " +
 		"the simulator's protocol-209 nodes (3 % of them) answer getaddr with an empty addr, and the session keeps waiting " +
 		"the whole getaddr wait for a non-empty one (record detail \"no answer to getaddr\"), so with the default every crawl " +
 		"ends with a 5-s idle tail that measures the timer, not the engine. The floor dials the truth's reachable addresses directly " +
@@ -31,8 +31,6 @@ var notes = map[string]string{
 		"and its frontier is FIFO: once the first wave of black-holed connects fills all 15,000 slots, the reachable nodes " +
 		"discovered meanwhile wait up to one connect timeout for a slot, and the addresses they gossip start one round later. " +
 		"A sweep therefore takes about two or more connect-timeout rounds whatever the engine.",
-	"S6": "The pool dial mode connects with 512 dialer goroutines; a black-holed connect holds one for the whole connect timeout, " +
-		"so at most 512 black-holed connects are in flight however large --max-conns is. The epoll dialer has no such bound.",
 	"S7": "`--syn-retries 2` gives up a black-holed connect after ~7 s, longer than the 5-s connect timeout, so on these " +
 		"networks it should change nothing; `--linger0` (RST on close) spares TIME_WAIT on the crawler's side.",
 }

@@ -44,7 +44,7 @@ func (rep *Report) Markdown(w io.Writer) {
 		"peak goroutines, peak in flight and GC pause from its `--summary-json`; recall = handshakes ÷ the truth's addresses of the classes that complete a handshake. "+
 		"handshakes/s counts reachable nodes over the crawl's wall time (including each node's getaddr exchange); the floor (`bench/floor`) only connects, sends a version and reads until verack.\n\n")
 
-	fmt.Fprintf(w, "## Goals (issue 6)\n\n| goal | target | measured | result |\n|---|---|---|---|\n")
+	fmt.Fprintf(w, "## Goals\n\n| goal | target | measured | result |\n|---|---|---|---|\n")
 	for _, g := range r.Goals() {
 		fmt.Fprintf(w, "| %s | %s | %s | **%s** |\n", g.Name, g.Target, orDash(g.Measured), g.Result())
 	}

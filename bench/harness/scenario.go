@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/nodesweep/nodesweep/internal/engine"
 )
 
 // Variant is one contender of a scenario.
@@ -40,7 +42,7 @@ var (
 )
 
 const (
-	defaultConnectTimeout = 5 * time.Second // eventloop.DefaultConnectTimeout
+	defaultConnectTimeout = engine.DefaultConnectTimeout
 	simSeed               = 6
 )
 
@@ -115,17 +117,6 @@ func Scenarios(quick bool) []*Scenario {
 	add(&Scenario{ID: "S5", Group: "S5", Title: "S5 store cost: S1 with the Badger store vs the discard sink (gnet)",
 		Sim: healthy, Expect: reach, MaxConns: s1Conns, Common: fast,
 		Variants: []Variant{{Label: "gnet --no-store", Args: gnet.Args}, {Label: "gnet --db", Args: gnet.Args, Store: true}}})
-
-	epoll := Variant{Label: "gnet epoll", Args: []string{"--engine", "gnet", "--dial-mode", "epoll"}}
-	pool := Variant{Label: "gnet pool", Args: []string{"--engine", "gnet", "--dial-mode", "pool"}}
-	add(&Scenario{ID: "S6a", Group: "S6", Title: "S6a dial mode on S1",
-		Sim: healthy, Expect: reach, MaxConns: s1Conns, Common: fast, Variants: []Variant{epoll, pool}})
-	bh := size(quick, 5000, 2000)
-	add(&Scenario{ID: "S6b", Group: "S6", Title: "S6b dial mode on a black-hole-heavy network (80 % black-holed, connect timeout 2 s)",
-		Sim:    SimSpec{Profile: "healthy", Nodes: bh, Seed: simSeed, Extra: []string{"--mix", "reachable=0.2,blackholed=0.8"}},
-		Expect: reach, MaxConns: 5000, ConnectTimeout: 2 * time.Second,
-		Common:   []string{"--dial-rate", "-1", "--retries", "0", "--connect-timeout", "2s"},
-		Variants: []Variant{epoll, pool}})
 
 	def := Variant{Label: "gnet default", Args: gnet.Args}
 	linger := Variant{Label: "gnet --linger0", Args: []string{"--engine", "gnet", "--linger0"}}

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"github.com/nodesweep/nodesweep/bench/floor"
 	"github.com/nodesweep/nodesweep/bench/harness"
 	"github.com/nodesweep/nodesweep/codec"
+	"github.com/nodesweep/nodesweep/internal/app"
 )
 
 func init() {
@@ -135,15 +135,9 @@ func runFloor(ctx context.Context, args []string) error {
 	if *summary == "" {
 		return nil
 	}
-	b, err := json.MarshalIndent(map[string]any{
-		"crawl": "floor", "elapsed_sec": res.Elapsed.Seconds(), "dials": res.Dials, "reachable": res.Handshakes,
-		"handshakes_per_sec": res.HandshakesPerSec(), "max_conns": *maxConns, "peak_in_flight": res.PeakInFlight,
-		"by_class": map[string]int{"reachable": res.Handshakes, "failed": res.Failed},
-	}, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(*summary, append(b, '\n'), 0o644)
+	return app.SummaryFile{Crawl: "floor", ElapsedSec: res.Elapsed.Seconds(), Dials: res.Dials, Reachable: res.Handshakes,
+		HandshakesPerSec: res.HandshakesPerSec(), MaxConns: *maxConns, PeakInFlight: res.PeakInFlight,
+		ByClass: map[string]int{"reachable": res.Handshakes, "failed": res.Failed}}.Write(*summary)
 }
 
 func readAddrs(path string) ([]netip.AddrPort, error) {

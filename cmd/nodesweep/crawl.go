@@ -12,8 +12,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/nodesweep/nodesweep/codec"
-	"github.com/nodesweep/nodesweep/eventloop"
 	"github.com/nodesweep/nodesweep/internal/app"
+	"github.com/nodesweep/nodesweep/internal/engine"
 	"github.com/nodesweep/nodesweep/internal/record"
 	"github.com/nodesweep/nodesweep/internal/session"
 )
@@ -44,14 +44,14 @@ func runCrawl(ctx context.Context, args []string) error {
 	fs.StringVar(&o.Metrics, "metrics", "", "serve Prometheus metrics on `ADDR` (e.g. 127.0.0.1:9108) while crawling")
 	fs.DurationVar(&o.Interval, "interval", 0, "crawl again every `D` (a new crawl each time, seeded from the last one's reachable nodes) until interrupted")
 	fs.IntVar(&o.Rounds, "rounds", 0, "with --interval: stop after N crawls (0: until interrupted)")
-	fs.StringVar(&o.DB, "db", "./nodesweep-data", "Badger database directory")
+	fs.StringVar(&o.DB, "db", defaultDB, "Badger database directory")
 	fs.StringVar(&o.JSONL, "jsonl", "", "write attempts as JSON lines to FILE instead of the database (- = stdout)")
 	fs.BoolVar(&o.NoSink, "no-store", false, "record nothing (benchmarks)")
 	fs.BoolVar(&o.Resume, "resume", false, "continue the newest unfinished crawl in --db")
 	fs.StringVar(&o.Engine, "engine", app.EngineGnet, "gnet (reactor) or goroutine (one goroutine per connection)")
 	fs.IntVar(&o.MaxConns, "max-conns", 0, "connections in flight (0: derived from the open-files limit)")
 	fs.Float64Var(&o.DialRate, "dial-rate", 0, "new connections per second (0: 200, polite for a home link; a tuned server: 2000+; negative: unlimited)")
-	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", eventloop.DefaultConnectTimeout, "connect timeout")
+	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", engine.DefaultConnectTimeout, "connect timeout")
 	fs.DurationVar(&o.HandshakeTimeout, "handshake-timeout", session.DefaultHandshakeTimeout, "connect → version+verack timeout")
 	fs.DurationVar(&o.GetAddrWait, "getaddr-wait", session.DefaultGetAddrWait, "how long to wait for the addr answer")
 	fs.DurationVar(&o.SessionTimeout, "session-timeout", session.DefaultSessionTimeout, "cap on one connection's life")
@@ -62,7 +62,6 @@ func runCrawl(ctx context.Context, args []string) error {
 	fs.BoolVar(&o.CJDNS, "cjdns", false, "dial CJDNS (fc00::/8) addresses")
 	fs.StringVar(&o.UserAgent, "user-agent", "/nodesweep:"+Version+"/", "user agent we announce")
 	startHeight := fs.Int("start-height", 0, "start height we announce")
-	fs.StringVar(&o.DialMode, "dial-mode", "epoll", "gnet engine connects: epoll (nonblocking sockets, one goroutine) or pool (512 dialer goroutines)")
 	fs.BoolVar(&o.Linger, "linger0", false, "close with RST (SO_LINGER 0): no TIME_WAIT on our side")
 	fs.IntVar(&o.SynRetries, "syn-retries", 0, "TCP_SYNCNT per socket (0: system default)")
 	fs.StringVar(&o.SummaryJSON, "summary-json", "", "write the end-of-crawl summary as JSON to FILE")
@@ -118,6 +117,12 @@ func runCrawl(ctx context.Context, args []string) error {
 		return err
 	}
 	res, err := app.Crawl(ctx, o)
+	switch {
+	case errors.Is(err, app.ErrNoSeeds):
+		err = fmt.Errorf("%w: give --seed, --seeds-file or --seed-from-crawl (or --resume)", err)
+	case errors.Is(err, app.ErrNoSink):
+		err = fmt.Errorf("%w: give --db DIR (or --jsonl FILE, or --no-store)", err)
+	}
 	err = errors.Join(err, stopProfiles())
 	if res.ID != 0 && o.Interval == 0 { // an --interval run printed each crawl's summary
 		res.Summary.Write(os.Stderr)

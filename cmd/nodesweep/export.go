@@ -19,6 +19,7 @@ func init() {
 	register("export", "write a crawl as bitnodes JSON, CSV or JSON lines", runExport)
 }
 
+// defaultDB is the database directory of every subcommand (--db).
 const defaultDB = "./nodesweep-data"
 
 // crawlFlag parses --crawl (0, the default, means the newest crawl).

@@ -206,7 +206,7 @@ func TestIntervalAndSeedFromCrawl(t *testing.T) {
 		t.Errorf("seed-from-crawl: %d reachable, %d of %d earlier reachable seen", res3.Summary.Reachable, seeded, len(r2))
 	}
 	o3.SeedFromCrawl = 12345
-	if _, err := app.Crawl(context.Background(), o3); err == nil || !strings.Contains(err.Error(), "seed-from-crawl") {
+	if _, err := app.Crawl(context.Background(), o3); err == nil || !strings.Contains(err.Error(), "seeding from crawl 12345") {
 		t.Errorf("unknown crawl: got %v", err)
 	}
 }

@@ -15,10 +15,11 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/nodesweep/nodesweep/bench/baseline"
 	"github.com/nodesweep/nodesweep/codec"
 	"github.com/nodesweep/nodesweep/eventloop"
 	"github.com/nodesweep/nodesweep/internal/crawl"
+	"github.com/nodesweep/nodesweep/internal/engine"
+	"github.com/nodesweep/nodesweep/internal/engine/goroutine"
 	"github.com/nodesweep/nodesweep/internal/frontier"
 	"github.com/nodesweep/nodesweep/internal/metrics"
 	"github.com/nodesweep/nodesweep/internal/record"
@@ -27,6 +28,13 @@ import (
 	"github.com/nodesweep/nodesweep/internal/sinks"
 	"github.com/nodesweep/nodesweep/store"
 	"github.com/nodesweep/nodesweep/tuning"
+)
+
+// ErrNoSeeds and ErrNoSink are options missing from a crawl (cmd/ names
+// the flags that give them).
+var (
+	ErrNoSeeds = errors.New("no seeds to start from")
+	ErrNoSink  = errors.New("nowhere to record: no database, JSON lines file or discard sink")
 )
 
 // Engines.
@@ -83,9 +91,8 @@ type CrawlOptions struct {
 	CJDNS            bool
 	UserAgent        string
 	StartHeight      int32
-	DialMode         string // gnet engine: "epoll" (default) or "pool"
-	Linger           bool   // RST on close: no TIME_WAIT on our side
-	SynRetries       int    // TCP_SYNCNT per socket (0: system default)
+	Linger           bool // RST on close: no TIME_WAIT on our side
+	SynRetries       int  // TCP_SYNCNT per socket (0: system default)
 
 	Flags         []string
 	Log           zerolog.Logger
@@ -215,7 +222,7 @@ func crawlOnce(ctx context.Context, o CrawlOptions, seeds []codec.Addr, exp *met
 	res.ID = id
 	if len(seeds) == 0 && resumeFn == nil {
 		_ = finish(false)
-		return res, errors.New("no seeds: give --seed, --seeds-file or --seed-from-crawl (or --resume)")
+		return res, ErrNoSeeds
 	}
 	if rs != nil {
 		rs.Sink = sink
@@ -295,43 +302,23 @@ func socketOption(o CrawlOptions) func(fd int) error {
 	}
 }
 
-func buildEngine(o CrawlOptions, deliver func(*record.Attempt)) (crawl.Engine, error) {
-	cfg := sessionConfig(o)
-	var proxy netip.AddrPort
+func buildEngine(o CrawlOptions, deliver func(*record.Attempt)) (engine.Engine, error) {
+	opts := engine.Options{Session: sessionConfig(o), Deliver: deliver, ConnectTimeout: o.ConnectTimeout,
+		SocketOption: socketOption(o), Log: o.Log}
 	if o.TorProxy != "" {
 		p, err := netip.ParseAddrPort(o.TorProxy)
 		if err != nil {
-			return nil, fmt.Errorf("--tor-proxy %q: want IP:PORT: %w", o.TorProxy, err)
+			return nil, fmt.Errorf("tor proxy %q: want IP:PORT: %w", o.TorProxy, err)
 		}
-		proxy = p
-	}
-	connectTimeout := o.ConnectTimeout
-	if connectTimeout <= 0 {
-		connectTimeout = eventloop.DefaultConnectTimeout
+		opts.TorProxy = p
 	}
 	switch engineName(o) {
 	case EngineGnet:
-		opts := []eventloop.Option{eventloop.WithConnectTimeout(connectTimeout), eventloop.WithLogger(o.Log),
-			eventloop.WithSocketOption(socketOption(o))}
-		switch o.DialMode {
-		case "", "epoll":
-		case "pool":
-			opts = append(opts, eventloop.WithDialMode(eventloop.DialPool, 0))
-		default:
-			return nil, fmt.Errorf("--dial-mode %q: want epoll or pool", o.DialMode)
-		}
-		if proxy.IsValid() {
-			opts = append(opts, eventloop.WithTorProxy(proxy))
-		}
-		return eventloop.New(cfg, deliver, opts...)
+		return eventloop.New(opts)
 	case EngineGoroutine:
-		opts := []baseline.Option{baseline.WithConnectTimeout(connectTimeout), baseline.WithControl(socketOption(o))}
-		if proxy.IsValid() {
-			opts = append(opts, baseline.WithTorProxy(proxy))
-		}
-		return baseline.New(cfg, deliver, opts...), nil
+		return goroutine.New(opts), nil
 	}
-	return nil, fmt.Errorf("--engine %q: want gnet or goroutine", o.Engine)
+	return nil, fmt.Errorf("engine %q: want %s or %s", o.Engine, EngineGnet, EngineGoroutine)
 }
 
 // openSink opens the sink and, for the store, the crawl id and resume state.
@@ -357,7 +344,7 @@ func openSink(o CrawlOptions, seeds []codec.Addr) (sink record.Sink, id record.C
 		return j, record.CrawlID(now.UnixNano()), func(bool) error { return errors.Join(j.Flush(), closeFn()) }, nil, nil
 	}
 	if o.DB == "" {
-		return nil, 0, nil, nil, errors.New("no sink: give --db DIR (or --jsonl FILE, or --no-store)")
+		return nil, 0, nil, nil, ErrNoSink
 	}
 	st, err := store.Open(o.DB, store.WithLogger(o.Log))
 	if err != nil {
@@ -367,7 +354,7 @@ func openSink(o CrawlOptions, seeds []codec.Addr) (sink record.Sink, id record.C
 		meta, err := st.LatestUnfinished()
 		if err != nil {
 			_ = st.Close()
-			return nil, 0, nil, nil, fmt.Errorf("--resume: %w", err)
+			return nil, 0, nil, nil, fmt.Errorf("resume: %w", err)
 		}
 		id = meta.ID
 		resume = func(f *frontier.Frontier) error { return resumeFrontier(st, id, f, o.Retries, o.Log) }

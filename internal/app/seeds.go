@@ -12,15 +12,6 @@ import (
 	"github.com/nodesweep/nodesweep/store"
 )
 
-// ErrBadSeed is the class of a seed the user gave that cannot be used.
-var ErrBadSeed = seeds.ErrBadSeed
-
-// LoadSeeds turns --seed values and a --seeds-file (seed lines or a bitnodes
-// snapshot JSON) into addresses, resolving names with the system resolver.
-func LoadSeeds(ctx context.Context, p codec.Params, list []string, file string) ([]codec.Addr, error) {
-	return loadGiven(ctx, p, nil, list, file)
-}
-
 func loadGiven(ctx context.Context, p codec.Params, r seeds.Resolver, list []string, file string) ([]codec.Addr, error) {
 	out, err := seeds.ParseAll(ctx, p, r, list)
 	if err != nil {
@@ -29,7 +20,7 @@ func loadGiven(ctx context.Context, p codec.Params, r seeds.Resolver, list []str
 	if file != "" {
 		f, err := seeds.ReadFile(ctx, p, r, file)
 		if err != nil {
-			return nil, fmt.Errorf("--seeds-file: %w", err)
+			return nil, fmt.Errorf("seeds file: %w", err)
 		}
 		out = append(out, f...)
 	}
@@ -82,15 +73,15 @@ func bootstrap(ctx context.Context, o CrawlOptions) ([]codec.Addr, error) {
 // reachableOf reads the reachable nodes of crawl id from the store in o.DB.
 func reachableOf(o CrawlOptions, id record.CrawlID) ([]codec.Addr, error) {
 	if o.DB == "" {
-		return nil, errors.New("--seed-from-crawl: needs --db")
+		return nil, errors.New("seeding from an earlier crawl: no database given")
 	}
 	st, err := store.Open(o.DB, store.WithReadOnly(), store.WithLogger(o.Log))
 	if err != nil {
-		return nil, fmt.Errorf("--seed-from-crawl: %w", err)
+		return nil, fmt.Errorf("seeding from crawl %s: %w", id, err)
 	}
 	defer st.Close()
 	if _, err := st.Crawl(id); err != nil {
-		return nil, fmt.Errorf("--seed-from-crawl: %w", err)
+		return nil, fmt.Errorf("seeding from crawl %s: %w", id, err)
 	}
 	return seeds.FromCrawl(st, id)
 }

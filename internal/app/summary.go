@@ -6,7 +6,8 @@ import (
 	"os"
 )
 
-// SummaryFile is what `crawl --summary-json` writes: the crawl's summary and
+// SummaryFile is what `crawl --summary-json` (and `bench floor
+// --summary-json`, with the fields it has) writes: the crawl's summary and
 // runtime figures, read by the benchmark harness and the tests that run the
 // crawler as a child process.
 type SummaryFile struct {
@@ -35,7 +36,13 @@ func writeSummary(path string, r CrawlResult) error {
 	for c, n := range s.ByClass {
 		out.ByClass[c.String()] = n
 	}
-	b, err := json.MarshalIndent(out, "", "  ")
+	return out.Write(path)
+}
+
+// Write writes the summary as JSON to path (the crawler's and the floor's
+// --summary-json).
+func (f SummaryFile) Write(path string) error {
+	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		return err
 	}

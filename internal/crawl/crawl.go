@@ -11,24 +11,17 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/nodesweep/nodesweep/codec"
+	"github.com/nodesweep/nodesweep/internal/engine"
 	"github.com/nodesweep/nodesweep/internal/frontier"
 	"github.com/nodesweep/nodesweep/internal/record"
 )
 
-// Job is one dial the coordinator asks an engine to make.
-type Job struct {
-	Addr codec.Addr
-	Try  uint8
-}
-
-// Engine makes connection attempts. Dial must not block for long; for every
-// Dial the engine calls the Deliver function it was built with exactly once,
-// from any goroutine. Close aborts what is in flight (each delivered with
-// class aborted) and returns when every Dial has been delivered.
-type Engine interface {
-	Dial(Job)
-	Close() error
-}
+// Job and Engine are the engine contract (internal/engine), named here for
+// the coordinator's callers.
+type (
+	Job    = engine.Job
+	Engine = engine.Engine
+)
 
 // Defaults, in one place.
 const (
@@ -336,24 +329,16 @@ func (c *Crawler) adjustPressure(now time.Time) {
 	}
 }
 
-// stop lets in-flight attempts finish for the drain period, then closes the engine.
+// stop lets in-flight attempts finish for the drain period (the engine's
+// bounded Shutdown), handling their results meanwhile.
 func (c *Crawler) stop(eng Engine) error {
 	c.sum.Interrupted = true
 	c.cfg.Log.Info().Int("in_flight", c.inflight).Dur("grace", c.cfg.Drain).Msg("stopping: no new dials")
-	var err error
-	deadline := time.NewTimer(c.cfg.Drain)
-	defer deadline.Stop()
-	for c.inflight > 0 {
-		select {
-		case a := <-c.results:
-			err = errors.Join(err, c.handle(a))
-			continue
-		case <-deadline.C:
-		}
-		break
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Drain)
+	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- eng.Close() }()
+	go func() { done <- eng.Shutdown(ctx) }()
+	var err error
 	for {
 		select {
 		case a := <-c.results:

@@ -67,6 +67,18 @@ func (f *fakeEngine) Dial(j Job) {
 	}()
 }
 
+// Shutdown waits for the grace period (the fake's attempts end on their own
+// after delay), then aborts what is left.
+func (f *fakeEngine) Shutdown(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { f.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	return f.Close()
+}
+
 func (f *fakeEngine) Close() error {
 	f.closed.Store(true)
 	f.mu.Lock()

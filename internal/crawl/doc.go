@@ -5,7 +5,8 @@
 // every finished attempt to the sink and every learned address back to the
 // frontier, and prints progress.
 //
-// It does not make connections (an Engine does: the gnet reactor in
-// eventloop/, or the goroutine-per-connection baseline), speak the protocol
+// It does not make connections (an engine does, through the contract in
+// internal/engine: the reactor in eventloop/, or one goroutine per
+// connection in internal/engine/goroutine), speak the protocol
 // (internal/session), or know the store's format (record.Sink).
 package crawl

@@ -41,7 +41,7 @@ var expected = map[simnet.Class]record.Class{
 	simnet.HostileAddrClaim50k:       record.ClassReachable,
 	simnet.HostileAddrV2Bad:          record.ClassReachable,
 	simnet.HostileDuplicateVersion:   record.ClassReachable,
-	simnet.HostileVerackFirst:        record.ClassProtocol,
+	simnet.HostileVerackFirst:        record.ClassReachable, // verack first, then version: the whole handshake
 	simnet.HostileRST:                record.ClassReset,
 	simnet.HostileCloseMidMessage:    record.ClassClosed,
 }

@@ -67,13 +67,13 @@ func (p *Policy) Check(a codec.Addr) Verdict {
 	return SkipClass
 }
 
-// ParseAllow parses --allow-net values.
+// ParseAllow parses the CIDRs of networks allowed to be dialled.
 func ParseAllow(cidrs []string) ([]netip.Prefix, error) {
 	out := make([]netip.Prefix, 0, len(cidrs))
 	for _, c := range cidrs {
 		p, err := netip.ParsePrefix(c)
 		if err != nil {
-			return nil, fmt.Errorf("--allow-net %q: %w", c, err)
+			return nil, fmt.Errorf("allowed network %q: %w", c, err)
 		}
 		out = append(out, p.Masked())
 	}

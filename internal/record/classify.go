@@ -13,11 +13,35 @@ var ErrConnectTimeout = errors.New("connect timeout")
 // ErrAborted is what an engine reports for attempts cut short by shutdown.
 var ErrAborted = errors.New("crawl stopped")
 
+// ClassError is an error that already knows its outcome class: an engine
+// that decides the class itself (a SOCKS5 failure is proxy-error whatever the
+// socket said, a failed socket option is local-error) wraps the cause in it,
+// and ClassifyTransport returns Class before looking at the cause.
+type ClassError struct {
+	Class Class
+	Err   error
+}
+
+func (e ClassError) Error() string {
+	if e.Err == nil {
+		return e.Class.String()
+	}
+	return e.Err.Error()
+}
+
+func (e ClassError) Unwrap() error { return e.Err }
+
 // ClassifyTransport maps a transport error (from connect, read or write) to
-// an outcome class. nil and io.EOF mean the peer closed cleanly.
+// an outcome class. nil and io.EOF mean the peer closed cleanly; a
+// ClassError anywhere in the chain decides the class.
 func ClassifyTransport(err error) Class {
-	var errno syscall.Errno
+	var (
+		errno syscall.Errno
+		ce    ClassError
+	)
 	switch {
+	case errors.As(err, &ce):
+		return ce.Class
 	case err == nil, errors.Is(err, io.EOF):
 		return ClassClosed
 	case errors.Is(err, ErrConnectTimeout), errors.Is(err, os.ErrDeadlineExceeded):
@@ -44,19 +68,4 @@ func classifyErrno(e syscall.Errno) Class {
 		return ClassLocalError
 	}
 	return ClassReset
-}
-
-// IsPressure reports whether err is a sign that we dial too fast for the host
-// or its network (seed 002's "Network is unreachable" bursts, fd
-// exhaustion): the engines back off when these come in bursts.
-func IsPressure(err error) bool {
-	var errno syscall.Errno
-	if !errors.As(err, &errno) {
-		return false
-	}
-	switch errno {
-	case syscall.ENETUNREACH, syscall.EHOSTUNREACH, syscall.EADDRNOTAVAIL, syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS:
-		return true
-	}
-	return false
 }

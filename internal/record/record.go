@@ -41,7 +41,7 @@ const (
 	ClassReset                  // peer reset the connection after connect
 	ClassClosed                 // peer closed (EOF) before the handshake finished
 	ClassHandshakeTimeout       // connected, but no version+verack within the handshake timeout
-	ClassProtocol               // peer broke the protocol (bad payload, verack before version, …)
+	ClassProtocol               // peer broke the protocol (bad payload, bad checksums only, …)
 	ClassOversized              // peer declared a payload above our cap
 	ClassWrongNetwork           // peer speaks another network's magic only
 	ClassLocalError             // our side failed: EMFILE, EADDRNOTAVAIL, … (retried)

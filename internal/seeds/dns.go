@@ -61,7 +61,7 @@ func NewResolver(server string) (*net.Resolver, error) {
 	if err != nil {
 		ip, err2 := netip.ParseAddr(server)
 		if err2 != nil {
-			return nil, fmt.Errorf("--dns-server %q: want IP[:PORT]: %w", server, err)
+			return nil, fmt.Errorf("DNS server %q: want IP[:PORT]: %w", server, err)
 		}
 		ap = netip.AddrPortFrom(ip, 53)
 	}

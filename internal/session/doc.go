@@ -1,12 +1,16 @@
 // Package session is the crawler's side of one Bitcoin P2P conversation as a
 // pure state machine (lnd brontide style): bytes and clock readings in, bytes
 // and a record out. It sends our version at connect, answers their version
-// with sendaddrv2 (pver ≥ 70016) and verack, answers ping, sends getaddr once
-// the handshake is complete, collects addr/addrv2 until the answer is in (a
-// message of more than one entry, or 1000 entries, or the getaddr wait), and
-// classifies how the session ended into exactly one record.Class.
+// with sendaddrv2 (pver ≥ 70016), verack and getaddr at once (Core processes
+// our verack before our getaddr, so waiting for theirs would only cost a
+// round trip), answers ping, collects addr/addrv2 until the answer is in (a
+// message of more than one entry, or 1000 entries, or the getaddr wait, which
+// counts once the handshake is complete), and classifies how the session
+// ended into exactly one record.Class. Like Core it ignores every message
+// before the peer's version, except that a verack among them counts: a
+// verack then a version is a whole handshake, out of order.
 //
-// It does not touch sockets, timers or goroutines: an engine (the gnet
-// reactor or the goroutine baseline) calls Connected, Receive, Tick and
-// Finish, sends what they return, and arms a timer for Deadline().
+// It does not touch sockets, timers or goroutines: an engine (through
+// internal/engine's Conversation) calls Connected, Receive, Tick and Finish,
+// sends what they return, and arms a timer for Deadline().
 package session

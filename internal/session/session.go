@@ -31,6 +31,8 @@ type Session struct {
 	sessionDeadline   time.Time
 
 	gotVersion, gotVerack, sentGetAddr bool
+	earlyVerack                        bool // a verack came before their version
+	answered                           bool // the addr answer to our getaddr is in
 	addrTotal                          int
 	frames                             int
 	wrongNet                           bool
@@ -74,7 +76,7 @@ func (s *Session) Deadline() time.Time {
 	if !s.handshakeComplete() && s.handshakeDeadline.Before(d) {
 		d = s.handshakeDeadline
 	}
-	if !s.addrDeadline.IsZero() && s.addrDeadline.Before(d) {
+	if s.handshakeComplete() && !s.addrDeadline.IsZero() && s.addrDeadline.Before(d) {
 		d = s.addrDeadline
 	}
 	return d
@@ -195,19 +197,23 @@ func isOtherMagic(ours [4]byte, b []byte) bool {
 }
 
 func (s *Session) handle(now time.Time, f *codec.Frame, out []byte) []byte {
+	if !s.gotVersion && f.Command != codec.CmdVersion {
+		// Core ignores every message before the peer's version ("non-version
+		// message before version handshake"); so do we, but remember a
+		// verack: a peer that sends its verack first and then its version has
+		// sent the whole handshake (bitnodes accepts it in any order).
+		s.earlyVerack = s.earlyVerack || f.Command == codec.CmdVerack
+		return out
+	}
 	switch f.Command {
 	case codec.CmdVersion:
 		return s.onVersion(now, f.Payload, out)
 	case codec.CmdVerack:
-		if !s.gotVersion {
-			s.finish(record.ClassProtocol, "verack before version")
-			return out
-		}
 		if s.gotVerack {
 			return out
 		}
 		s.gotVerack = true
-		return s.afterHandshake(now, out)
+		s.onComplete(now)
 	case codec.CmdPing:
 		nonce, err := codec.DecodePing(f.Payload)
 		if err == nil && len(f.Payload) == 8 {
@@ -224,6 +230,10 @@ func (s *Session) handle(now time.Time, f *codec.Frame, out []byte) []byte {
 	return out
 }
 
+// onVersion answers their version with sendaddrv2 and verack, and asks
+// getaddr at once, without waiting for their verack: Core handles one
+// peer's messages in order, so our verack is processed before our getaddr,
+// which it then answers. That saves a round trip per node.
 func (s *Session) onVersion(now time.Time, payload []byte, out []byte) []byte {
 	if s.gotVersion {
 		s.duplicateVersions++ // Core ignores a redundant version; so do we
@@ -235,26 +245,36 @@ func (s *Session) onVersion(now time.Time, payload []byte, out []byte) []byte {
 		return out
 	}
 	s.gotVersion = true
+	s.gotVerack = s.earlyVerack
 	s.att.VersionRTT = now.Sub(s.connectedAt)
 	s.att.Version = &record.Version{Raw: bytes.Clone(payload), Msg: v}
 	if v.Protocol >= codec.ProtocolSendAddrV2 && s.cfg.Protocol >= codec.ProtocolSendAddrV2 {
 		out = s.send(out, codec.CmdSendAddrV2, nil)
 	}
 	out = s.send(out, codec.CmdVerack, nil)
-	if v.Protocol < minVerackProtocol {
-		return s.afterHandshake(now, out)
+	if !s.cfg.NoGetAddr {
+		s.sentGetAddr = true
+		s.addrDeadline = now.Add(s.cfg.GetAddrWait)
+		out = s.send(out, codec.CmdGetAddr, nil)
 	}
+	s.onComplete(now)
 	return out
 }
 
-func (s *Session) afterHandshake(now time.Time, out []byte) []byte {
-	if s.cfg.NoGetAddr {
-		s.finish(record.ClassReachable, "")
-		return out
+// onComplete ends the session once the handshake is complete and there is
+// nothing more to wait for: no getaddr asked, its answer already in (it may
+// come before their verack), or its wait already over.
+func (s *Session) onComplete(now time.Time) {
+	if !s.handshakeComplete() {
+		return
 	}
-	s.sentGetAddr = true
-	s.addrDeadline = now.Add(s.cfg.GetAddrWait)
-	return s.send(out, codec.CmdGetAddr, nil)
+	if !s.sentGetAddr || s.answered || !now.Before(s.addrDeadline) {
+		detail := ""
+		if s.sentGetAddr && s.addrTotal == 0 {
+			detail = "no answer to getaddr"
+		}
+		s.finish(record.ClassReachable, detail)
+	}
 }
 
 func (s *Session) onAddr(f *codec.Frame) {
@@ -294,7 +314,10 @@ func (s *Session) onAddr(f *codec.Frame) {
 	// the whole getaddr wait for it would only hold a slot. Core never sends
 	// more than 1000 in all.
 	if s.sentGetAddr && (len(entries)+skipped != 1 || s.addrTotal >= codec.MaxAddrEntries) {
-		s.finish(record.ClassReachable, "")
+		s.answered = true
+		if s.handshakeComplete() {
+			s.finish(record.ClassReachable, "")
+		}
 	}
 }
 
@@ -318,7 +341,7 @@ func (s *Session) Tick(now time.Time) {
 			return
 		}
 		s.finish(record.ClassHandshakeTimeout, what)
-	case !s.addrDeadline.IsZero() && !now.Before(s.addrDeadline):
+	case s.handshakeComplete() && !s.addrDeadline.IsZero() && !now.Before(s.addrDeadline):
 		detail := ""
 		if s.addrTotal == 0 {
 			detail = "no answer to getaddr"

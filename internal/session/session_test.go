@@ -205,10 +205,64 @@ func TestDeadlines(t *testing.T) {
 	}
 }
 
+// getaddr goes out with our verack, before their verack: Core processes our
+// verack, then our getaddr, in order, and answers it. An answer that comes
+// before their verack is kept, and the session ends as reachable when the
+// verack arrives, not before.
+func TestGetAddrRightAfterOurVerack(t *testing.T) {
+	s := New(testConfig(), peer, 0, 1, t0)
+	out := s.Connected(t0, nil)
+	_, out = s.Receive(t0, msg(codec.CmdVersion, codec.AppendVersion(nil, peerVersion(70016))), out)
+	want := []codec.Command{codec.CmdVersion, codec.CmdSendAddrV2, codec.CmdVerack, codec.CmdGetAddr}
+	if got := commands(t, out); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("sent %v before their verack, want %v", got, want)
+	}
+	s.Receive(t0, msg(codec.CmdAddrV2, codec.AppendAddrV2(nil, entries(4))), nil)
+	if s.Done() {
+		t.Fatal("reachable before their verack")
+	}
+	if d := s.Deadline(); !d.Equal(t0.Add(s.cfg.HandshakeTimeout)) {
+		t.Fatalf("deadline %v: the getaddr wait must not run before the handshake is complete", d)
+	}
+	s.Receive(t0, msg(codec.CmdVerack, nil), nil)
+	if a := s.Finish(t0, nil); !s.Done() || a.Class != record.ClassReachable || len(a.Learned()) != 4 || a.Detail != "" {
+		t.Fatalf("after verack: %v %q, %d learned", a.Class, a.Detail, len(a.Learned()))
+	}
+
+	// The getaddr wait over before their verack: reachable when it comes.
+	s = New(testConfig(), peer, 0, 1, t0)
+	s.Connected(t0, nil)
+	s.Receive(t0, msg(codec.CmdVersion, codec.AppendVersion(nil, peerVersion(70016))), nil)
+	late := t0.Add(s.cfg.GetAddrWait + time.Second)
+	s.Tick(late)
+	if s.Done() {
+		t.Fatal("ended at the getaddr wait without their verack")
+	}
+	s.Receive(late, msg(codec.CmdVerack, nil), nil)
+	if a := s.Finish(late, nil); a.Class != record.ClassReachable || a.Detail != "no answer to getaddr" {
+		t.Fatalf("late verack: %v %q", a.Class, a.Detail)
+	}
+
+	// Answered, but never a verack: the handshake did not complete.
+	s = New(testConfig(), peer, 0, 1, t0)
+	s.Connected(t0, nil)
+	s.Receive(t0, append(msg(codec.CmdVersion, codec.AppendVersion(nil, peerVersion(70016))),
+		msg(codec.CmdAddrV2, codec.AppendAddrV2(nil, entries(4)))...), nil)
+	s.Tick(t0.Add(s.cfg.HandshakeTimeout))
+	if a := s.Finish(t0.Add(s.cfg.HandshakeTimeout), nil); a.Class != record.ClassHandshakeTimeout || a.Detail != "no verack" {
+		t.Fatalf("no verack: %v %q", a.Class, a.Detail)
+	}
+}
+
 func TestPingGetsPong(t *testing.T) {
 	s := New(testConfig(), peer, 0, 1, t0)
 	s.Connected(t0, nil)
-	_, out := s.Receive(t0, msg(codec.CmdPing, codec.AppendPing(nil, 0x1122334455667788)), nil)
+	// A ping before their version is ignored, as Core ignores it.
+	if _, out := s.Receive(t0, msg(codec.CmdPing, codec.AppendPing(nil, 1)), nil); len(out) != 0 {
+		t.Fatalf("answered a ping before their version: %x", out)
+	}
+	_, out := s.Receive(t0, msg(codec.CmdVersion, codec.AppendVersion(nil, peerVersion(70016))), nil)
+	_, out = s.Receive(t0, msg(codec.CmdPing, codec.AppendPing(nil, 0x1122334455667788)), out[:0])
 	d := codec.NewDecoder(magic, codec.CrawlerCommands)
 	f, _, err := d.Decode(out)
 	if err != nil || f.Command != codec.CmdPong {
@@ -235,7 +289,11 @@ func TestMisbehaviourClasses(t *testing.T) {
 		err    error
 		class  record.Class
 	}{
-		{"verack before version", msg(codec.CmdVerack, nil), nil, record.ClassProtocol},
+		{"verack then close", msg(codec.CmdVerack, nil), nil, record.ClassClosed},
+		{"verack before version (the whole handshake, out of order)", append(msg(codec.CmdVerack, nil),
+			msg(codec.CmdVersion, codec.AppendVersion(nil, peerVersion(70016)))...), nil, record.ClassReachable},
+		{"addr and reject before version", append(msg(codec.CmdAddrV2, codec.AppendAddrV2(nil, entries(3))),
+			msg(codec.CmdReject, nil)...), nil, record.ClassClosed},
 		{"length 0xFFFFFFFF", hdr("version", 0xFFFFFFFF), nil, record.ClassOversized},
 		{"length 4,000,001 of inv", hdr("inv", 4_000_001), nil, record.ClassOversized},
 		{"truncated version payload", msg(codec.CmdVersion, []byte{1, 2, 3}), nil, record.ClassProtocol},

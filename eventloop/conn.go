@@ -1,0 +1,62 @@
+package eventloop
+
+import (
+	"time"
+
+	"github.com/nodesweep/nodesweep/internal/engine"
+)
+
+// conn is one attempt on a loop: its conversation (SOCKS5 then the
+// session), the leftover bytes of a partial frame, bytes the socket did not
+// take yet, and its deadline in the wheel. Only its loop touches it.
+type conn struct {
+	fd        int32
+	gen       uint32
+	connected bool
+	conv      engine.Conversation
+	dialStart time.Time
+	// connDeadline ends a pending connect; armed is the earliest deadline
+	// for which the wheel holds an entry (zero: none).
+	connDeadline time.Time
+	armed        time.Time
+	partial      []byte
+	outq         []byte
+}
+
+// readBuffer returns where the next read goes and how much of it is
+// already filled: the loop's shared buffer after a copy of the leftover
+// (the common case, the leftover being empty or a small partial frame), or,
+// for a large frame in progress, the leftover's own buffer grown so that a
+// read still has room (so a frame larger than the shared buffer completes).
+func (c *conn) readBuffer(shared []byte) ([]byte, int) {
+	if len(c.partial) <= len(shared)/2 {
+		return shared, copy(shared, c.partial)
+	}
+	if cap(c.partial)-len(c.partial) < len(shared)/2 {
+		c.partial = append(c.partial, make([]byte, len(shared))...)[:len(c.partial)]
+	}
+	return c.partial[:cap(c.partial)], len(c.partial)
+}
+
+// consume feeds data (a read buffer: leftover + what was just read) to the
+// conversation, keeps what it did not use, and returns out with its replies.
+func (c *conn) consume(now time.Time, data, out []byte) []byte {
+	used, out := c.conv.Receive(now, data, out)
+	c.keep(data[used:])
+	return out
+}
+
+// keep stores rest as the connection's leftover. rest may alias the loop's
+// buffer or the leftover itself (append copies like memmove); the common
+// case, nothing left over, costs nothing.
+func (c *conn) keep(rest []byte) {
+	if len(rest) == 0 {
+		if cap(c.partial) > readBufferSize {
+			c.partial = nil // do not hold a large frame's buffer past it
+		} else {
+			c.partial = c.partial[:0]
+		}
+		return
+	}
+	c.partial = append(c.partial[:0], rest...)
+}

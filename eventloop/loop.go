@@ -1,0 +1,344 @@
+package eventloop
+
+import (
+	"io"
+	"net/netip"
+	"os"
+	"time"
+
+	gerrors "github.com/panjf2000/gnet/v2/pkg/errors"
+	"github.com/panjf2000/gnet/v2/pkg/netpoll"
+	"golang.org/x/sys/unix"
+
+	"github.com/nodesweep/nodesweep/internal/engine"
+	"github.com/nodesweep/nodesweep/internal/record"
+	"github.com/nodesweep/nodesweep/internal/sockstate"
+)
+
+// loop is one event loop: a poller, a timer wheel advanced by a timerfd on
+// that poller, one read buffer, and the connections whose fds it owns.
+// Everything here runs on the loop's goroutine (inside Polling), except
+// Trigger, which is how other goroutines hand it work.
+type loop struct {
+	e      *Engine
+	poller *netpoll.Poller
+	tfd    int // timerfd: one tick every `tick`
+
+	conns []*conn // by fd
+	gen   uint32  // makes a wheel entry of a closed fd's earlier owner stale
+	wheel *wheel[timerRef]
+	due   []timerRef
+
+	buf []byte // read buffer shared by every connection of the loop
+	out []byte // scratch for outbound bytes
+	pa  netpoll.PollAttachment
+}
+
+// timerRef names a connection in the wheel without keeping it alive.
+type timerRef struct {
+	fd  int32
+	gen uint32
+}
+
+func newLoop(e *Engine) (*loop, error) {
+	p, err := netpoll.OpenPoller()
+	if err != nil {
+		return nil, err
+	}
+	l := &loop{e: e, poller: p, tfd: -1, conns: make([]*conn, 1024),
+		wheel: newWheel[timerRef](tick, wheelSlots, time.Now()),
+		buf:   make([]byte, readBufferSize), out: make([]byte, 0, 512)}
+	l.tfd, err = unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
+	if err != nil {
+		_ = p.Close()
+		return nil, os.NewSyscallError("timerfd_create", err)
+	}
+	ts := unix.NsecToTimespec(int64(tick))
+	if err := unix.TimerfdSettime(l.tfd, 0, &unix.ItimerSpec{Interval: ts, Value: ts}, nil); err != nil {
+		l.closeFDs()
+		return nil, os.NewSyscallError("timerfd_settime", err)
+	}
+	if err := p.AddRead(&netpoll.PollAttachment{FD: l.tfd}, false); err != nil {
+		l.closeFDs()
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *loop) closeFDs() {
+	if l.tfd >= 0 {
+		unix.Close(l.tfd)
+	}
+	_ = l.poller.Close()
+}
+
+// run serves the loop until stop.
+func (l *loop) run() {
+	defer l.closeFDs()
+	_ = l.poller.Polling(l.event)
+}
+
+// stop ends Polling (every attempt has been delivered by then).
+func (l *loop) stop(any) error { return gerrors.ErrEngineShutdown }
+
+// abortAll ends every attempt of the loop as aborted.
+func (l *loop) abortAll(any) error {
+	now := time.Now()
+	for _, c := range l.conns {
+		if c != nil {
+			l.close(c, now, record.ErrAborted)
+		}
+	}
+	return nil
+}
+
+// start is a Dial arriving on the loop: socket, connect, register.
+func (l *loop) start(arg any) error {
+	c := arg.(*conn)
+	now := time.Now()
+	e := l.e
+	if e.aborting.Load() {
+		e.deliver(c, now, record.ErrAborted)
+		return nil
+	}
+	if c.conv.Route() == engine.Refused {
+		e.deliver(c, now, nil)
+		return nil
+	}
+	sa, domain := sockaddr(c.conv.Target())
+	fd, err := unix.Socket(domain, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	if err != nil {
+		e.deliver(c, now, os.NewSyscallError("socket", err))
+		return nil
+	}
+	if f := e.opts.SocketOption; f != nil {
+		if err := f(fd); err != nil {
+			unix.Close(fd)
+			e.deliver(c, now, engine.LocalError(err))
+			return nil
+		}
+	}
+	err = unix.Connect(fd, sa)
+	if err != nil && err != unix.EINPROGRESS {
+		unix.Close(fd)
+		e.deliver(c, now, os.NewSyscallError("connect", err))
+		return nil
+	}
+	l.pa.FD = fd
+	if err := l.poller.AddWrite(&l.pa, false); err != nil {
+		unix.Close(fd)
+		e.deliver(c, now, engine.LocalError(err))
+		return nil
+	}
+	l.register(c, fd)
+	c.connDeadline = c.dialStart.Add(e.opts.ConnectTimeout)
+	l.arm(c, c.connDeadline)
+	return nil
+}
+
+func sockaddr(ap netip.AddrPort) (unix.Sockaddr, int) {
+	if a := ap.Addr(); a.Is4() {
+		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: a.As4()}, unix.AF_INET
+	}
+	return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}, unix.AF_INET6
+}
+
+func (l *loop) register(c *conn, fd int) {
+	for fd >= len(l.conns) {
+		l.conns = append(l.conns, make([]*conn, len(l.conns))...)
+	}
+	l.gen++
+	c.fd, c.gen = int32(fd), l.gen
+	l.conns[fd] = c
+	l.e.open.Add(1)
+}
+
+// event is the poller's callback for every ready fd.
+func (l *loop) event(fd int, ev netpoll.IOEvent, _ netpoll.IOFlags) error {
+	if fd == l.tfd {
+		var b [8]byte
+		_, _ = unix.Read(fd, b[:])
+		l.tick(time.Now())
+		return nil
+	}
+	if fd >= len(l.conns) || l.conns[fd] == nil {
+		return nil
+	}
+	c := l.conns[fd]
+	now := time.Now()
+	if !c.connected {
+		l.connectDone(c, ev, now)
+		return nil
+	}
+	if ev&(netpoll.ReadEvents|netpoll.ErrEvents) != 0 {
+		l.read(c, now)
+	}
+	if ev&netpoll.WriteEvents != 0 && l.conns[fd] == c {
+		l.flush(c, now)
+	}
+	return nil
+}
+
+// connectDone: the pending connect became writable (connected) or failed.
+// SO_ERROR is read only when epoll reports an error: reading it consumes a
+// pending reset (see sockstate), and a clean EPOLLOUT needs no check.
+func (l *loop) connectDone(c *conn, ev netpoll.IOEvent, now time.Time) {
+	if ev&netpoll.ErrEvents != 0 {
+		soerr, err := unix.GetsockoptInt(int(c.fd), unix.SOL_SOCKET, unix.SO_ERROR)
+		if err == nil {
+			err = unix.ECONNRESET // HUP with no error: the peer went away at once
+			if soerr != 0 {
+				err = unix.Errno(soerr)
+			}
+		}
+		l.close(c, now, os.NewSyscallError("connect", err))
+		return
+	}
+	c.connected = true
+	l.pa.FD = int(c.fd)
+	if err := l.poller.ModRead(&l.pa, false); err != nil {
+		l.close(c, now, engine.LocalError(err))
+		return
+	}
+	l.send(c, c.conv.Connected(now, l.out[:0]), now)
+	l.after(c, now)
+}
+
+// after closes a finished conversation or re-arms its deadline.
+func (l *loop) after(c *conn, now time.Time) {
+	if l.conns[c.fd] != c {
+		return // closed by a write error
+	}
+	if c.conv.Done() {
+		l.close(c, now, nil)
+		return
+	}
+	l.arm(c, c.conv.Deadline())
+}
+
+// read takes what the socket has into the loop's buffer (after the
+// connection's leftover partial frame) and feeds the conversation; what it
+// leaves unconsumed is kept as the new leftover.
+func (l *loop) read(c *conn, now time.Time) {
+	buf, n := c.readBuffer(l.buf)
+	r, err := unix.Read(int(c.fd), buf[n:])
+	switch {
+	case err == unix.EAGAIN || err == unix.EINTR:
+		return
+	case err != nil:
+		l.close(c, now, os.NewSyscallError("read", err))
+		return
+	case r == 0:
+		err = io.EOF
+		if sockstate.PeerReset(int(c.fd)) { // the reset was consumed before we read (see sockstate)
+			err = os.NewSyscallError("read", unix.ECONNRESET)
+		}
+		l.close(c, now, err)
+		return
+	}
+	l.send(c, c.consume(now, buf[:n+r], l.out[:0]), now)
+	l.after(c, now)
+}
+
+// send writes out now, queueing what the socket does not take and asking
+// for EPOLLOUT until it is flushed.
+func (l *loop) send(c *conn, out []byte, now time.Time) {
+	if len(out) == 0 {
+		return
+	}
+	if cap(out) > cap(l.out) && cap(out) <= readBufferSize {
+		l.out = out[:0] // keep a grown scratch buffer (out grew from it)
+	}
+	if len(c.outq) > 0 {
+		c.outq = append(c.outq, out...)
+		return
+	}
+	w, err := unix.Write(int(c.fd), out)
+	if err == unix.EAGAIN || err == unix.EINTR {
+		w, err = 0, nil
+	}
+	if err != nil {
+		l.close(c, now, os.NewSyscallError("write", err))
+		return
+	}
+	if w < len(out) {
+		c.outq = append(c.outq[:0], out[w:]...)
+		l.pa.FD = int(c.fd)
+		if err := l.poller.ModReadWrite(&l.pa, false); err != nil {
+			l.close(c, now, engine.LocalError(err))
+		}
+	}
+}
+
+// flush writes queued bytes on EPOLLOUT; once empty, reads only again.
+func (l *loop) flush(c *conn, now time.Time) {
+	if len(c.outq) == 0 {
+		return
+	}
+	w, err := unix.Write(int(c.fd), c.outq)
+	if err == unix.EAGAIN || err == unix.EINTR {
+		return
+	}
+	if err != nil {
+		l.close(c, now, os.NewSyscallError("write", err))
+		return
+	}
+	c.outq = c.outq[:copy(c.outq, c.outq[w:])]
+	if len(c.outq) == 0 {
+		c.outq = nil
+		l.pa.FD = int(c.fd)
+		if err := l.poller.ModRead(&l.pa, false); err != nil {
+			l.close(c, now, engine.LocalError(err))
+		}
+	}
+}
+
+// arm makes sure the wheel holds an entry for c at or before deadline.
+func (l *loop) arm(c *conn, deadline time.Time) {
+	if deadline.IsZero() || (!c.armed.IsZero() && !deadline.Before(c.armed)) {
+		return
+	}
+	c.armed = deadline
+	l.wheel.add(deadline, timerRef{fd: c.fd, gen: c.gen})
+}
+
+// tick fires due deadlines: connect timeouts, and the conversation's own
+// (which may end it, or produce bytes to send), then re-arms.
+func (l *loop) tick(now time.Time) {
+	l.due = l.wheel.advance(now, l.due[:0])
+	for _, ref := range l.due {
+		c := l.conns[ref.fd]
+		if c == nil || c.gen != ref.gen {
+			continue // stale: the fd was closed (and maybe reused) since
+		}
+		if !c.armed.After(now) {
+			c.armed = time.Time{}
+		}
+		if !c.connected {
+			if !now.Before(c.connDeadline) {
+				l.close(c, now, record.ErrConnectTimeout)
+			} else {
+				l.arm(c, c.connDeadline)
+			}
+			continue
+		}
+		l.send(c, c.conv.Tick(now, l.out[:0]), now)
+		l.after(c, now)
+	}
+}
+
+// close ends an attempt: the fd leaves the poller with close(2) (it was
+// never dup'ed) and the record is delivered.
+func (l *loop) close(c *conn, now time.Time, err error) {
+	if l.conns[c.fd] != c {
+		return
+	}
+	l.conns[c.fd] = nil
+	unix.Close(int(c.fd))
+	l.e.open.Add(-1)
+	if c.conv.Done() {
+		err = nil
+	}
+	l.e.deliver(c, now, err)
+	c.partial, c.outq = nil, nil
+}

@@ -1,0 +1,141 @@
+package engine
+
+import (
+	"errors"
+	"net/netip"
+	"time"
+
+	"github.com/nodesweep/nodesweep/internal/record"
+	"github.com/nodesweep/nodesweep/internal/session"
+	"github.com/nodesweep/nodesweep/internal/socks5"
+)
+
+// Conversation is everything said on one connection: the SOCKS5 CONNECT
+// first when the address is routed through the proxy, then the protocol
+// session. It is a pure state machine (bytes and clock readings in, bytes
+// out, no socket, no clock), the one both engines drive:
+//
+//	c := opts.NewConversation(job, dialStart)
+//	connect to c.Target() (unless c.Route() is Refused: Finish at once)
+//	out = c.Connected(now, out)            → send out
+//	n, out = c.Receive(now, in, out)       → keep in[n:], send out
+//	out = c.Tick(now, out) at c.Deadline() → send out
+//	when c.Done(), or the transport fails: c.Finish(now, err)
+//
+// Outbound bytes may come from Connected, Receive or Tick: a driver sends
+// whatever any of them returns, so a session can speak unprompted (a ping
+// of a long-lived session) and not only in answer.
+type Conversation struct {
+	sess   *session.Session
+	socks  *socks5.Client // non-nil until the tunnel is open
+	route  Route
+	target netip.AddrPort
+	// proxyTimeout bounds the SOCKS5 handshake, from connect to the proxy.
+	proxyTimeout  time.Duration
+	proxyDeadline time.Time
+	connected     bool
+}
+
+// NewConversation prepares the conversation of job, whose connect starts
+// at dialStart. This is where a Job becomes a session: every per-attempt
+// setting of Job is passed on here.
+func (o *Options) NewConversation(job Job, dialStart time.Time) Conversation {
+	route, target := o.Route(job.Addr)
+	c := Conversation{
+		sess:  session.New(o.Session, job.Addr, job.Try, o.Nonce(), dialStart),
+		route: route, target: target, proxyTimeout: o.Session.HandshakeTimeout,
+	}
+	if route == Proxied {
+		c.socks = socks5.NewClient(job.Addr.Host(), job.Addr.Port())
+	}
+	return c
+}
+
+// Route is how the address is reached; Refused means: do not connect,
+// Finish with any error (the refusal is recorded as proxy-error).
+func (c *Conversation) Route() Route { return c.route }
+
+// Target is the TCP address to connect to: the peer or the proxy.
+func (c *Conversation) Target() netip.AddrPort { return c.target }
+
+// Connected tells the conversation the TCP connection is up; it returns out
+// with the first bytes to send (the SOCKS5 greeting, or our version).
+func (c *Conversation) Connected(now time.Time, out []byte) []byte {
+	c.connected = true
+	if c.socks != nil {
+		c.proxyDeadline = now.Add(c.proxyTimeout)
+		return c.socks.Greeting(out)
+	}
+	return c.sess.Connected(now, out)
+}
+
+// Receive consumes received bytes; it returns how many of in it used (keep
+// the rest and call again when more arrive) and out with replies appended.
+func (c *Conversation) Receive(now time.Time, in, out []byte) (int, []byte) {
+	used := 0
+	if c.socks != nil {
+		n, o, err := c.socks.Receive(in, out)
+		used, out = n, o
+		switch {
+		case err != nil:
+			c.sess.Fail(record.ClassProxyError, err.Error())
+			return used, out
+		case !c.socks.Done():
+			return used, out
+		}
+		c.socks = nil
+		out = c.sess.Connected(now, out)
+	}
+	if c.sess.Done() {
+		return used, out
+	}
+	n, out := c.sess.Receive(now, in[used:], out)
+	c.sess.Tick(now)
+	return used + n, out
+}
+
+// Tick tells the conversation the time; it may end it (a deadline passed)
+// and may return bytes to send.
+func (c *Conversation) Tick(now time.Time, out []byte) []byte {
+	if c.socks != nil {
+		if c.connected && !now.Before(c.proxyDeadline) {
+			c.sess.Fail(record.ClassProxyError, "socks5: no answer from the proxy in time")
+		}
+		return out
+	}
+	c.sess.Tick(now)
+	return out
+}
+
+// Deadline is the next moment Tick must be called (zero: none).
+func (c *Conversation) Deadline() time.Time {
+	if c.sess.Done() {
+		return time.Time{}
+	}
+	if c.socks != nil {
+		return c.proxyDeadline
+	}
+	return c.sess.Deadline()
+}
+
+// Done reports whether the conversation has ended: close the connection and
+// call Finish.
+func (c *Conversation) Done() bool { return c.sess.Done() }
+
+// Finish ends the conversation and returns its record. err is why the
+// transport ended: nil when the driver closed it because Done, else the
+// connect, read or write error. Every failure before the tunnel is open —
+// the proxy down, refusing, or closing — is proxy-error; an abort stays
+// aborted.
+func (c *Conversation) Finish(now time.Time, err error) *record.Attempt {
+	switch {
+	case c.route == Refused && !c.sess.Done():
+		err = ClassError{Class: record.ClassProxyError, Err: ErrNoProxy}
+	case c.socks != nil && !c.sess.Done() && !errors.Is(err, record.ErrAborted):
+		if err == nil {
+			err = errors.New("socks5: proxy closed the connection")
+		}
+		err = ClassError{Class: record.ClassProxyError, Err: err}
+	}
+	return c.sess.Finish(now, err)
+}

@@ -1,0 +1,19 @@
+// Package engine is the contract between the coordinator (internal/crawl)
+// and the two engines that make connections: the reactor (eventloop/) and
+// one goroutine per connection (internal/engine/goroutine).
+//
+// It holds what both engines share, so that they cannot drift apart:
+//
+//   - Job (one dial) and Engine (Dial, Shutdown, Close);
+//   - Options, with every engine default defined here once;
+//   - the routing decision for an address (direct, through the SOCKS5
+//     proxy, or refused by policy), made once in Options.Route;
+//   - Conversation: SOCKS5 (when routed through the proxy) then the
+//     protocol session, as one pure state machine — bytes and clock
+//     readings in, bytes out — which both engines drive; the engines only
+//     move bytes and keep time;
+//   - record.ClassError (aliased here), the typed error by which an engine
+//     or the conversation fixes an attempt's outcome class.
+//
+// It does no I/O. Pacing, caps and retries are the coordinator's.
+package engine
