@@ -12,13 +12,11 @@ import (
 	"github.com/nodesweep/nodesweep/internal/record"
 )
 
-// CompletedHandshake reports whether an attempt of class c completed the
-// version handshake (the session records a handshake cut short by its caps as
-// reachable, with a detail; session-timeout means it never completed).
-// Exports and counts call such an address reachable.
-func CompletedHandshake(c record.Class) bool {
-	return c == record.ClassReachable
-}
+// CompletedHandshake is record.Class.Reachable, kept for callers not yet
+// moved to it.
+//
+// Deprecated: use c.Reachable().
+func CompletedHandshake(c record.Class) bool { return c.Reachable() }
 
 // Sighting is one address put into a crawl's frontier, with who told us
 // (the zero Addr for seeds) and when the Writer received it.
@@ -162,7 +160,7 @@ func (s *Store) EachAttempted(id record.CrawlID, fn func(Attempted) error) error
 			}
 			cur.Tries++
 			cur.LastTry, cur.Last = try, class // keys sort by try
-			if !CompletedHandshake(cur.Best) {
+			if !cur.Best.Reachable() {
 				cur.Best = class
 			}
 		}
@@ -172,24 +170,21 @@ func (s *Store) EachAttempted(id record.CrawlID, fn func(Attempted) error) error
 
 // ReadOptions selects what EachAttempt decodes.
 type ReadOptions struct {
-	// Addrs loads every attempt's addr/addrv2 messages (raw and parsed).
-	// Without it Attempt.Addrs is nil, and the scan never touches the value
-	// log.
+	// Addrs loads every attempt's addr/addrv2 messages (raw payload, and
+	// entries parsed from it). Without it Attempt.Addrs is nil, and the scan
+	// never touches the value log.
 	Addrs bool
 }
 
 // EachAttempt calls fn with every attempt of crawl id, ordered by address
-// then try, with its version message (raw and parsed) and, with opt.Addrs,
-// its addr messages. fn owns the Attempt it is given.
+// then try, with its version message (the raw payload and its fields parsed
+// from it) and, with opt.Addrs, its addr messages. fn owns the Attempt it is
+// given.
 func (s *Store) EachAttempt(id record.CrawlID, opt ReadOptions, fn func(*record.Attempt) error) error {
 	return s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: crawlPrefix(tabAttempt, id), PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
-		var mit *badger.Iterator
-		if opt.Addrs {
-			mit = txn.NewIterator(badger.IteratorOptions{Prefix: crawlPrefix(tabAddrMsg, id), PrefetchValues: true, PrefetchSize: 8})
-			defer mit.Close()
-		}
+		var refs []addrRef
 		for it.Rewind(); it.Valid(); it.Next() {
 			item := it.Item()
 			key := item.Key()
@@ -198,15 +193,14 @@ func (s *Store) EachAttempt(id record.CrawlID, opt ReadOptions, fn func(*record.
 				return corrupt(key, "bad attempt key")
 			}
 			a := &record.Attempt{Crawl: id, Addr: addr, Try: try}
-			var n int
 			if err := item.Value(func(val []byte) (err error) {
-				n, _, err = decodeAttempt(key, val, a)
+				refs, err = decodeAttempt(key, val, a, true, refs[:0])
 				return err
 			}); err != nil {
 				return err
 			}
-			if mit != nil && n > 0 {
-				if err := readAddrMsgs(mit, id, a, n); err != nil {
+			if opt.Addrs && len(refs) > 0 {
+				if err := readAddrMsgs(txn, key, a, refs); err != nil {
 					return err
 				}
 			}
@@ -218,24 +212,28 @@ func (s *Store) EachAttempt(id record.CrawlID, opt ReadOptions, fn func(*record.
 	})
 }
 
-func readAddrMsgs(mit *badger.Iterator, id record.CrawlID, a *record.Attempt, n int) error {
-	prefix := addrMsgKey(nil, id, a.Addr, a.Try, 0)
-	prefix = prefix[:len(prefix)-2]
-	a.Addrs = make([]record.AddrMessage, 0, n)
-	for mit.Seek(prefix); mit.Valid() && bytes.HasPrefix(mit.Item().Key(), prefix); mit.Next() {
-		item := mit.Item()
-		key := item.Key()
-		if _, _, _, ok := parseAddrMsgKey(key); !ok {
-			return corrupt(key, "bad addr message key")
+// readAddrMsgs loads the addr payloads an attempt refers to and parses them.
+func readAddrMsgs(txn *badger.Txn, key []byte, a *record.Attempt, refs []addrRef) error {
+	a.Addrs = make([]record.AddrMessage, 0, len(refs))
+	pver := a.AddrProtocol()
+	var bkey []byte
+	for _, r := range refs {
+		bkey = blobKey(bkey[:0], r.hash)
+		bi, err := txn.Get(bkey)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return corrupt(key, "addr payload %x is not stored", r.hash[:8])
+		}
+		if err != nil {
+			return err
 		}
 		var m record.AddrMessage
-		if err := item.Value(func(val []byte) error { return decodeAddrMsg(key, val, &m) }); err != nil {
+		if err := bi.Value(func(val []byte) (err error) {
+			m, err = decodeBlob(bkey, val, r.kept, pver)
+			return err
+		}); err != nil {
 			return err
 		}
 		a.Addrs = append(a.Addrs, m)
-	}
-	if len(a.Addrs) != n {
-		return corrupt(prefix, "attempt has %d addr messages, %d stored", n, len(a.Addrs))
 	}
 	return nil
 }
@@ -252,30 +250,30 @@ func (s *Store) count(id record.CrawlID) (Counts, error) {
 		it = txn.NewIterator(badger.IteratorOptions{Prefix: crawlPrefix(tabAttempt, id), PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
 		var last []byte
+		var refs []addrRef
 		reached := false
 		for it.Rewind(); it.Valid(); it.Next() {
 			item := it.Item()
 			key := item.Key()
-			var class record.Class
-			var n, ne int
+			var a record.Attempt
 			if err := item.Value(func(val []byte) (err error) {
-				var a record.Attempt
-				if n, ne, err = decodeAttempt(key, val, &a); err == nil {
-					class = a.Class
-				}
+				refs, err = decodeAttempt(key, val, &a, false, refs[:0])
 				return err
 			}); err != nil {
 				return err
 			}
+			class := a.Class
 			c.Attempts++
-			c.AddrMsgs += uint64(n)
-			c.AddrEntries += uint64(ne)
+			c.AddrMsgs += uint64(len(refs))
+			for _, r := range refs {
+				c.AddrEntries += uint64(r.kept)
+			}
 			if !bytes.Equal(key[:len(key)-1], last) {
 				c.Dialled++
 				last = append(last[:0], key[:len(key)-1]...)
 				reached = false
 			}
-			if !reached && CompletedHandshake(class) {
+			if !reached && class.Reachable() {
 				reached = true
 				c.Reachable++
 			}

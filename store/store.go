@@ -17,7 +17,13 @@ import (
 )
 
 // formatVersion is the database layout version kept under formatKey.
-const formatVersion byte = 1
+// Format 1 (nodesweep before raw payloads became the only stored truth) kept
+// a parsed copy of every version and addr message next to the raw bytes and
+// every addr message under its attempt; format 2 keeps raw payloads only,
+// addr payloads once by content hash. Open refuses format 1 with
+// ErrUnsupportedFormat and says so: crawl into a new --db (or read it with
+// the nodesweep that wrote it).
+const formatVersion byte = 2
 
 // Store is an open nodesweep database. Its methods are safe for concurrent
 // use; a Writer is not (one goroutine writes, as the engines do).
@@ -28,6 +34,7 @@ type Store struct {
 	closeMu  sync.RWMutex
 	closed   bool
 	readOnly bool
+	payloads payloadIndex // which addr payloads are stored (Writer, retention)
 }
 
 // Open opens (creating if needed) the database in dir.
@@ -107,6 +114,10 @@ func (s *Store) checkFormat() error {
 		return corrupt(formatKey, "format marker of %d bytes", len(have))
 	case have[0] > formatVersion:
 		return fmt.Errorf("%w: database format %d, this nodesweep reads up to %d", ErrUnsupportedFormat, have[0], formatVersion)
+	case have[0] < formatVersion:
+		return fmt.Errorf("%w: database format %d was written by an older nodesweep (it kept parsed copies of every message); "+
+			"this one reads format %d only: crawl into a new --db, or read this one with the nodesweep that wrote it",
+			ErrUnsupportedFormat, have[0], formatVersion)
 	}
 	return nil
 }

@@ -35,6 +35,7 @@ func crawlFixture(t testing.TB, st *store.Store, seed uint64, n int, edit func(*
 		a := g.Attempt(codec.Addr{}, 0)
 		if edit != nil {
 			edit(a)
+			storetest.Reencode(a.Version)
 		}
 		learned = append(learned, a.Addr, g.Addr()) // one never dialled per dialled
 		if err := w.Record(a); err != nil {
