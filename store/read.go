@@ -12,12 +12,6 @@ import (
 	"github.com/nodesweep/nodesweep/internal/record"
 )
 
-// CompletedHandshake is record.Class.Reachable, kept for callers not yet
-// moved to it.
-//
-// Deprecated: use c.Reachable().
-func CompletedHandshake(c record.Class) bool { return c.Reachable() }
-
 // Sighting is one address put into a crawl's frontier, with who told us
 // (the zero Addr for seeds) and when the Writer received it.
 type Sighting struct {

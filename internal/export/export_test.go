@@ -57,7 +57,7 @@ func newFixture(t *testing.T) *fixture {
 		}
 		k := a.Addr.String()
 		f.tries[k]++
-		if store.CompletedHandshake(a.Class) {
+		if a.Class.Reachable() {
 			if f.reachable[k] == nil {
 				f.reachable[k] = a
 			}
@@ -188,7 +188,7 @@ func expected(a *record.Attempt, tries int, c string) string {
 	case "class":
 		return j(a.Class.String())
 	case "reachable":
-		return j(store.CompletedHandshake(a.Class))
+		return j(a.Class.Reachable())
 	case "tries":
 		return j(tries)
 	case "detail":
