@@ -75,7 +75,9 @@ var lagBuckets = []struct {
 }
 
 // Compute reads the crawl and computes its statistics.
-func Compute(src store.Reader, info store.CrawlInfo) (*Stats, error) { return ComputeGeo(src, info, nil) }
+func Compute(src store.Reader, info store.CrawlInfo) (*Stats, error) {
+	return ComputeGeo(src, info, nil)
+}
 
 // ComputeGeo is Compute with reachable nodes also counted by country and AS
 // from geo (nil: not counted).
