@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -54,6 +55,9 @@ type config struct {
 	blockCacheSize int64
 	valueLogFile   int64
 	syncWrites     bool
+	retention      time.Duration    // Prune keeps this much history; ≤ 0 keeps everything
+	maintainEvery  time.Duration    // a Writer runs Maintain this often; ≤ 0 never
+	now            func() time.Time // the clock Writer maintenance prunes by
 }
 
 // Option configures Open.
@@ -81,6 +85,18 @@ func WithBlockCacheSize(n int64) Option { return func(c *config) { c.blockCacheS
 
 // WithValueLogFileSize sets the size of each value-log file (default 64 MB).
 func WithValueLogFileSize(n int64) Option { return func(c *config) { c.valueLogFile = n } }
+
+// WithRetention sets how much history Prune keeps (default
+// DefaultRetention, 60 days); 0 keeps everything.
+func WithRetention(d time.Duration) Option { return func(c *config) { c.retention = d } }
+
+// WithMaintenance sets how often a Writer prunes and collects value-log
+// garbage (default DefaultMaintenance; 0 never, for benchmarks of ingest).
+func WithMaintenance(every time.Duration) Option { return func(c *config) { c.maintainEvery = every } }
+
+// WithClock replaces time.Now as the clock Writer maintenance prunes by
+// (tests).
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
 // WithSyncWrites makes every commit fsync (slow; Flush already syncs).
 func WithSyncWrites() Option { return func(c *config) { c.syncWrites = true } }

@@ -29,6 +29,7 @@ const formatVersion byte = 2
 // use; a Writer is not (one goroutine writes, as the engines do).
 type Store struct {
 	db       *badger.DB
+	dir      string
 	cfg      config
 	mu       sync.Mutex // serialises NewCrawl id allocation
 	closeMu  sync.RWMutex
@@ -45,6 +46,9 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		numMemtables:   defaultNumMemtables,
 		blockCacheSize: defaultBlockCacheSize,
 		valueLogFile:   defaultValueLogFile,
+		retention:      DefaultRetention,
+		maintainEvery:  DefaultMaintenance,
+		now:            time.Now,
 	}
 	for _, o := range opts {
 		o(&c)
@@ -69,7 +73,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	s := &Store{db: db, cfg: c, readOnly: c.readOnly}
+	s := &Store{db: db, cfg: c, readOnly: c.readOnly, dir: dir}
 	if err := s.checkFormat(); err != nil {
 		db.Close()
 		return nil, err

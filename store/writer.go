@@ -45,6 +45,8 @@ type Writer struct {
 	errMu sync.Mutex
 	err   error // first commit error; sticky
 
+	stopMaint, maintDone chan struct{} // maintenance loop (nil without one)
+
 	closed            bool
 	stats             WriterStats
 	payloads, deduped atomic.Uint64 // counted by the committer
@@ -102,7 +104,31 @@ func (s *Store) NewWriter() (*Writer, error) {
 	}
 	w.cur = &batch{}
 	go w.commitLoop()
+	if every := s.cfg.maintainEvery; every > 0 {
+		w.stopMaint, w.maintDone = make(chan struct{}), make(chan struct{})
+		go w.maintainLoop(every)
+	}
 	return w, nil
+}
+
+// maintainLoop runs Store.Maintain every interval (the first one interval
+// after the Writer starts: a short crawl leaves the database as it found
+// it) until Close. A failure is logged and retried at the next tick: the crawl goes
+// on, and its records are not at risk (Prune deletes only old history).
+func (w *Writer) maintainLoop(every time.Duration) {
+	defer close(w.maintDone)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.stopMaint:
+			return
+		case <-t.C:
+		}
+		if _, err := w.s.Maintain(w.s.cfg.now()); err != nil && !errors.Is(err, ErrClosed) {
+			w.s.cfg.log.Warn().Err(err).Str("component", "store").Msg("store maintenance failed; retrying at the next interval")
+		}
+	}
 }
 
 // SetClock replaces time.Now for Seen timestamps (tests).
@@ -388,6 +414,10 @@ func (w *Writer) Close() error {
 	w.closed = true
 	close(w.ch)
 	<-w.done
+	if w.stopMaint != nil {
+		close(w.stopMaint)
+		<-w.maintDone
+	}
 	return err
 }
 
