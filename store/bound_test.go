@@ -107,8 +107,8 @@ func TestSizeBounded(t *testing.T) {
 		t.Skip("-short")
 	}
 	const (
-		memtable = 1 << 20
-		vlogFile = 2 << 20
+		memtable  = 1 << 20
+		vlogFile  = 2 << 20
 		crawls    = 150
 		every     = 10 * time.Minute
 		cacheLife = 6 * time.Hour
