@@ -193,7 +193,8 @@ func encodeBlob(b []byte, m *record.AddrMessage) []byte {
 
 // decodeBlob rebuilds the addr message a reference names: the raw payload
 // and, parsed from it, the first kept entries. pver is the attempt's
-// AddrProtocol (v1 addr entries carry a timestamp depending on it).
+// AddrProtocol (v1 addr entries carry a timestamp depending on it). The
+// message's Raw is a slice of val, which the caller hands over.
 func decodeBlob(key, val []byte, kept int, pver int32) (record.AddrMessage, error) {
 	var m record.AddrMessage
 	if err := checkVersion(key, val); err != nil {
@@ -204,7 +205,7 @@ func decodeBlob(key, val []byte, kept int, pver int32) (record.AddrMessage, erro
 	if d.bad {
 		return m, corrupt(key, "addr payload truncated")
 	}
-	m.Raw = append([]byte(nil), d.b...)
+	m.Raw = d.b[:len(d.b):len(d.b)]
 	var err error
 	switch m.Command {
 	case codec.CmdAddrV2:

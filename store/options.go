@@ -58,6 +58,7 @@ type config struct {
 	retention      time.Duration    // Prune keeps this much history; ≤ 0 keeps everything
 	maintainEvery  time.Duration    // a Writer runs Maintain this often; ≤ 0 never
 	now            func() time.Time // the clock Writer maintenance prunes by
+	noReadSocket   bool
 }
 
 // Option configures Open.
@@ -97,6 +98,10 @@ func WithMaintenance(every time.Duration) Option { return func(c *config) { c.ma
 // WithClock replaces time.Now as the clock Writer maintenance prunes by
 // (tests).
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithoutReadSocket does not serve reads to other processes (OpenReader)
+// while the database is open read-write.
+func WithoutReadSocket() Option { return func(c *config) { c.noReadSocket = true } }
 
 // WithSyncWrites makes every commit fsync (slow; Flush already syncs).
 func WithSyncWrites() Option { return func(c *config) { c.syncWrites = true } }

@@ -175,30 +175,56 @@ type ReadOptions struct {
 // from it) and, with opt.Addrs, its addr messages. fn owns the Attempt it is
 // given.
 func (s *Store) EachAttempt(id record.CrawlID, opt ReadOptions, fn func(*record.Attempt) error) error {
+	return s.eachAttemptRaw(id, opt.Addrs, func(key, val []byte, blobs [][]byte) error {
+		a, err := decodeAttemptRecord(id, key, val, blobs, opt.Addrs)
+		if err != nil {
+			return err
+		}
+		return fn(a)
+	})
+}
+
+// eachAttemptRaw calls fn with every stored attempt of crawl id as stored:
+// its key and value and, with addrs, the stored values of the addr payloads
+// it refers to, in order. key and val are only valid during the call; the
+// blobs are fn's. A reader beside the writer gets exactly these bytes and
+// decodes them with decodeAttemptRecord, as EachAttempt does.
+func (s *Store) eachAttemptRaw(id record.CrawlID, addrs bool, fn func(key, val []byte, blobs [][]byte) error) error {
 	return s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: crawlPrefix(tabAttempt, id), PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
 		var refs []addrRef
+		var bkey []byte
+		var a record.Attempt
 		for it.Rewind(); it.Valid(); it.Next() {
 			item := it.Item()
 			key := item.Key()
-			_, addr, try, ok := parseAttemptKey(key)
-			if !ok {
-				return corrupt(key, "bad attempt key")
-			}
-			a := &record.Attempt{Crawl: id, Addr: addr, Try: try}
-			if err := item.Value(func(val []byte) (err error) {
-				refs, err = decodeAttempt(key, val, a, true, refs[:0])
-				return err
-			}); err != nil {
-				return err
-			}
-			if opt.Addrs && len(refs) > 0 {
-				if err := readAddrMsgs(txn, key, a, refs); err != nil {
-					return err
+			err := item.Value(func(val []byte) error {
+				var blobs [][]byte
+				if addrs {
+					var err error
+					if refs, err = decodeAttempt(key, val, &a, false, refs[:0]); err != nil {
+						return err
+					}
+					for _, r := range refs {
+						bkey = blobKey(bkey[:0], r.hash)
+						bi, err := txn.Get(bkey)
+						if errors.Is(err, badger.ErrKeyNotFound) {
+							return corrupt(key, "addr payload %x is not stored", r.hash[:8])
+						}
+						if err != nil {
+							return err
+						}
+						b, err := bi.ValueCopy(nil)
+						if err != nil {
+							return err
+						}
+						blobs = append(blobs, b)
+					}
 				}
-			}
-			if err := fn(a); err != nil {
+				return fn(key, val, blobs)
+			})
+			if err != nil {
 				return err
 			}
 		}
@@ -206,30 +232,29 @@ func (s *Store) EachAttempt(id record.CrawlID, opt ReadOptions, fn func(*record.
 	})
 }
 
-// readAddrMsgs loads the addr payloads an attempt refers to and parses them.
-func readAddrMsgs(txn *badger.Txn, key []byte, a *record.Attempt, refs []addrRef) error {
-	a.Addrs = make([]record.AddrMessage, 0, len(refs))
-	pver := a.AddrProtocol()
-	var bkey []byte
-	for _, r := range refs {
-		bkey = blobKey(bkey[:0], r.hash)
-		bi, err := txn.Get(bkey)
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return corrupt(key, "addr payload %x is not stored", r.hash[:8])
-		}
-		if err != nil {
-			return err
-		}
-		var m record.AddrMessage
-		if err := bi.Value(func(val []byte) (err error) {
-			m, err = decodeBlob(bkey, val, r.kept, pver)
-			return err
-		}); err != nil {
-			return err
-		}
-		a.Addrs = append(a.Addrs, m)
+// decodeAttemptRecord decodes one stored attempt of crawl id: its key,
+// value and (withAddrs) the payloads it refers to, which it takes over.
+func decodeAttemptRecord(id record.CrawlID, key, val []byte, blobs [][]byte, withAddrs bool) (*record.Attempt, error) {
+	_, addr, try, ok := parseAttemptKey(key)
+	if !ok {
+		return nil, corrupt(key, "bad attempt key")
 	}
-	return nil
+	a := &record.Attempt{Crawl: id, Addr: addr, Try: try}
+	refs, err := decodeAttempt(key, val, a, true, nil)
+	if err != nil || !withAddrs || len(refs) == 0 {
+		return a, err
+	}
+	if len(blobs) != len(refs) {
+		return nil, corrupt(key, "attempt refers to %d addr payloads, %d given", len(refs), len(blobs))
+	}
+	a.Addrs = make([]record.AddrMessage, len(refs))
+	pver := a.AddrProtocol()
+	for i, r := range refs {
+		if a.Addrs[i], err = decodeBlob(blobKey(nil, r.hash), blobs[i], r.kept, pver); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
 }
 
 // count computes a crawl's totals with prefix scans.

@@ -36,6 +36,7 @@ type Store struct {
 	closed   bool
 	readOnly bool
 	payloads payloadIndex // which addr payloads are stored (Writer, retention)
+	reads    *readServer  // serves OpenReader beside us (read-write only)
 }
 
 // Open opens (creating if needed) the database in dir.
@@ -77,6 +78,12 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err := s.checkFormat(); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if !c.readOnly && !c.noReadSocket {
+		if err := s.serveReads(); err != nil {
+			// The crawl goes on; reports wait for it to finish.
+			c.log.Warn().Err(err).Str("component", "store").Msg("no read socket: reports and exports cannot read this database while it is open")
+		}
 	}
 	return s, nil
 }
@@ -128,6 +135,13 @@ func (s *Store) checkFormat() error {
 
 // Close closes the database. Writers must be closed first.
 func (s *Store) Close() error {
+	s.closeMu.Lock()
+	rs := s.reads
+	s.reads = nil
+	s.closeMu.Unlock()
+	if rs != nil {
+		rs.close() // its handlers' reads take closeMu: before the lock
+	}
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
 	if s.closed {
