@@ -38,6 +38,11 @@ import (
 //     value log, which are mmapped files: kill -9 cannot lose it (the kernel
 //     owns the pages); a power cut can lose what came after the last Flush.
 //   - Logger: zerolog at WARN (Badger logs every compaction at INFO).
+//
+// releasePagesDefault: Writer.Flush releases mapped file pages (see
+// releaseMapped).
+const releasePagesDefault = true
+
 const (
 	defaultMemTableSize   = 16 << 20
 	defaultNumMemtables   = 2

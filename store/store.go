@@ -28,15 +28,19 @@ const formatVersion byte = 2
 // Store is an open nodesweep database. Its methods are safe for concurrent
 // use; a Writer is not (one goroutine writes, as the engines do).
 type Store struct {
-	db       *badger.DB
-	dir      string
-	cfg      config
-	mu       sync.Mutex // serialises NewCrawl id allocation
-	closeMu  sync.RWMutex
-	closed   bool
-	readOnly bool
-	payloads payloadIndex // which addr payloads are stored (Writer, retention)
-	reads    *readServer  // serves OpenReader beside us (read-write only)
+	db     *badger.DB
+	dir    string
+	absDir string
+	cfg    config
+	// releasePages: after every Flush, drop the pages of Badger's mapped
+	// files from our resident set (release_linux.go says why).
+	releasePages bool
+	mu           sync.Mutex // serialises NewCrawl id allocation
+	closeMu      sync.RWMutex
+	closed       bool
+	readOnly     bool
+	payloads     payloadIndex // which addr payloads are stored (Writer, retention)
+	reads        *readServer  // serves OpenReader beside us (read-write only)
 }
 
 // Open opens (creating if needed) the database in dir.
@@ -74,7 +78,12 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	s := &Store{db: db, cfg: c, readOnly: c.readOnly, dir: dir}
+	s := &Store{db: db, cfg: c, readOnly: c.readOnly, dir: dir, releasePages: releasePagesDefault}
+	if abs, err := filepath.Abs(dir); err == nil {
+		s.absDir = abs
+	} else {
+		s.releasePages = false
+	}
 	if err := s.checkFormat(); err != nil {
 		db.Close()
 		return nil, err

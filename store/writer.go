@@ -166,6 +166,9 @@ func (w *Writer) commitLoop() {
 			if err == nil {
 				err = w.s.db.Sync()
 			}
+			if err == nil && w.s.releasePages {
+				releaseMapped(w.s.absDir)
+			}
 			b.sync <- err
 		}
 	}
