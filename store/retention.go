@@ -61,7 +61,7 @@ func (s *Store) Prune(now time.Time) (Pruned, error) {
 		return p, nil
 	}
 	cutoff := now.Add(-s.cfg.retention)
-	crawls, err := s.crawlMetas()
+	crawls, err := s.storedCrawls()
 	if err != nil {
 		return p, err
 	}
@@ -87,23 +87,6 @@ func (s *Store) Prune(now time.Time) (Pruned, error) {
 	}
 	err = s.dropPayloadsBefore(payloadCutoff.Add(-payloadSlack), &p)
 	return p, err
-}
-
-func (s *Store) crawlMetas() ([]record.CrawlMeta, error) {
-	var out []record.CrawlMeta
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tabCrawl}, PrefetchValues: true, PrefetchSize: 16})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			info, err := metaOf(it.Item())
-			if err != nil {
-				return err
-			}
-			out = append(out, info.CrawlMeta)
-		}
-		return nil
-	})
-	return out, err
 }
 
 // deleter deletes keys in batches (Badger splits a WriteBatch into

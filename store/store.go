@@ -294,6 +294,23 @@ func (s *Store) Crawls() ([]CrawlInfo, error) {
 	if err := s.check(false); err != nil {
 		return nil, err
 	}
+	out, err := s.storedCrawls()
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if !out[i].Finished {
+			if out[i].Counts, err = s.count(out[i].ID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// storedCrawls lists every crawl's stored meta, oldest first (totals only
+// of finished crawls).
+func (s *Store) storedCrawls() ([]CrawlInfo, error) {
 	var out []CrawlInfo
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tabCrawl}, PrefetchValues: true, PrefetchSize: 16})
@@ -307,17 +324,7 @@ func (s *Store) Crawls() ([]CrawlInfo, error) {
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	for i := range out {
-		if !out[i].Finished {
-			if out[i].Counts, err = s.count(out[i].ID); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return out, nil
+	return out, err
 }
 
 func metaOf(item *badger.Item) (CrawlInfo, error) {
