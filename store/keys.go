@@ -39,9 +39,6 @@ const (
 
 var formatKey = append([]byte{tabFormat}, "format"...)
 
-// maxAddrKey is the longest encoded address: net + 32 bytes + port.
-const maxAddrKey = 1 + 32 + 2
-
 func appendCrawl(b []byte, id record.CrawlID) []byte {
 	return binary.BigEndian.AppendUint64(b, uint64(id))
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -339,21 +338,18 @@ func (rs *readServer) serve(req []byte, fw *frameWriter) error {
 			return err
 		}
 		return s.eachAttemptRaw(id, req[9] == 1, func(key, val []byte, blobs [][]byte) error {
-			item = appendBytes(item[:0], key)
-			item = appendBytes(item, val)
-			item = binary.AppendUvarint(item, uint64(len(blobs)))
+			e := enc{b: item[:0]} // read back by remote.EachAttempt with dec
+			e.bytes(key)
+			e.bytes(val)
+			e.uvarint(uint64(len(blobs)))
 			for _, b := range blobs {
-				item = appendBytes(item, b)
+				e.bytes(b)
 			}
+			item = e.b
 			return fw.frame(frameItem, item)
 		})
 	}
 	return fmt.Errorf("%w: unknown read request %d", ErrRemote, req[0])
-}
-
-// appendBytes writes v as enc.bytes does (dec.bytes reads it).
-func appendBytes(b, v []byte) []byte {
-	return append(binary.AppendUvarint(b, uint64(len(v))), v...)
 }
 
 // encodeInfo: crawl id, then the meta value with totals.
