@@ -114,3 +114,31 @@ func (s *Store) Maintain(now time.Time) (Maintenance, error) {
 		Dur("took", time.Since(start)).Msg("store maintenance: retention and value-log GC")
 	return m, nil
 }
+
+// maintainedKey holds when Maintain last ran on this database (wall clock):
+// the Writer's schedule outlives the Writer.
+var maintainedKey = append([]byte{tabFormat}, "maintained"...)
+
+func (s *Store) lastMaintained() (time.Time, error) {
+	var at time.Time
+	err := s.view(func(txn *badger.Txn) error {
+		it, err := txn.Get(maintainedKey)
+		if err != nil {
+			return err
+		}
+		return it.Value(func(v []byte) (err error) { at, err = decodeUse(maintainedKey, v); return err })
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) { // a database from before: start counting now
+		return time.Now(), s.setMaintained(time.Now())
+	}
+	return at, err
+}
+
+func (s *Store) setMaintained(at time.Time) error {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if err := s.check(true); err != nil {
+		return err
+	}
+	return s.db.Update(func(txn *badger.Txn) error { return txn.Set(maintainedKey, encodeUse(nil, at)) })
+}

@@ -127,7 +127,12 @@ func (s *Store) checkFormat() error {
 		if s.readOnly {
 			return nil // an empty database; nothing to read
 		}
-		return s.db.Update(func(txn *badger.Txn) error { return txn.Set(formatKey, []byte{formatVersion}) })
+		return s.db.Update(func(txn *badger.Txn) error {
+			if err := txn.Set(formatKey, []byte{formatVersion}); err != nil {
+				return err
+			}
+			return txn.Set(maintainedKey, encodeUse(nil, time.Now())) // first maintenance one interval from now
+		})
 	case err != nil:
 		return fmt.Errorf("store: read format: %w", err)
 	case len(have) != 1:

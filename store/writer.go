@@ -111,13 +111,17 @@ func (s *Store) NewWriter() (*Writer, error) {
 	return w, nil
 }
 
-// maintainLoop runs Store.Maintain every interval (the first one interval
-// after the Writer starts: a short crawl leaves the database as it found
-// it) until Close. A failure is logged and retried at the next tick: the crawl goes
-// on, and its records are not at risk (Prune deletes only old history).
+// maintainLoop runs Store.Maintain once every interval of the database's
+// life, not of this Writer's: the time of the last run is stored, so that
+// crawls shorter than the interval (crawl --interval opens a Writer per
+// crawl) still get it once per interval, and a database is first
+// maintained one interval after it was created. It checks every tenth of
+// the interval (at most a minute) until Close. A failure is logged and retried at the next check:
+// the crawl goes on, and its records are not at risk (Prune deletes only old
+// history).
 func (w *Writer) maintainLoop(every time.Duration) {
 	defer close(w.maintDone)
-	t := time.NewTicker(every)
+	t := time.NewTicker(min(max(every/10, time.Millisecond), time.Minute))
 	defer t.Stop()
 	for {
 		select {
@@ -125,8 +129,18 @@ func (w *Writer) maintainLoop(every time.Duration) {
 			return
 		case <-t.C:
 		}
-		if _, err := w.s.Maintain(w.s.cfg.now()); err != nil && !errors.Is(err, ErrClosed) {
-			w.s.cfg.log.Warn().Err(err).Str("component", "store").Msg("store maintenance failed; retrying at the next interval")
+		last, err := w.s.lastMaintained()
+		if err == nil && time.Since(last) < every {
+			continue
+		}
+		if err == nil {
+			_, err = w.s.Maintain(w.s.cfg.now())
+		}
+		if err == nil {
+			err = w.s.setMaintained(time.Now())
+		}
+		if err != nil && !errors.Is(err, ErrClosed) {
+			w.s.cfg.log.Warn().Err(err).Str("component", "store").Msg("store maintenance failed; retrying at the next check")
 		}
 	}
 }
