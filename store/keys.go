@@ -14,6 +14,7 @@ import (
 // addresses together.
 //
 //	0x00 "format"                         → format version (1 byte)
+//	0x00 "maintained"                     → when Maintain last ran
 //	'c' crawl                             → crawl meta
 //	's' crawl addr                        → seen: who told us, when
 //	't' crawl addr try                    → attempt: its fields, raw version payload, addr payload hashes
