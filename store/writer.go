@@ -20,7 +20,7 @@ import (
 // transaction per key. A record (one attempt with its addr messages, or one
 // seen address) never straddles two batches, so after a crash an attempt is
 // either there with all its messages or absent (unless a single record is
-// larger than a whole batch, 2.4 MB by default).
+// larger than a whole batch, 1.2 MB by default).
 //
 // Flush commits the pending batch, waits for every commit and fsyncs: every
 // record given before a Flush that returned nil survives kill -9 and power
@@ -81,7 +81,7 @@ type batch struct {
 // recycled, so steady-state ingest allocates (and zeroes) almost nothing.
 const (
 	arenaChunk = 512 << 10
-	freeChunks = 16 // recycled chunks kept: 8 MB
+	freeChunks = 8 // recycled chunks kept: 4 MB
 )
 
 // NewWriter returns a Writer. Close it (or at least Flush it) before
