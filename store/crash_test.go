@@ -43,6 +43,10 @@ func TestMain(m *testing.M) {
 		crashChild(dir)
 		return
 	}
+	if dir := os.Getenv(writerEnv); dir != "" {
+		writerChild(dir)
+		return
+	}
 	os.Exit(m.Run())
 }
 

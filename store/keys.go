@@ -14,30 +14,31 @@ import (
 // addresses together.
 //
 //	0x00 "format"                         → format version (1 byte)
+//	0x00 "maintained"                     → when Maintain last ran
 //	'c' crawl                             → crawl meta
 //	's' crawl addr                        → seen: who told us, when
-//	't' crawl addr try                    → attempt (with its version message, raw + parsed)
-//	'm' crawl addr try idx(2)             → one addr/addrv2 message of that attempt, raw + parsed
+//	't' crawl addr try                    → attempt: its fields, raw version payload, addr payload hashes
+//	'a' hash(32)                          → one distinct addr/addrv2 payload: command, raw bytes
+//	'u' hash(32)                          → when that payload was last referenced (for retention)
 //
 // Per-crawl data is a prefix scan on table+crawl. An address's history over
 // crawls (first/last seen, who told us) is one point lookup per crawl, since
 // crawls are few (one per run) and addresses many: an address-major index
-// would double the writes of the busiest table. An attempt's addr messages
-// sort in the same (addr, try) order as attempts, so a report merges the two
-// scans without lookups. Large addr messages (above the value threshold) go
-// to Badger's value log, so that key-only and attempt scans stay small.
+// would double the writes of the busiest table. Addr payloads (a node
+// answers getaddr from a cache it keeps about a day, so the same bytes come
+// back crawl after crawl) are stored once by content hash; they are above
+// the value threshold and live in Badger's value log, so that attempt scans
+// stay small.
 const (
 	tabFormat  byte = 0x00
 	tabCrawl   byte = 'c'
 	tabSeen    byte = 's'
 	tabAttempt byte = 't'
-	tabAddrMsg byte = 'm'
+	tabBlob    byte = 'a'
+	tabUse     byte = 'u'
 )
 
 var formatKey = append([]byte{tabFormat}, "format"...)
-
-// maxAddrKey is the longest encoded address: net + 32 bytes + port.
-const maxAddrKey = 1 + 32 + 2
 
 func appendCrawl(b []byte, id record.CrawlID) []byte {
 	return binary.BigEndian.AppendUint64(b, uint64(id))
@@ -94,12 +95,12 @@ func attemptKey(b []byte, id record.CrawlID, a codec.Addr, try uint8) []byte {
 	return append(b, try)
 }
 
-func addrMsgKey(b []byte, id record.CrawlID, a codec.Addr, try uint8, idx uint16) []byte {
-	b = append(b, tabAddrMsg)
-	b = appendCrawl(b, id)
-	b = appendAddr(b, a)
-	b = append(b, try)
-	return binary.BigEndian.AppendUint16(b, idx)
+func blobKey(b []byte, h blobHash) []byte {
+	return append(append(b, tabBlob), h[:]...)
+}
+
+func useKey(b []byte, h blobHash) []byte {
+	return append(append(b, tabUse), h[:]...)
 }
 
 // parseCrawlAddr splits table+crawl+addr+rest.
@@ -121,12 +122,4 @@ func parseAttemptKey(key []byte) (record.CrawlID, codec.Addr, uint8, bool) {
 		return 0, codec.Addr{}, 0, false
 	}
 	return id, a, rest[0], true
-}
-
-func parseAddrMsgKey(key []byte) (codec.Addr, uint8, uint16, bool) {
-	_, a, rest, ok := parseCrawlAddr(key)
-	if !ok || len(rest) != 3 {
-		return codec.Addr{}, 0, 0, false
-	}
-	return a, rest[0], binary.BigEndian.Uint16(rest[1:]), true
 }

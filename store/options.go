@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -15,8 +16,11 @@ import (
 // crawl writes ~100 MB per hour at most and reads back with sequential prefix
 // scans, so nodesweep keeps:
 //
-//   - MemTableSize 16 MB, NumMemtables 2: at most 32 MB of memtables. One
-//     Writer batch is ≤ 15 % of a memtable (2.4 MB, Badger's limit), far more
+//   - MemTableSize 8 MB, NumMemtables 2: at most 16 MB of memtables (each
+//     is a Go-heap arena, and a large live heap also raises the GC's goal:
+//     16 MB memtables cost a crawl of 20,000 nodes ~5 MB more peak RSS, 4 MB
+//     ones save 4.6 MB more but make twice the level-0 tables). One Writer
+//     batch is ≤ 15 % of a memtable (1.2 MB, Badger's limit), far more
 //     than a 100 ms batch of attempts; a second memtable absorbs writes while
 //     the first is flushed to L0.
 //   - NumLevelZeroTables 3, stall at 8: flush L0 sooner, with small tables.
@@ -37,8 +41,16 @@ import (
 //     value log, which are mmapped files: kill -9 cannot lose it (the kernel
 //     owns the pages); a power cut can lose what came after the last Flush.
 //   - Logger: zerolog at WARN (Badger logs every compaction at INFO).
+//   - After every Writer.Flush the pages of Badger's mapped files are
+//     dropped from our resident set (releaseMapped): −45 to −65 MB of peak
+//     RSS on a crawl of 20,000 nodes.
+//
+// releasePagesDefault: Writer.Flush releases mapped file pages (see
+// releaseMapped).
+const releasePagesDefault = true
+
 const (
-	defaultMemTableSize   = 16 << 20
+	defaultMemTableSize   = 8 << 20
 	defaultNumMemtables   = 2
 	defaultBlockCacheSize = 16 << 20
 	defaultIndexCacheSize = 16 << 20
@@ -54,6 +66,10 @@ type config struct {
 	blockCacheSize int64
 	valueLogFile   int64
 	syncWrites     bool
+	retention      time.Duration    // Prune keeps this much history; ≤ 0 keeps everything
+	maintainEvery  time.Duration    // a Writer runs Maintain this often; ≤ 0 never
+	now            func() time.Time // the clock Writer maintenance prunes by
+	noReadSocket   bool
 }
 
 // Option configures Open.
@@ -69,7 +85,7 @@ func WithLogger(l zerolog.Logger) Option { return func(c *config) { c.log = l } 
 // torn end of the write-ahead log) when nobody else holds it.
 func WithReadOnly() Option { return func(c *config) { c.readOnly = true } }
 
-// WithMemTableSize sets the memtable size (default 16 MB). A Writer batch
+// WithMemTableSize sets the memtable size (default 8 MB). A Writer batch
 // holds at most 15 % of it.
 func WithMemTableSize(n int64) Option { return func(c *config) { c.memTableSize = n } }
 
@@ -81,6 +97,22 @@ func WithBlockCacheSize(n int64) Option { return func(c *config) { c.blockCacheS
 
 // WithValueLogFileSize sets the size of each value-log file (default 64 MB).
 func WithValueLogFileSize(n int64) Option { return func(c *config) { c.valueLogFile = n } }
+
+// WithRetention sets how much history Prune keeps (default
+// DefaultRetention, 60 days); 0 keeps everything.
+func WithRetention(d time.Duration) Option { return func(c *config) { c.retention = d } }
+
+// WithMaintenance sets how often a Writer prunes and collects value-log
+// garbage (default DefaultMaintenance; 0 never, for benchmarks of ingest).
+func WithMaintenance(every time.Duration) Option { return func(c *config) { c.maintainEvery = every } }
+
+// WithClock replaces time.Now as the clock Writer maintenance prunes by
+// (tests).
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithoutReadSocket does not serve reads to other processes (OpenReader)
+// while the database is open read-write.
+func WithoutReadSocket() Option { return func(c *config) { c.noReadSocket = true } }
 
 // WithSyncWrites makes every commit fsync (slow; Flush already syncs).
 func WithSyncWrites() Option { return func(c *config) { c.syncWrites = true } }

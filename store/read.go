@@ -12,14 +12,6 @@ import (
 	"github.com/nodesweep/nodesweep/internal/record"
 )
 
-// CompletedHandshake reports whether an attempt of class c completed the
-// version handshake (the session records a handshake cut short by its caps as
-// reachable, with a detail; session-timeout means it never completed).
-// Exports and counts call such an address reachable.
-func CompletedHandshake(c record.Class) bool {
-	return c == record.ClassReachable
-}
-
 // Sighting is one address put into a crawl's frontier, with who told us
 // (the zero Addr for seeds) and when the Writer received it.
 type Sighting struct {
@@ -162,7 +154,7 @@ func (s *Store) EachAttempted(id record.CrawlID, fn func(Attempted) error) error
 			}
 			cur.Tries++
 			cur.LastTry, cur.Last = try, class // keys sort by try
-			if !CompletedHandshake(cur.Best) {
+			if !cur.Best.Reachable() {
 				cur.Best = class
 			}
 		}
@@ -172,45 +164,67 @@ func (s *Store) EachAttempted(id record.CrawlID, fn func(Attempted) error) error
 
 // ReadOptions selects what EachAttempt decodes.
 type ReadOptions struct {
-	// Addrs loads every attempt's addr/addrv2 messages (raw and parsed).
-	// Without it Attempt.Addrs is nil, and the scan never touches the value
-	// log.
+	// Addrs loads every attempt's addr/addrv2 messages (raw payload, and
+	// entries parsed from it). Without it Attempt.Addrs is nil, and the scan
+	// never touches the value log.
 	Addrs bool
 }
 
 // EachAttempt calls fn with every attempt of crawl id, ordered by address
-// then try, with its version message (raw and parsed) and, with opt.Addrs,
-// its addr messages. fn owns the Attempt it is given.
+// then try, with its version message (the raw payload and its fields parsed
+// from it) and, with opt.Addrs, its addr messages. fn owns the Attempt it is
+// given.
 func (s *Store) EachAttempt(id record.CrawlID, opt ReadOptions, fn func(*record.Attempt) error) error {
+	return s.eachAttemptRaw(id, opt.Addrs, func(key, val []byte, blobs [][]byte) error {
+		a, err := decodeAttemptRecord(id, key, val, blobs, opt.Addrs)
+		if err != nil {
+			return err
+		}
+		return fn(a)
+	})
+}
+
+// eachAttemptRaw calls fn with every stored attempt of crawl id as stored:
+// its key and value and, with addrs, the stored values of the addr payloads
+// it refers to, in order. key and val are only valid during the call; the
+// blobs are fn's. A reader beside the writer gets exactly these bytes and
+// decodes them with decodeAttemptRecord, as EachAttempt does.
+func (s *Store) eachAttemptRaw(id record.CrawlID, addrs bool, fn func(key, val []byte, blobs [][]byte) error) error {
 	return s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: crawlPrefix(tabAttempt, id), PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
-		var mit *badger.Iterator
-		if opt.Addrs {
-			mit = txn.NewIterator(badger.IteratorOptions{Prefix: crawlPrefix(tabAddrMsg, id), PrefetchValues: true, PrefetchSize: 8})
-			defer mit.Close()
-		}
+		var refs []addrRef
+		var bkey []byte
+		var a record.Attempt
 		for it.Rewind(); it.Valid(); it.Next() {
 			item := it.Item()
 			key := item.Key()
-			_, addr, try, ok := parseAttemptKey(key)
-			if !ok {
-				return corrupt(key, "bad attempt key")
-			}
-			a := &record.Attempt{Crawl: id, Addr: addr, Try: try}
-			var n int
-			if err := item.Value(func(val []byte) (err error) {
-				n, _, err = decodeAttempt(key, val, a)
-				return err
-			}); err != nil {
-				return err
-			}
-			if mit != nil && n > 0 {
-				if err := readAddrMsgs(mit, id, a, n); err != nil {
-					return err
+			err := item.Value(func(val []byte) error {
+				var blobs [][]byte
+				if addrs {
+					var err error
+					if refs, err = decodeAttempt(key, val, &a, false, refs[:0]); err != nil {
+						return err
+					}
+					for _, r := range refs {
+						bkey = blobKey(bkey[:0], r.hash)
+						bi, err := txn.Get(bkey)
+						if errors.Is(err, badger.ErrKeyNotFound) {
+							return corrupt(key, "addr payload %x is not stored", r.hash[:8])
+						}
+						if err != nil {
+							return err
+						}
+						b, err := bi.ValueCopy(nil)
+						if err != nil {
+							return err
+						}
+						blobs = append(blobs, b)
+					}
 				}
-			}
-			if err := fn(a); err != nil {
+				return fn(key, val, blobs)
+			})
+			if err != nil {
 				return err
 			}
 		}
@@ -218,26 +232,29 @@ func (s *Store) EachAttempt(id record.CrawlID, opt ReadOptions, fn func(*record.
 	})
 }
 
-func readAddrMsgs(mit *badger.Iterator, id record.CrawlID, a *record.Attempt, n int) error {
-	prefix := addrMsgKey(nil, id, a.Addr, a.Try, 0)
-	prefix = prefix[:len(prefix)-2]
-	a.Addrs = make([]record.AddrMessage, 0, n)
-	for mit.Seek(prefix); mit.Valid() && bytes.HasPrefix(mit.Item().Key(), prefix); mit.Next() {
-		item := mit.Item()
-		key := item.Key()
-		if _, _, _, ok := parseAddrMsgKey(key); !ok {
-			return corrupt(key, "bad addr message key")
-		}
-		var m record.AddrMessage
-		if err := item.Value(func(val []byte) error { return decodeAddrMsg(key, val, &m) }); err != nil {
-			return err
-		}
-		a.Addrs = append(a.Addrs, m)
+// decodeAttemptRecord decodes one stored attempt of crawl id: its key,
+// value and (withAddrs) the payloads it refers to, which it takes over.
+func decodeAttemptRecord(id record.CrawlID, key, val []byte, blobs [][]byte, withAddrs bool) (*record.Attempt, error) {
+	_, addr, try, ok := parseAttemptKey(key)
+	if !ok {
+		return nil, corrupt(key, "bad attempt key")
 	}
-	if len(a.Addrs) != n {
-		return corrupt(prefix, "attempt has %d addr messages, %d stored", n, len(a.Addrs))
+	a := &record.Attempt{Crawl: id, Addr: addr, Try: try}
+	refs, err := decodeAttempt(key, val, a, true, nil)
+	if err != nil || !withAddrs || len(refs) == 0 {
+		return a, err
 	}
-	return nil
+	if len(blobs) != len(refs) {
+		return nil, corrupt(key, "attempt refers to %d addr payloads, %d given", len(refs), len(blobs))
+	}
+	a.Addrs = make([]record.AddrMessage, len(refs))
+	pver := a.AddrProtocol()
+	for i, r := range refs {
+		if a.Addrs[i], err = decodeBlob(blobKey(nil, r.hash), blobs[i], r.kept, pver); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
 }
 
 // count computes a crawl's totals with prefix scans.
@@ -252,30 +269,30 @@ func (s *Store) count(id record.CrawlID) (Counts, error) {
 		it = txn.NewIterator(badger.IteratorOptions{Prefix: crawlPrefix(tabAttempt, id), PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
 		var last []byte
+		var refs []addrRef
 		reached := false
 		for it.Rewind(); it.Valid(); it.Next() {
 			item := it.Item()
 			key := item.Key()
-			var class record.Class
-			var n, ne int
+			var a record.Attempt
 			if err := item.Value(func(val []byte) (err error) {
-				var a record.Attempt
-				if n, ne, err = decodeAttempt(key, val, &a); err == nil {
-					class = a.Class
-				}
+				refs, err = decodeAttempt(key, val, &a, false, refs[:0])
 				return err
 			}); err != nil {
 				return err
 			}
+			class := a.Class
 			c.Attempts++
-			c.AddrMsgs += uint64(n)
-			c.AddrEntries += uint64(ne)
+			c.AddrMsgs += uint64(len(refs))
+			for _, r := range refs {
+				c.AddrEntries += uint64(r.kept)
+			}
 			if !bytes.Equal(key[:len(key)-1], last) {
 				c.Dialled++
 				last = append(last[:0], key[:len(key)-1]...)
 				reached = false
 			}
-			if !reached && CompletedHandshake(class) {
+			if !reached && class.Reachable() {
 				reached = true
 				c.Reachable++
 			}

@@ -17,17 +17,30 @@ import (
 )
 
 // formatVersion is the database layout version kept under formatKey.
-const formatVersion byte = 1
+// Format 1 (nodesweep before raw payloads became the only stored truth) kept
+// a parsed copy of every version and addr message next to the raw bytes and
+// every addr message under its attempt; format 2 keeps raw payloads only,
+// addr payloads once by content hash. Open refuses format 1 with
+// ErrUnsupportedFormat and says so: crawl into a new --db (or read it with
+// the nodesweep that wrote it).
+const formatVersion byte = 2
 
 // Store is an open nodesweep database. Its methods are safe for concurrent
 // use; a Writer is not (one goroutine writes, as the engines do).
 type Store struct {
-	db       *badger.DB
-	cfg      config
-	mu       sync.Mutex // serialises NewCrawl id allocation
-	closeMu  sync.RWMutex
-	closed   bool
-	readOnly bool
+	db     *badger.DB
+	dir    string
+	absDir string
+	cfg    config
+	// releasePages: after every Flush, drop the pages of Badger's mapped
+	// files from our resident set (release_linux.go says why).
+	releasePages bool
+	mu           sync.Mutex // serialises NewCrawl id allocation
+	closeMu      sync.RWMutex
+	closed       bool
+	readOnly     bool
+	payloads     payloadIndex // which addr payloads are stored (Writer, retention)
+	reads        *readServer  // serves OpenReader beside us (read-write only)
 }
 
 // Open opens (creating if needed) the database in dir.
@@ -38,6 +51,9 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		numMemtables:   defaultNumMemtables,
 		blockCacheSize: defaultBlockCacheSize,
 		valueLogFile:   defaultValueLogFile,
+		retention:      DefaultRetention,
+		maintainEvery:  DefaultMaintenance,
+		now:            time.Now,
 	}
 	for _, o := range opts {
 		o(&c)
@@ -62,10 +78,21 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	s := &Store{db: db, cfg: c, readOnly: c.readOnly}
+	s := &Store{db: db, cfg: c, readOnly: c.readOnly, dir: dir, releasePages: releasePagesDefault}
+	if abs, err := filepath.Abs(dir); err == nil {
+		s.absDir = abs
+	} else {
+		s.releasePages = false
+	}
 	if err := s.checkFormat(); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if !c.readOnly && !c.noReadSocket {
+		if err := s.serveReads(); err != nil {
+			// The crawl goes on; reports wait for it to finish.
+			c.log.Warn().Err(err).Str("component", "store").Msg("no read socket: reports and exports cannot read this database while it is open")
+		}
 	}
 	return s, nil
 }
@@ -100,19 +127,35 @@ func (s *Store) checkFormat() error {
 		if s.readOnly {
 			return nil // an empty database; nothing to read
 		}
-		return s.db.Update(func(txn *badger.Txn) error { return txn.Set(formatKey, []byte{formatVersion}) })
+		return s.db.Update(func(txn *badger.Txn) error {
+			if err := txn.Set(formatKey, []byte{formatVersion}); err != nil {
+				return err
+			}
+			return txn.Set(maintainedKey, encodeUse(nil, time.Now())) // first maintenance one interval from now
+		})
 	case err != nil:
 		return fmt.Errorf("store: read format: %w", err)
 	case len(have) != 1:
 		return corrupt(formatKey, "format marker of %d bytes", len(have))
 	case have[0] > formatVersion:
 		return fmt.Errorf("%w: database format %d, this nodesweep reads up to %d", ErrUnsupportedFormat, have[0], formatVersion)
+	case have[0] < formatVersion:
+		return fmt.Errorf("%w: database format %d was written by an older nodesweep (it kept parsed copies of every message); "+
+			"this one reads format %d only: crawl into a new --db, or read this one with the nodesweep that wrote it",
+			ErrUnsupportedFormat, have[0], formatVersion)
 	}
 	return nil
 }
 
 // Close closes the database. Writers must be closed first.
 func (s *Store) Close() error {
+	s.closeMu.Lock()
+	rs := s.reads
+	s.reads = nil
+	s.closeMu.Unlock()
+	if rs != nil {
+		rs.close() // its handlers' reads take closeMu: before the lock
+	}
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
 	if s.closed {
@@ -256,6 +299,23 @@ func (s *Store) Crawls() ([]CrawlInfo, error) {
 	if err := s.check(false); err != nil {
 		return nil, err
 	}
+	out, err := s.storedCrawls()
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if !out[i].Finished {
+			if out[i].Counts, err = s.count(out[i].ID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// storedCrawls lists every crawl's stored meta, oldest first (totals only
+// of finished crawls).
+func (s *Store) storedCrawls() ([]CrawlInfo, error) {
 	var out []CrawlInfo
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tabCrawl}, PrefetchValues: true, PrefetchSize: 16})
@@ -269,17 +329,7 @@ func (s *Store) Crawls() ([]CrawlInfo, error) {
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	for i := range out {
-		if !out[i].Finished {
-			if out[i].Counts, err = s.count(out[i].ID); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return out, nil
+	return out, err
 }
 
 func metaOf(item *badger.Item) (CrawlInfo, error) {

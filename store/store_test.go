@@ -50,10 +50,24 @@ func sampleAttempts(id record.CrawlID) []*record.Attempt {
 		"ukeu3k5oycgaauneqgtnvselmt4yemvoilkln7jpvamvfx7dnkdq.b32.i2p:0", "1.2.3.4:0"} {
 		a := g.Attempt(codec.MustParseAddr(s), 0)
 		a.Version = g.Version(100)
-		a.Version.Msg.HasRelay, a.Version.Msg.Relay, a.Version.Msg.UserAgent = false, true, "/weird\x00ua\xff/"
-		odd := g.AddrMessage(4)
-		odd.Raw = []byte("entries not in the payload: stored inline")
-		a.Addrs = []record.AddrMessage{g.AddrMessage(3), {Command: codec.CmdAddr, Raw: []byte{0}, Skipped: 2}, odd}
+		m := &a.Version.Msg
+		m.HasRelay, m.Relay, m.UserAgent = false, true, "/weird\x00ua\xff/"
+		a.Version.Raw = codec.AppendVersion(nil, m)
+		// addrv2, v1 addr (timestamps: the peer's pver is 70016), an empty
+		// answer, a message of which the session kept only a prefix, and
+		// an unknown network id the parser skips.
+		v2 := g.AddrMessage(3)
+		v1 := record.AddrMessage{Command: codec.CmdAddr, Entries: []codec.AddrEntry{
+			{Time: 1_763_000_000, Services: 1033, Addr: codec.MustParseAddr("5.6.7.8:8333")},
+			{Time: 1_763_000_100, Services: 9, Addr: codec.MustParseAddr("[2a01::7]:8333")}}}
+		v1.Raw = codec.AppendAddr(nil, a.AddrProtocol(), v1.Entries)
+		cut := g.AddrMessage(5)
+		cut.Entries = cut.Entries[:2]
+		skip := g.AddrMessage(1)
+		skip.Raw = append(codec.AppendCompactSize(nil, 2), skip.Raw[1:]...)
+		skip.Raw = append(skip.Raw, 0, 0, 0, 0, 1, 99, 1, 7, 0x20, 0x8d) // network 99: skipped
+		skip.Skipped = 1
+		a.Addrs = []record.AddrMessage{v2, v1, {Command: codec.CmdAddrV2, Raw: []byte{0}}, cut, skip}
 		a.Class = record.ClassSessionTimeout
 		out = append(out, a)
 	}
@@ -229,7 +243,7 @@ func TestErrors(t *testing.T) {
 		if err := txn.Set(k, []byte{9, 1}); err != nil {
 			return err
 		}
-		return txn.Set(attemptKey(nil, id+1, codec.MustParseAddr("1.2.3.4:1"), 0), []byte{1, 1, 1})
+		return txn.Set(attemptKey(nil, id+1, codec.MustParseAddr("1.2.3.4:1"), 0), []byte{valueV2, 1, 1})
 	}))
 	err := s.EachAttempt(id, ReadOptions{}, func(*record.Attempt) error { return nil })
 	var ce *CorruptError
@@ -270,21 +284,21 @@ func FuzzDecode(f *testing.F) {
 	g := storetest.New(9, 1)
 	g.ReachableRate, g.AddrRate = 1, 1
 	a := g.Attempt(codec.Addr{}, 0)
-	f.Add(encodeAttempt(nil, a))
-	f.Add(encodeAddrMsg(nil, &a.Addrs[0]))
+	h := blobHashOf(a.Addrs[0].Command, a.Addrs[0].Raw)
+	f.Add(encodeAttempt(nil, a, []blobHash{h}))
+	f.Add(encodeBlob(nil, &a.Addrs[0]))
 	f.Add(encodeMeta(record.CrawlMeta{Network: "x", Flags: []string{"a"}}, &Counts{1, 2, 3, 4, 5, 6}))
 	f.Add(encodeSeen(nil, a.Addr, time.Unix(1, 0)))
 	f.Fuzz(func(t *testing.T, val []byte) {
 		var at record.Attempt
-		decodeAttempt(nil, val, &at)
+		decodeAttempt(nil, val, &at, true, nil)
 		attemptClass(nil, val)
-		var m record.AddrMessage
-		decodeAddrMsg(nil, val, &m)
+		decodeBlob(nil, val, 1000, 70016)
+		decodeUse(nil, val)
 		decodeMeta(nil, val, 1)
 		decodeSeen(nil, val)
 		readAddr(val)
 		parseAttemptKey(val)
-		parseAddrMsgKey(val)
 	})
 }
 

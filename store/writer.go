@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -19,7 +20,7 @@ import (
 // transaction per key. A record (one attempt with its addr messages, or one
 // seen address) never straddles two batches, so after a crash an attempt is
 // either there with all its messages or absent (unless a single record is
-// larger than a whole batch, 2.4 MB by default).
+// larger than a whole batch, 1.2 MB by default).
 //
 // Flush commits the pending batch, waits for every commit and fsyncs: every
 // record given before a Flush that returned nil survives kill -9 and power
@@ -34,8 +35,9 @@ type Writer struct {
 	threshold         int64
 
 	cur      *batch
-	scratch  []byte // attempts and seen records
-	mscratch []byte // addr message keys
+	scratch  []byte     // attempts and seen records
+	mscratch []byte     // addr payload keys and use records
+	refs     []blobHash // the current attempt's payload hashes
 	ch       chan *batch
 	done     chan struct{}
 	free     chan []byte // recycled arena chunks
@@ -43,8 +45,11 @@ type Writer struct {
 	errMu sync.Mutex
 	err   error // first commit error; sticky
 
-	closed bool
-	stats  WriterStats
+	stopMaint, maintDone chan struct{} // maintenance loop (nil without one)
+
+	closed            bool
+	stats             WriterStats
+	payloads, deduped atomic.Uint64 // counted by the committer
 }
 
 // WriterStats counts what a Writer did.
@@ -56,6 +61,9 @@ type WriterStats struct {
 	Flushes   uint64
 	Bytes     uint64 // key + value bytes encoded
 	Estimated uint64 // Badger's size estimate of all batches
+	// Payloads: distinct addr payloads written, and payloads not written
+	// because the same bytes were already stored.
+	Payloads, PayloadsDeduped uint64
 }
 
 type batch struct {
@@ -73,7 +81,7 @@ type batch struct {
 // recycled, so steady-state ingest allocates (and zeroes) almost nothing.
 const (
 	arenaChunk = 512 << 10
-	freeChunks = 16 // recycled chunks kept: 8 MB
+	freeChunks = 8 // recycled chunks kept: 4 MB
 )
 
 // NewWriter returns a Writer. Close it (or at least Flush it) before
@@ -96,14 +104,56 @@ func (s *Store) NewWriter() (*Writer, error) {
 	}
 	w.cur = &batch{}
 	go w.commitLoop()
+	if every := s.cfg.maintainEvery; every > 0 {
+		w.stopMaint, w.maintDone = make(chan struct{}), make(chan struct{})
+		go w.maintainLoop(every)
+	}
 	return w, nil
+}
+
+// maintainLoop runs Store.Maintain once every interval of the database's
+// life, not of this Writer's: the time of the last run is stored, so that
+// crawls shorter than the interval (crawl --interval opens a Writer per
+// crawl) still get it once per interval, and a database is first
+// maintained one interval after it was created. It checks every tenth of
+// the interval (at most a minute) until Close. A failure is logged and retried at the next check:
+// the crawl goes on, and its records are not at risk (Prune deletes only old
+// history).
+func (w *Writer) maintainLoop(every time.Duration) {
+	defer close(w.maintDone)
+	t := time.NewTicker(min(max(every/10, time.Millisecond), time.Minute))
+	defer t.Stop()
+	for {
+		select {
+		case <-w.stopMaint:
+			return
+		case <-t.C:
+		}
+		last, err := w.s.lastMaintained()
+		if err == nil && time.Since(last) < every {
+			continue
+		}
+		if err == nil {
+			_, err = w.s.Maintain(w.s.cfg.now())
+		}
+		if err == nil {
+			err = w.s.setMaintained(time.Now())
+		}
+		if err != nil && !errors.Is(err, ErrClosed) {
+			w.s.cfg.log.Warn().Err(err).Str("component", "store").Msg("store maintenance failed; retrying at the next check")
+		}
+	}
 }
 
 // SetClock replaces time.Now for Seen timestamps (tests).
 func (w *Writer) SetClock(now func() time.Time) { w.now = now }
 
 // Stats returns the Writer's counters.
-func (w *Writer) Stats() WriterStats { return w.stats }
+func (w *Writer) Stats() WriterStats {
+	st := w.stats
+	st.Payloads, st.PayloadsDeduped = w.payloads.Load(), w.deduped.Load()
+	return st
+}
 
 func (w *Writer) commitLoop() {
 	defer close(w.done)
@@ -130,6 +180,9 @@ func (w *Writer) commitLoop() {
 			if err == nil {
 				err = w.s.db.Sync()
 			}
+			if err == nil && w.s.releasePages {
+				releaseMapped(w.s.absDir)
+			}
 			b.sync <- err
 		}
 	}
@@ -137,22 +190,37 @@ func (w *Writer) commitLoop() {
 
 func (w *Writer) commit(entries []*badger.Entry) error {
 	db := w.s.db
+	// Payload entries are decided here, under the store's payload lock, so
+	// that retention (which deletes payloads under the same lock) never
+	// deletes one an attempt of this batch refers to.
+	p := &w.s.payloads
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	txn := db.NewTransaction(true)
 	defer func() { txn.Discard() }()
 	for _, e := range entries {
+		if keep, err := p.keep(txn, e, w); err != nil {
+			p.reset()
+			return err
+		} else if !keep {
+			continue
+		}
 		err := txn.SetEntry(e)
 		if errors.Is(err, badger.ErrTxnTooBig) { // one record larger than a batch
 			if err = txn.Commit(); err != nil {
+				p.reset()
 				return fmt.Errorf("store: commit: %w", err)
 			}
 			txn = db.NewTransaction(true)
 			err = txn.SetEntry(e)
 		}
 		if err != nil {
+			p.reset()
 			return fmt.Errorf("store: write: %w", err)
 		}
 	}
 	if err := txn.Commit(); err != nil {
+		p.reset()
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
@@ -288,8 +356,10 @@ func (w *Writer) Seen(crawl record.CrawlID, from codec.Addr, addrs []codec.Addr)
 	return nil
 }
 
-// Record keeps one finished attempt: the attempt (with its version message)
-// and each addr message under its own key, in the same batch.
+// Record keeps one finished attempt: the attempt (with its raw version
+// payload and the hashes of its addr payloads) and each addr payload under
+// its hash, in the same batch. A payload already stored is not written
+// again (the committer drops it); only its last-use time moves on.
 func (w *Writer) Record(a *record.Attempt) error {
 	if err := w.usable(); err != nil {
 		return err
@@ -300,24 +370,31 @@ func (w *Writer) Record(a *record.Attempt) error {
 	if len(a.Addrs) > 1<<16-1 {
 		return fmt.Errorf("%w: %d addr messages in one attempt", ErrInvalid, len(a.Addrs))
 	}
+	refs := w.refs[:0]
+	for i := range a.Addrs {
+		refs = append(refs, blobHashOf(a.Addrs[i].Command, a.Addrs[i].Raw))
+	}
+	w.refs = refs
 	s := attemptKey(w.scratch[:0], a.Crawl, a.Addr, a.Try)
 	k := len(s)
-	s = encodeAttempt(s, a)
+	s = encodeAttempt(s, a, refs)
 	w.scratch = s
-	count, size := int64(1+len(a.Addrs)), w.estimate(s[:k], s[k:])
+	count, size := int64(1+2*len(a.Addrs)), w.estimate(s[:k], s[k:])
 	for i := range a.Addrs {
-		size += int64(maxAddrKey+12+12) + min(int64(len(a.Addrs[i].Raw)), w.threshold)
+		size += 2*int64(1+hashLen+12+12) + min(int64(len(a.Addrs[i].Raw)), w.threshold)
 	}
 	w.begin(count, size)
 	for i := range a.Addrs {
 		m := &a.Addrs[i]
-		key := addrMsgKey(w.mscratch[:0], a.Crawl, a.Addr, a.Try, uint16(i))
-		w.mscratch = key
-		key = w.keep(key)
-		// Encoded straight into the arena: addr messages are the bulk of
+		w.mscratch = blobKey(w.mscratch[:0], refs[i])
+		key := w.keep(w.mscratch)
+		// Encoded straight into the arena: addr payloads are the bulk of
 		// the bytes, one copy is enough.
-		val := w.claim(encodeAddrMsg(w.reserve(addrMsgBound(m)), m))
+		val := w.claim(encodeBlob(w.reserve(blobBound(m)), m))
 		w.addOwned(key, val)
+		u := useKey(w.mscratch[:0], refs[i])
+		w.mscratch = encodeUse(u, a.Start)
+		w.add(w.mscratch[:len(u)], w.mscratch[len(u):])
 	}
 	w.stats.AddrMsgs += uint64(len(a.Addrs))
 	w.add(s[:k], s[k:])
@@ -354,6 +431,10 @@ func (w *Writer) Close() error {
 	w.closed = true
 	close(w.ch)
 	<-w.done
+	if w.stopMaint != nil {
+		close(w.stopMaint)
+		<-w.maintDone
+	}
 	return err
 }
 

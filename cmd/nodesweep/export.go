@@ -39,7 +39,7 @@ func (c *crawlFlag) Set(s string) error {
 }
 
 // openCrawl opens the database for reading and resolves crawl id (0: the newest).
-func openCrawl(dir string, id record.CrawlID) (*store.Store, store.CrawlInfo, error) {
+func openCrawl(dir string, id record.CrawlID) (store.ReadCloser, store.CrawlInfo, error) {
 	s, err := openDB(dir)
 	if err != nil {
 		return nil, store.CrawlInfo{}, err
@@ -52,15 +52,15 @@ func openCrawl(dir string, id record.CrawlID) (*store.Store, store.CrawlInfo, er
 	return s, info, nil
 }
 
-// openDB opens the database for reading. Read-only first (several readers,
-// no writes); if the crawler holds the database, say so.
-func openDB(dir string) (*store.Store, error) {
+// openDB opens the database for reading: read-only, or through the crawl
+// or watch that has it open (store.OpenReader).
+func openDB(dir string) (store.ReadCloser, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("database %s: %w", dir, err)
 	}
-	s, err := store.Open(dir, store.WithReadOnly())
+	s, err := store.OpenReader(dir)
 	if errors.Is(err, store.ErrLocked) {
-		return nil, fmt.Errorf("%w (a crawl is running on it: wait for it to finish)", err)
+		return nil, fmt.Errorf("%w (a process has it open and does not answer reads: wait for it to finish)", err)
 	}
 	return s, err
 }
@@ -112,7 +112,7 @@ func runExport(ctx context.Context, args []string) error {
 }
 
 // exportGeo opens the enrichment sources the flags name (nil when none).
-func exportGeo(ctx context.Context, s *store.Store, info store.CrawlInfo, city, asn string, rdns bool) (export.Geo, func(), error) {
+func exportGeo(ctx context.Context, s store.Reader, info store.CrawlInfo, city, asn string, rdns bool) (export.Geo, func(), error) {
 	eg, err := enrich.ForCrawl(ctx, s, info.ID, enrich.Sources{City: city, ASN: asn, ReverseDNS: rdns})
 	if err != nil || eg == nil {
 		return nil, func() {}, err

@@ -132,7 +132,7 @@ func TestIntervalAndSeedFromCrawl(t *testing.T) {
 	reachable := func(id record.CrawlID) map[codec.Addr]bool {
 		out := map[codec.Addr]bool{}
 		if err := st.EachAttempted(id, func(a store.Attempted) error {
-			if store.CompletedHandshake(a.Best) {
+			if a.Best.Reachable() {
 				out[a.Addr] = true
 			}
 			return nil

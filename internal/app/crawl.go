@@ -396,7 +396,7 @@ func resumeFrontier(st *store.Store, id record.CrawlID, f *frontier.Frontier, re
 	again := 0
 	if err := st.EachAttempted(id, func(a store.Attempted) error {
 		switch {
-		case store.CompletedHandshake(a.Best):
+		case a.Best.Reachable():
 			done++
 			f.MarkDone(a.Addr)
 		case a.Last == record.ClassAborted || (a.Last.Transient() && int(a.LastTry) < retries):

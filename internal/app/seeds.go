@@ -95,7 +95,7 @@ type reachableSink struct {
 
 func (s *reachableSink) Record(a *record.Attempt) error {
 	err := s.Sink.Record(a)
-	if store.CompletedHandshake(a.Class) {
+	if a.Class.Reachable() {
 		s.addrs = append(s.addrs, a.Addr)
 	}
 	return err

@@ -250,7 +250,7 @@ func (c *Crawler) handle(a *record.Attempt) error {
 	if int(a.Class) < len(c.live.byClass) {
 		c.live.byClass[a.Class].Add(1)
 	}
-	if a.Class == record.ClassReachable {
+	if a.Class.Reachable() {
 		c.sum.Reachable++
 		c.live.Reachable.Add(1)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/nodesweep/nodesweep/internal/export"
 	"github.com/nodesweep/nodesweep/internal/nodes"
 	"github.com/nodesweep/nodesweep/internal/record"
+	"github.com/nodesweep/nodesweep/store"
 )
 
 // ExportGeo adapts a Geo and reverse-DNS names to export.Geo, so that
@@ -61,7 +62,7 @@ type Sources struct {
 // databases, and with ReverseDNS the host names of its reachable nodes (32
 // lookups at a time, 5 s each). It returns nil when no source is named.
 // Close releases the databases.
-func ForCrawl(ctx context.Context, src nodes.Source, id record.CrawlID, s Sources) (*ExportGeo, error) {
+func ForCrawl(ctx context.Context, src store.Reader, id record.CrawlID, s Sources) (*ExportGeo, error) {
 	if s.City == "" && s.ASN == "" && !s.ReverseDNS {
 		return nil, nil
 	}

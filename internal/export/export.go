@@ -71,7 +71,7 @@ type Options struct {
 }
 
 // Write exports crawl info.ID of src in format f to w.
-func Write(w io.Writer, src nodes.Source, info store.CrawlInfo, f Format, opt Options) error {
+func Write(w io.Writer, src store.Reader, info store.CrawlInfo, f Format, opt Options) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var err error
 	switch f {
@@ -107,7 +107,7 @@ type BitnodesSnapshot struct {
 // attempt's end while it is unfinished); connected_since is the start of the
 // attempt that completed the handshake (unix seconds); latest_height is
 // nodes.TipHeight of the reachable nodes' start heights.
-func writeBitnodes(w *bufio.Writer, src nodes.Source, info store.CrawlInfo, opt Options) error {
+func writeBitnodes(w *bufio.Writer, src store.Reader, info store.CrawlInfo, opt Options) error {
 	ns, err := nodes.Reachable(src, info.ID)
 	if err != nil {
 		return err
@@ -268,7 +268,7 @@ func ColumnNames() []string {
 	return out
 }
 
-func eachRow(src nodes.Source, id record.CrawlID, opt Options, fn func(*nodes.Node) error) error {
+func eachRow(src store.Reader, id record.CrawlID, opt Options, fn func(*nodes.Node) error) error {
 	return nodes.Each(src, id, func(n *nodes.Node) error {
 		if !opt.All && !n.Reachable() {
 			return nil
@@ -277,28 +277,33 @@ func eachRow(src nodes.Source, id record.CrawlID, opt Options, fn func(*nodes.No
 	})
 }
 
-func writeJSONL(w *bufio.Writer, src nodes.Source, id record.CrawlID, opt Options) error {
-	return eachRow(src, id, opt, func(n *nodes.Node) error {
-		w.WriteByte('{')
-		for i, c := range columns {
-			if i > 0 {
-				w.WriteByte(',')
-			}
-			k, _ := json.Marshal(c.name)
-			w.Write(k)
-			w.WriteByte(':')
-			v, err := json.Marshal(c.get(n))
-			if err != nil {
-				return err
-			}
-			w.Write(v)
-		}
-		_, err := w.WriteString("}\n")
-		return err
-	})
+func writeJSONL(w *bufio.Writer, src store.Reader, id record.CrawlID, opt Options) error {
+	return eachRow(src, id, opt, func(n *nodes.Node) error { return WriteJSONRow(w, n) })
 }
 
-func writeCSV(w *bufio.Writer, src nodes.Source, id record.CrawlID, opt Options) error {
+// WriteJSONRow writes n as one JSONL object with the columns of ColumnNames,
+// in order: the one JSON shape of a node, used by the jsonl export and by
+// the crawler's --jsonl attempt log.
+func WriteJSONRow(w *bufio.Writer, n *nodes.Node) error {
+	w.WriteByte('{')
+	for i, c := range columns {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		k, _ := json.Marshal(c.name)
+		w.Write(k)
+		w.WriteByte(':')
+		v, err := json.Marshal(c.get(n))
+		if err != nil {
+			return err
+		}
+		w.Write(v)
+	}
+	_, err := w.WriteString("}\n")
+	return err
+}
+
+func writeCSV(w *bufio.Writer, src store.Reader, id record.CrawlID, opt Options) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(ColumnNames()); err != nil {
 		return err

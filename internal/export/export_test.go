@@ -57,7 +57,7 @@ func newFixture(t *testing.T) *fixture {
 		}
 		k := a.Addr.String()
 		f.tries[k]++
-		if store.CompletedHandshake(a.Class) {
+		if a.Class.Reachable() {
 			if f.reachable[k] == nil {
 				f.reachable[k] = a
 			}
@@ -83,10 +83,13 @@ func newFixture(t *testing.T) *fixture {
 	d := g.Attempt(codec.MustParseAddr("[fc00::9]:8333"), 0)
 	d.Class, d.Detail, d.Version = record.ClassReachable, "session cap reached", g.Version(925_000)
 	d.Version.Msg.HasUserAgent, d.Version.Msg.UserAgent, d.Version.Msg.HasStartHeight, d.Version.Msg.StartHeight = false, "", false, 0
+	d.Version.Msg.HasRelay, d.Version.Msg.Relay = false, true // a pre-BIP14 shape: the payload ends after the nonce
+	storetest.Reencode(d.Version)
 	rec(d)
 	e := g.Attempt(codec.MustParseAddr("8.8.4.4:8333"), 0)
 	e.Class, e.Version = record.ClassReachable, g.Version(925_000)
 	e.Version.Msg.UserAgent = "/evil\"\n,ua\xff/"
+	storetest.Reencode(e.Version)
 	rec(e)
 	if err := w.FinishCrawl(id, start.Add(10*time.Minute)); err != nil {
 		t.Fatal(err)
@@ -185,7 +188,7 @@ func expected(a *record.Attempt, tries int, c string) string {
 	case "class":
 		return j(a.Class.String())
 	case "reachable":
-		return j(store.CompletedHandshake(a.Class))
+		return j(a.Class.Reachable())
 	case "tries":
 		return j(tries)
 	case "detail":

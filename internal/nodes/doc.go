@@ -4,6 +4,6 @@
 // service flags. Exports, reports and diffs read crawls through it so that
 // they agree on what "reachable" and "the node's version" mean.
 //
-// It reads through the small Source interface (which *store.Store
-// satisfies) and never touches Badger. It does not format anything.
+// It reads through store.Reader (the one interface every reader of a
+// database uses) and never touches Badger. It does not format anything.
 package nodes

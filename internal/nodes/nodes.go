@@ -12,15 +12,6 @@ import (
 	"github.com/nodesweep/nodesweep/store"
 )
 
-// Source is what this package reads; *store.Store implements it.
-type Source interface {
-	Crawl(id record.CrawlID) (store.CrawlInfo, error)
-	LatestCrawl() (record.CrawlMeta, error)
-	EachAttempt(id record.CrawlID, opt store.ReadOptions, fn func(*record.Attempt) error) error
-}
-
-var _ Source = (*store.Store)(nil)
-
 // ErrNoCrawl: the database holds no crawl to read.
 var ErrNoCrawl = errors.New("no crawl in the database")
 
@@ -34,7 +25,7 @@ type Node struct {
 }
 
 // Reachable reports whether the node completed the version handshake.
-func (n *Node) Reachable() bool { return store.CompletedHandshake(n.Attempt.Class) }
+func (n *Node) Reachable() bool { return n.Attempt.Class.Reachable() }
 
 // Class is the outcome class of the attempt that counts.
 func (n *Node) Class() record.Class { return n.Attempt.Class }
@@ -47,7 +38,7 @@ func (n *Node) Network() codec.Network { return n.Addr.Network() }
 
 // Each calls fn once per address attempted in the crawl, in the store's
 // address order (network, then address bytes, then port).
-func Each(src Source, id record.CrawlID, fn func(*Node) error) error {
+func Each(src store.Reader, id record.CrawlID, fn func(*Node) error) error {
 	var cur *Node
 	flush := func() error {
 		if cur == nil {
@@ -67,7 +58,7 @@ func Each(src Source, id record.CrawlID, fn func(*Node) error) error {
 			cur = &Node{Addr: a.Addr}
 		}
 		cur.Tries++
-		if cur.Attempt == nil || !store.CompletedHandshake(cur.Attempt.Class) {
+		if cur.Attempt == nil || !cur.Attempt.Class.Reachable() {
 			cur.Attempt = a
 		}
 		return nil
@@ -79,7 +70,7 @@ func Each(src Source, id record.CrawlID, fn func(*Node) error) error {
 }
 
 // Reachable returns the crawl's nodes that completed the handshake.
-func Reachable(src Source, id record.CrawlID) ([]*Node, error) {
+func Reachable(src store.Reader, id record.CrawlID) ([]*Node, error) {
 	var out []*Node
 	err := Each(src, id, func(n *Node) error {
 		if n.Reachable() {
@@ -91,7 +82,7 @@ func Reachable(src Source, id record.CrawlID) ([]*Node, error) {
 }
 
 // Resolve returns the crawl to read: id if non-zero, else the newest.
-func Resolve(src Source, id record.CrawlID) (store.CrawlInfo, error) {
+func Resolve(src store.Reader, id record.CrawlID) (store.CrawlInfo, error) {
 	if id == 0 {
 		m, err := src.LatestCrawl()
 		if errors.Is(err, store.ErrNotFound) {

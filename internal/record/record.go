@@ -81,6 +81,13 @@ func AllClasses() []Class {
 	return out
 }
 
+// Reachable reports whether an attempt of this class completed the version
+// handshake: the one rule by which exports, reports, counts, resume and seeds
+// call an address reachable. The session records a handshake cut short by
+// its caps as reachable (with a detail); session-timeout means it never
+// completed.
+func (c Class) Reachable() bool { return c == ClassReachable }
+
 // Transient reports whether an attempt of this class is worth retrying
 // within the same crawl (timeouts, resets, our own resource errors — not
 // refusals nor protocol errors).
@@ -92,16 +99,21 @@ func (c Class) Transient() bool {
 	return false
 }
 
-// Version is a version message as received: the raw payload and its fields.
+// Version is a version message as received: the raw payload and its fields
+// (the store keeps only Raw and derives Msg from it when it reads).
 type Version struct {
 	Raw []byte
 	Msg codec.Version
 }
 
-// AddrMessage is one addr or addrv2 message as received.
+// AddrMessage is one addr or addrv2 message as received. The store keeps
+// Command and Raw (once per distinct payload) and how many entries were
+// kept; Entries and Skipped are parsed again from Raw when read.
 type AddrMessage struct {
 	Command codec.Command // CmdAddr or CmdAddrV2
 	Raw     []byte
+	// Entries are the parsed entries the session kept: a prefix of Raw's
+	// (it keeps at most codec.MaxAddrEntries per session).
 	Entries []codec.AddrEntry
 	// Skipped counts addrv2 entries of unknown network IDs.
 	Skipped int
@@ -128,6 +140,19 @@ type Attempt struct {
 	GarbageBytes  uint32 // bytes skipped to resynchronise on the magic
 	BadChecksums  uint16 // frames dropped for their checksum
 	SkippedFrames uint32 // frames of commands we do not read
+}
+
+// AddrProtocol is the protocol version an attempt's addr (v1) payloads are
+// read with: the lower of ours (codec.ProtocolCurrent) and the peer's
+// version, ours when no version was received. It decides whether addr
+// entries carry a timestamp; the session parses with it and the store
+// re-parses stored payloads with it.
+func (a *Attempt) AddrProtocol() int32 {
+	pver := int32(codec.ProtocolCurrent)
+	if a.Version != nil {
+		pver = min(pver, a.Version.Msg.Protocol)
+	}
+	return pver
 }
 
 // Learned returns the addresses this attempt learned from the peer's

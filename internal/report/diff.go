@@ -27,7 +27,7 @@ type DiffResult struct {
 
 // Diff compares the reachable nodes of two crawls. Lists are sorted by
 // canonical address.
-func Diff(src nodes.Source, a, b store.CrawlInfo) (*DiffResult, error) {
+func Diff(src store.Reader, a, b store.CrawlInfo) (*DiffResult, error) {
 	na, err := nodes.Reachable(src, a.ID)
 	if err != nil {
 		return nil, err

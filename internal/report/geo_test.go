@@ -29,7 +29,7 @@ func TestCountriesAndASNs(t *testing.T) {
 	check(t, err)
 	v4, other := 0, 0
 	for _, a := range want {
-		if !store.CompletedHandshake(a.Class) {
+		if !a.Class.Reachable() {
 			continue
 		}
 		if a.Addr.Network() == codec.NetIPv4 {

@@ -35,6 +35,7 @@ func crawlFixture(t testing.TB, st *store.Store, seed uint64, n int, edit func(*
 		a := g.Attempt(codec.Addr{}, 0)
 		if edit != nil {
 			edit(a)
+			storetest.Reencode(a.Version)
 		}
 		learned = append(learned, a.Addr, g.Addr()) // one never dialled per dialled
 		if err := w.Record(a); err != nil {
@@ -84,7 +85,7 @@ func TestComputeMatchesRecords(t *testing.T) {
 	for _, a := range want {
 		c := nets[a.Addr.Network()]
 		c[1]++
-		if !store.CompletedHandshake(a.Class) {
+		if !a.Class.Reachable() {
 			fails[a.Class.String()]++
 			nets[a.Addr.Network()] = c
 			continue
@@ -187,10 +188,10 @@ func TestDiff(t *testing.T) {
 	gone, up, moved := 0, 0, 0
 	for addr, x := range wa {
 		y := wb[addr]
-		if !store.CompletedHandshake(x.Class) {
+		if !x.Class.Reachable() {
 			continue
 		}
-		if y == nil || !store.CompletedHandshake(y.Class) {
+		if y == nil || !y.Class.Reachable() {
 			gone++
 			continue
 		}

@@ -10,17 +10,8 @@ import (
 	"github.com/nodesweep/nodesweep/codec"
 	"github.com/nodesweep/nodesweep/internal/export"
 	"github.com/nodesweep/nodesweep/internal/nodes"
-	"github.com/nodesweep/nodesweep/internal/record"
 	"github.com/nodesweep/nodesweep/store"
 )
-
-// Source is what a report reads; *store.Store implements it.
-type Source interface {
-	nodes.Source
-	EachSeen(id record.CrawlID, fn func(store.Sighting) error) error
-}
-
-var _ Source = (*store.Store)(nil)
 
 // Count is one labelled number of a distribution.
 type Count struct {
@@ -84,11 +75,13 @@ var lagBuckets = []struct {
 }
 
 // Compute reads the crawl and computes its statistics.
-func Compute(src Source, info store.CrawlInfo) (*Stats, error) { return ComputeGeo(src, info, nil) }
+func Compute(src store.Reader, info store.CrawlInfo) (*Stats, error) {
+	return ComputeGeo(src, info, nil)
+}
 
 // ComputeGeo is Compute with reachable nodes also counted by country and AS
 // from geo (nil: not counted).
-func ComputeGeo(src Source, info store.CrawlInfo, geo export.Geo) (*Stats, error) {
+func ComputeGeo(src store.Reader, info store.CrawlInfo, geo export.Geo) (*Stats, error) {
 	st := &Stats{Crawl: info}
 	nets := map[codec.Network]*NetworkCount{}
 	net := func(n codec.Network) *NetworkCount {

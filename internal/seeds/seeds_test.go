@@ -322,42 +322,54 @@ func TestReadFileLines(t *testing.T) {
 	}
 }
 
-type fakeAttempts []store.Attempted
-
-func (f fakeAttempts) EachAttempted(id record.CrawlID, fn func(store.Attempted) error) error {
-	if id != 7 {
-		return store.ErrNotFound
-	}
-	for _, a := range f {
-		if err := fn(a); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func TestFromCrawl(t *testing.T) {
-	src := fakeAttempts{
-		{Addr: codec.MustParseAddr("10.0.0.1:8333"), Tries: 1, Best: record.ClassReachable},
-		{Addr: codec.MustParseAddr("10.0.0.2:8333"), Tries: 2, Best: record.ClassConnectTimeout},
-		{Addr: codec.MustParseAddr("10.0.0.3:8333"), Tries: 1, Best: record.ClassSessionTimeout},
-		{Addr: codec.MustParseAddr("10.0.0.4:8333"), Tries: 1, Best: record.ClassRefused},
-	}
-	got, err := FromCrawl(src, 7)
+	st, err := store.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer st.Close()
+	id, err := st.NewCrawl(record.CrawlMeta{Network: "mainnet", Start: time.Unix(1_763_000_000, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := st.NewWriter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tries := []struct {
+		addr  string
+		class record.Class
+		try   uint8
+	}{
+		{"10.0.0.1:8333", record.ClassReachable, 0},
+		{"10.0.0.2:8333", record.ClassConnectTimeout, 0},
+		{"10.0.0.2:8333", record.ClassConnectTimeout, 1},
+		{"10.0.0.3:8333", record.ClassSessionTimeout, 0},
+		{"10.0.0.4:8333", record.ClassRefused, 0},
+		{"10.0.0.5:8333", record.ClassReset, 0},
+		{"10.0.0.5:8333", record.ClassReachable, 1}, // a retry that got through
+	}
 	var want []string // the store decides what counts as reachable
-	for _, a := range src {
-		if store.CompletedHandshake(a.Best) {
-			want = append(want, a.Addr.String())
+	for _, tr := range tries {
+		a := &record.Attempt{Crawl: id, Addr: codec.MustParseAddr(tr.addr), Try: tr.try, Class: tr.class, Start: time.Unix(1_763_000_001, 0)}
+		if err := w.Record(a); err != nil {
+			t.Fatal(err)
+		}
+		if tr.class.Reachable() {
+			want = append(want, tr.addr)
 		}
 	}
-	if g := strings.Join(strs(got), ","); g != strings.Join(want, ",") || !strings.HasPrefix(g, "10.0.0.1:8333") ||
-		strings.Contains(g, "10.0.0.2") || strings.Contains(g, "10.0.0.4") {
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := FromCrawl(st, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := strings.Join(strs(got), ","); g != strings.Join(want, ",") || g != "10.0.0.1:8333,10.0.0.5:8333" {
 		t.Errorf("got %s, want %v", g, want)
 	}
-	if _, err := FromCrawl(src, 8); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("unknown crawl: %v", err)
+	if got, err := FromCrawl(st, id+1); err != nil || len(got) != 0 {
+		t.Errorf("unknown crawl: %v, %v", got, err)
 	}
 }

@@ -286,11 +286,7 @@ func (s *Session) onAddr(f *codec.Frame) {
 	if f.Command == codec.CmdAddrV2 {
 		entries, skipped, err = codec.DecodeAddrV2(f.Payload, nil)
 	} else {
-		pver := int32(codec.ProtocolCurrent)
-		if s.att.Version != nil {
-			pver = min(pver, s.att.Version.Msg.Protocol)
-		}
-		entries, err = codec.DecodeAddr(f.Payload, pver, nil)
+		entries, err = codec.DecodeAddr(f.Payload, s.att.AddrProtocol(), nil)
 	}
 	if err != nil {
 		if s.handshakeComplete() {

@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/nodesweep/nodesweep/codec"
+	"github.com/nodesweep/nodesweep/internal/export"
+	"github.com/nodesweep/nodesweep/internal/nodes"
 	"github.com/nodesweep/nodesweep/internal/record"
 )
 
@@ -83,7 +85,10 @@ func (m *Memory) SeenAddrs() map[codec.Addr]codec.Addr {
 	return out
 }
 
-// JSONL writes one JSON object per attempt (and per batch of seen addresses).
+// JSONL writes one JSON object per attempt, in the jsonl export's shape
+// (export.WriteJSONRow: the same columns, tries = this attempt's try + 1),
+// and one {"kind":"seen","from":…,"addrs":[…]} object per batch of seen
+// addresses (it has no "addr" key, so readers of the export skip it).
 type JSONL struct {
 	w   *bufio.Writer
 	enc *json.Encoder
@@ -95,41 +100,9 @@ func NewJSONL(w io.Writer) *JSONL {
 	return &JSONL{w: bw, enc: json.NewEncoder(bw)}
 }
 
-type jsonAttempt struct {
-	Kind         string         `json:"kind"`
-	Addr         codec.Addr     `json:"addr"`
-	Class        string         `json:"class"`
-	Detail       string         `json:"detail,omitempty"`
-	Try          uint8          `json:"try"`
-	Start        int64          `json:"start_unix_ms"`
-	ConnectMS    float64        `json:"connect_ms"`
-	VersionMS    float64        `json:"version_ms"`
-	BytesIn      uint64         `json:"bytes_in"`
-	BytesOut     uint64         `json:"bytes_out"`
-	Version      *codec.Version `json:"version,omitempty"`
-	Learned      int            `json:"learned"`
-	GarbageBytes uint32         `json:"garbage_bytes,omitempty"`
-}
-
 func (j *JSONL) Record(a *record.Attempt) error {
-	row := jsonAttempt{Kind: "attempt", Addr: a.Addr, Class: a.Class.String(), Detail: a.Detail, Try: a.Try,
-		Start: a.Start.UnixMilli(), ConnectMS: ms(a.ConnectRTT.Seconds()), VersionMS: ms(a.VersionRTT.Seconds()),
-		BytesIn: a.BytesIn, BytesOut: a.BytesOut, Learned: learnedCount(a), GarbageBytes: a.GarbageBytes}
-	if a.Version != nil {
-		row.Version = &a.Version.Msg
-	}
-	return j.enc.Encode(row)
+	return export.WriteJSONRow(j.w, &nodes.Node{Addr: a.Addr, Tries: int(a.Try) + 1, Attempt: a})
 }
-
-func learnedCount(a *record.Attempt) int {
-	n := 0
-	for _, m := range a.Addrs {
-		n += len(m.Entries)
-	}
-	return n
-}
-
-func ms(s float64) float64 { return float64(int64(s*1e6)) / 1e3 }
 
 func (j *JSONL) Seen(_ record.CrawlID, from codec.Addr, addrs []codec.Addr) error {
 	return j.enc.Encode(struct {

@@ -55,7 +55,8 @@ func (g *Gen) Addr() codec.Addr {
 
 var userAgents = []string{"/Satoshi:27.0.0/", "/Satoshi:28.1.0/", "/Satoshi:26.0.0/", "/Satoshi:29.0.0/Knots:20250305/", "/btcwire:0.5.0/btcd:0.26.2/"}
 
-// Version returns a parsed version message with a plausible raw payload.
+// Version returns a version message: its real payload and the fields
+// parsed from it.
 func (g *Gen) Version(height int32) *record.Version {
 	ua := userAgents[g.R.IntN(len(userAgents))]
 	v := codec.Version{
@@ -67,11 +68,7 @@ func (g *Gen) Version(height int32) *record.Version {
 	v.AddrRecv.IP[10], v.AddrRecv.IP[11], v.AddrRecv.IP[15] = 0xff, 0xff, 1
 	v.AddrRecv.Port = 8333
 	v.AddrFrom.Services = v.Services
-	raw := make([]byte, 86+len(ua)+5) // ~110 bytes, like a real one
-	for i := range raw {
-		raw[i] = byte(g.R.Uint32())
-	}
-	return &record.Version{Raw: raw, Msg: v}
+	return &record.Version{Raw: codec.AppendVersion(nil, &v), Msg: v} // ~110 bytes, like a real one
 }
 
 // GossipAddr returns a fresh address with the mix of today's gossip: half
@@ -147,4 +144,13 @@ func (g *Gen) Attempt(a codec.Addr, try uint8) *record.Attempt {
 	}
 	at.End = start.Add(at.ConnectRTT + time.Duration(g.R.IntN(5000))*time.Millisecond)
 	return at
+}
+
+// Reencode sets v.Raw to the payload of v.Msg, for tests that edit the
+// fields of a generated version: the store keeps only the raw payload and
+// parses the fields from it.
+func Reencode(v *record.Version) {
+	if v != nil {
+		v.Raw = codec.AppendVersion(nil, &v.Msg)
+	}
 }

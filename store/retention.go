@@ -1,0 +1,236 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/nodesweep/nodesweep/internal/record"
+)
+
+// Retention. A census that runs for months keeps a window of history, as
+// bitnodes keeps 60 days of snapshots: Prune deletes what is older than the
+// window, value-log GC (gc.go) then gives the space back.
+//
+// What "older" means, per crawl:
+//   - a finished crawl goes whole (meta, seen, attempts) once it ended
+//     before the cutoff, and stays whole otherwise: a report of a crawl is
+//     never of half of it;
+//   - an unfinished crawl (one being written, as a long-running census
+//     writes, or one abandoned by a crash) loses its attempts that started
+//     before the cutoff, and goes whole once its newest attempt (or, with
+//     none, its start) is before the cutoff;
+//   - an addr payload goes when no attempt kept refers to it: its last use
+//     (the newest Start of the attempts that referred to it) is before the
+//     oldest attempt kept. Attempts of a crawl start after the crawl did, so
+//     that is the cutoff or the start of the oldest finished crawl kept,
+//     whichever is earlier, less payloadSlack for clocks that step back.
+//
+// Later tables with time-stamped history (samples) belong here too.
+
+// DefaultRetention is how long Prune keeps history unless WithRetention
+// says otherwise: bitnodes' 60 days.
+const DefaultRetention = 60 * 24 * time.Hour
+
+// payloadSlack is how far before the oldest kept attempt a payload's last
+// use may lie and the payload still be kept.
+const payloadSlack = time.Hour
+
+// Pruned counts what Prune deleted.
+type Pruned struct {
+	Crawls   int // whole crawls
+	Attempts int // attempts (of whole crawls too)
+	Seen     int // seen records
+	Payloads int // addr payloads no kept attempt refers to
+}
+
+// Prune deletes history older than now minus the retention (WithRetention;
+// DefaultRetention), as described above. It may run while a Writer writes:
+// payloads are swept under the same lock the Writer's commits hold.
+func (s *Store) Prune(now time.Time) (Pruned, error) {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	var p Pruned
+	if err := s.check(true); err != nil {
+		return p, err
+	}
+	if s.cfg.retention <= 0 {
+		return p, nil
+	}
+	cutoff := now.Add(-s.cfg.retention)
+	crawls, err := s.storedCrawls()
+	if err != nil {
+		return p, err
+	}
+	payloadCutoff := cutoff
+	for _, m := range crawls {
+		switch {
+		case m.Finished && m.End.Before(cutoff):
+			err = s.dropCrawl(m.ID, &p)
+		case m.Finished:
+			if m.Start.Before(payloadCutoff) {
+				payloadCutoff = m.Start
+			}
+		default:
+			var newest time.Time
+			newest, err = s.dropAttemptsBefore(m.ID, cutoff, &p)
+			if err == nil && newest.Before(cutoff) && m.Start.Before(cutoff) {
+				err = s.dropCrawl(m.ID, &p)
+			}
+		}
+		if err != nil {
+			return p, &CrawlError{uint64(m.ID), err}
+		}
+	}
+	err = s.dropPayloadsBefore(payloadCutoff.Add(-payloadSlack), &p)
+	return p, err
+}
+
+// deleter deletes keys in batches (Badger splits a WriteBatch into
+// transactions of its own size limits).
+type deleter struct {
+	wb *badger.WriteBatch
+	n  int
+}
+
+func (s *Store) newDeleter() *deleter { return &deleter{wb: s.db.NewWriteBatch()} }
+
+func (d *deleter) del(key []byte) error {
+	d.n++
+	return d.wb.Delete(bytes.Clone(key))
+}
+
+func (d *deleter) flush() error {
+	if err := d.wb.Flush(); err != nil {
+		return fmt.Errorf("store: prune: %w", err)
+	}
+	return nil
+}
+
+// dropCrawl deletes a crawl whole: its attempts, seen records and meta.
+func (s *Store) dropCrawl(id record.CrawlID, p *Pruned) error {
+	d := s.newDeleter()
+	defer d.wb.Cancel()
+	for _, tab := range []byte{tabAttempt, tabSeen} {
+		before := d.n
+		err := s.db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: crawlPrefix(tab, id)})
+			defer it.Close()
+			for it.Rewind(); it.Valid(); it.Next() {
+				if err := d.del(it.Item().Key()); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if tab == tabAttempt {
+			p.Attempts += d.n - before
+		} else {
+			p.Seen += d.n - before
+		}
+	}
+	if err := d.del(crawlKey(id)); err != nil {
+		return err
+	}
+	p.Crawls++
+	return d.flush()
+}
+
+// dropAttemptsBefore deletes the attempts of crawl id that started before
+// cutoff and returns the newest Start of those kept (zero if none).
+func (s *Store) dropAttemptsBefore(id record.CrawlID, cutoff time.Time, p *Pruned) (time.Time, error) {
+	d := s.newDeleter()
+	defer d.wb.Cancel()
+	var newest time.Time
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: crawlPrefix(tabAttempt, id), PrefetchValues: true, PrefetchSize: 256})
+		defer it.Close()
+		var a record.Attempt
+		var refs []addrRef
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			key := item.Key()
+			if err := item.Value(func(val []byte) (err error) {
+				refs, err = decodeAttempt(key, val, &a, false, refs[:0])
+				return err
+			}); err != nil {
+				return err
+			}
+			if a.Start.Before(cutoff) {
+				if err := d.del(key); err != nil {
+					return err
+				}
+				p.Attempts++
+			} else if a.Start.After(newest) {
+				newest = a.Start
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return newest, err
+	}
+	return newest, d.flush()
+}
+
+// dropPayloadsBefore deletes the addr payloads last used before cutoff,
+// holding the lock a Writer's commit holds while it decides which payloads
+// are stored (so that none it relies on disappears), and forgets them in
+// the Writer's index.
+func (s *Store) dropPayloadsBefore(cutoff time.Time, p *Pruned) error {
+	idx := &s.payloads
+	idx.mu.Lock()
+	defer idx.mu.Unlock()
+	d := s.newDeleter()
+	defer d.wb.Cancel()
+	var gone []blobHash
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tabUse}, PrefetchValues: true, PrefetchSize: 256})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			key := item.Key()
+			if len(key) != 1+hashLen {
+				return corrupt(key, "bad payload use key")
+			}
+			var last time.Time
+			if err := item.Value(func(val []byte) (err error) {
+				last, err = decodeUse(key, val)
+				return err
+			}); err != nil {
+				return err
+			}
+			if !last.Before(cutoff) {
+				continue
+			}
+			var h blobHash
+			copy(h[:], key[1:])
+			if err := d.del(blobKey(nil, h)); err != nil {
+				return err
+			}
+			if err := d.del(key); err != nil {
+				return err
+			}
+			gone = append(gone, h)
+		}
+		return nil
+	})
+	if err == nil {
+		err = d.flush()
+	}
+	if err != nil && !errors.Is(err, ErrCorrupt) {
+		idx.reset() // unsure what is stored now: ask the database
+		return err
+	}
+	for _, h := range gone {
+		delete(idx.known, h)
+	}
+	p.Payloads += len(gone)
+	return err
+}
