@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -54,9 +56,12 @@ func TestLowFileLimit(t *testing.T) {
 		s.MaxConns, s.ConnBackoffs, s.ByClass["local-error"], s.Reachable)
 }
 
-// TestKillNineAndResume SIGKILLs a stored crawl at 10 random moments, checks
-// the database opens after each kill and kept everything it had before,
-// resumes, and finally compares the reachable set with the ground truth.
+// TestKillNineAndResume SIGKILLs a stored crawl at 10 random moments, each
+// after the child has run past the flush interval (1 s), checks the database
+// opens after each kill and kept everything it had before, that something was
+// stored every time and that the store grew for most kills, resumes, and
+// finally compares the reachable set with the ground truth. The kill moments
+// come from a logged seed (NODESWEEP_KILL_SEED replays one).
 func TestKillNineAndResume(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -67,39 +72,55 @@ func TestKillNineAndResume(t *testing.T) {
 	defer n.Close()
 	dir := t.TempDir()
 	spec := childSpec{Seeds: seedsOf(n), Allow: n.Config().Range.String(), DB: dir, MaxConns: 2000}
-	rng := rand.New(rand.NewPCG(41, 1))
+	seed := killSeed(t)
+	rng := rand.New(rand.NewPCG(seed, 1))
 	prev := map[string]bool{}
+	dialable := 0
+	for _, tn := range n.Truth().Nodes {
+		if tn.Dialable {
+			dialable++
+		}
+	}
+	kills, grew := 0, 0 // kills that started with < 90 % of the dialable addresses stored; of them, those the store grew in
 	for kill := 0; kill < 10; kill++ {
 		child := startChild(t, spec)
-		time.Sleep(time.Duration(500+rng.IntN(2000)) * time.Millisecond) // the child flushes every second
+		// Past the 1 s flush interval plus the child's start (exec, store
+		// open): at least one periodic flush has happened.
+		time.Sleep(time.Duration(1600+rng.IntN(1200)) * time.Millisecond)
 		_ = child.Process.Signal(syscall.SIGKILL)
 		_ = child.Wait()
-		st, err := store.Open(dir)
-		if err != nil {
-			t.Fatalf("kill %d: the database does not open: %v", kill, err)
-		}
-		now := map[string]bool{}
-		crawls, err := st.Crawls()
-		if err != nil || len(crawls) != 1 {
-			t.Fatalf("kill %d: crawls %v err %v", kill, crawls, err)
-		}
-		if err := st.EachAttempted(crawls[0].ID, func(a store.Attempted) error {
-			now[a.Addr.String()] = true
-			return nil
-		}); err != nil {
-			t.Fatalf("kill %d: reading attempts: %v", kill, err)
-		}
-		st.Close()
+		now, finished := attemptedInStore(t, dir, kill)
 		for a := range prev {
 			if !now[a] {
-				t.Fatalf("kill %d: attempt of %s recorded before is gone", kill, a)
+				t.Fatalf("kill %d (seed %d): attempt of %s recorded before is gone", kill, seed, a)
 			}
 		}
-		t.Logf("kill %d: %d addresses attempted so far", kill, len(now))
+		if len(now) == 0 {
+			t.Fatalf("kill %d (seed %d): nothing stored although the child ran past the flush interval", kill, seed)
+		}
+		if len(prev) < dialable*9/10 {
+			kills++
+			if len(now) > len(prev) {
+				grew++
+			}
+		}
+		t.Logf("kill %d: %d addresses attempted so far (finished %v)", kill, len(now), finished)
 		prev = now
 		spec.Resume, spec.Seeds = true, nil
+		if finished {
+			break
+		}
 	}
-	waitChild(t, startChild(t, spec), 2*time.Minute)
+	// A resumed child dials what was not stored yet: the store must grow
+	// across most kills, else records are being lost and redone. The last
+	// tenth are the addresses whose attempts outlast a child (handshake
+	// timeouts of 5 s, retries): a kill that stores none of them is fine.
+	if kills == 0 || grew < kills*8/10 {
+		t.Fatalf("seed %d: the store grew in only %d of %d kills", seed, grew, kills)
+	}
+	if _, _, finished := reachableInStore(t, dir); !finished {
+		waitChild(t, startChild(t, spec), 2*time.Minute)
+	}
 	_, got, finished := reachableInStore(t, dir)
 	want := truthReachable(n.Truth())
 	if !finished || len(got) != len(want) {
@@ -110,6 +131,45 @@ func TestKillNineAndResume(t *testing.T) {
 			t.Fatalf("%v missing", a)
 		}
 	}
+}
+
+// killSeed is the seed of the kill moments: random and logged, or taken
+// from NODESWEEP_KILL_SEED to replay a failure.
+func killSeed(t *testing.T) uint64 {
+	t.Helper()
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("NODESWEEP_KILL_SEED"); s != "" {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("NODESWEEP_KILL_SEED: %v", err)
+		}
+		seed = v
+	}
+	t.Logf("kill moments from seed %d (replay: NODESWEEP_KILL_SEED=%d)", seed, seed)
+	return seed
+}
+
+// attemptedInStore opens the database after a kill and returns the
+// addresses attempted in its one crawl and whether that crawl finished.
+func attemptedInStore(t *testing.T, dir string, kill int) (map[string]bool, bool) {
+	t.Helper()
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatalf("kill %d: the database does not open: %v", kill, err)
+	}
+	defer st.Close()
+	crawls, err := st.Crawls()
+	if err != nil || len(crawls) != 1 {
+		t.Fatalf("kill %d: crawls %v err %v", kill, crawls, err)
+	}
+	now := map[string]bool{}
+	if err := st.EachAttempted(crawls[0].ID, func(a store.Attempted) error {
+		now[a.Addr.String()] = true
+		return nil
+	}); err != nil {
+		t.Fatalf("kill %d: reading attempts: %v", kill, err)
+	}
+	return now, crawls[0].Finished
 }
 
 // TestMaxConnsClamped asks for more connections than the open-files limit
