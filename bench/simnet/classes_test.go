@@ -172,7 +172,7 @@ func TestHostileKinds(t *testing.T) {
 		},
 		HostileWrongMagic: func(t *testing.T) {
 			b := afterVersion(t, HostileWrongMagic, 300*time.Millisecond)
-			if !bytes.HasPrefix(b, codec.Testnet3.Magic[:]) {
+			if !bytes.HasPrefix(b, Testnet3.Magic[:]) {
 				t.Fatalf("want testnet3 magic, got % x", b[:min(8, len(b))])
 			}
 		},

@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"golang.org/x/net/proxy"
-
-	"github.com/nodesweep/nodesweep/codec"
 )
 
 // A dial of a forbidden (out-of-range loopback) address is caught and logged.
@@ -70,7 +68,9 @@ func TestSOCKSReachesOnion(t *testing.T) {
 		// The seed's sample may lack one; any onion of the network will do.
 		onion = findIdentity(t, n, ClassOnion, nil).Addr.String()
 	}
-	a, err := codec.ParseAddr(onion)
+	host, port, _ := net.SplitHostPort(onion)
+	p, _ := strconv.Atoi(port)
+	a, err := parseOnionHost(host, uint16(p))
 	if err != nil {
 		t.Fatal(err)
 	}

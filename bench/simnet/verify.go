@@ -9,8 +9,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-
-	"github.com/nodesweep/nodesweep/codec"
 )
 
 // Export is what a crawler reported, normalised from either export format:
@@ -193,14 +191,6 @@ func jsonField[T any](raw json.RawMessage) *T {
 		return nil
 	}
 	return &v
-}
-
-// canonical rewrites an address in codec's canonical form when it parses.
-func canonical(s string) string {
-	if a, err := codec.ParseAddr(s); err == nil {
-		return a.String()
-	}
-	return s
 }
 
 // Report scores an export against the truth.

@@ -73,9 +73,11 @@ func runSim(ctx context.Context, args []string) error {
 	cfg.Logger = &log
 	cfg.Seed = *seed
 	cfg.TipHeight = int32(*height)
-	if cfg.Network, err = codec.ParamsByName(*network); err != nil {
+	params, err := codec.ParamsByName(*network)
+	if err != nil {
 		return err
 	}
+	cfg.Network = simnet.Params(params)
 	if cfg.Range, err = netip.ParsePrefix(*rng); err != nil {
 		return fmt.Errorf("--range: %w", err)
 	}

@@ -55,4 +55,5 @@ func TestExportsMatchTruth(t *testing.T) {
 		}
 		t.Logf("%s: recall %.4f precision %.4f (%d found, %d tolerated)", f, r.Recall, r.Precision, r.Found, r.Tolerated)
 	}
+	simClean(t, n)
 }

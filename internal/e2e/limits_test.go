@@ -52,6 +52,7 @@ func TestLowFileLimit(t *testing.T) {
 		t.Errorf("max conns %d, back-offs %d, local errors %d: the fd limit was not felt",
 			s.MaxConns, s.ConnBackoffs, s.ByClass["local-error"])
 	}
+	simClean(t, n)
 	t.Logf("limit 256: max conns %d, %d back-offs, %d local errors retried, all %d reachable",
 		s.MaxConns, s.ConnBackoffs, s.ByClass["local-error"], s.Reachable)
 }
@@ -131,6 +132,7 @@ func TestKillNineAndResume(t *testing.T) {
 			t.Fatalf("%v missing", a)
 		}
 	}
+	simClean(t, n)
 }
 
 // killSeed is the seed of the kill moments: random and logged, or taken
