@@ -27,6 +27,11 @@
 //     bind-then-close). Caveat: a program binding the same port with
 //     SO_REUSEPORT as the same user could still share it.
 //
+// Two classes fail only their first connection — flaky-reset resets it,
+// flaky-silent says nothing on it until the crawler gives up — and behave as
+// reachable from the second on, so a crawler's retries show end to end
+// (Class.MustBeReachable: the truth requires them reachable).
+//
 // An in-range address dialled on the wrong port (e.g. a refused identity
 // on the accept port) is reset and counted as stray.
 //

@@ -38,6 +38,7 @@ type Network struct {
 	conns      map[net.Conn]struct{}
 	hits       []ForbiddenHit
 	violations []string
+	contacted  map[uint32]bool // flaky identities whose first connection has come
 	connLog    *bufio.Writer
 	closeOnce  sync.Once
 
@@ -282,6 +283,21 @@ func (n *Network) Stats() Stats {
 		Stray: n.st.stray.Load(), Shed: n.st.shed.Load(), SOCKSDials: n.st.socks.Load(),
 		CrawlerErrors: n.st.crawlerErrors.Load(), Violations: n.st.violations.Load(),
 	}
+}
+
+// firstContact reports whether this is the first connection to identity u
+// (for the flaky classes, whose first connection fails).
+func (n *Network) firstContact(u uint32) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.contacted == nil {
+		n.contacted = map[uint32]bool{}
+	}
+	if n.contacted[u] {
+		return false
+	}
+	n.contacted[u] = true
+	return true
 }
 
 // Violations describes the crawler's protocol violations (the first 100).

@@ -187,6 +187,15 @@ func (s *session) run() {
 	case ClassSilent:
 		s.listen()
 		return
+	case ClassFlakyReset, ClassFlakySilent:
+		if s.n.firstContact(s.id.Index) {
+			if s.id.Class == ClassFlakyReset {
+				resetConn(s.c)
+			} else {
+				s.listen()
+			}
+			return
+		}
 	}
 	if err := s.awaitVersion(); err != nil {
 		s.crawlerError(err)

@@ -196,7 +196,8 @@ func jsonField[T any](raw json.RawMessage) *T {
 // Report scores an export against the truth.
 type Report struct {
 	Format string `json:"format"`
-	// Reachable: truth class "reachable" (required), found in the export as reachable.
+	// Reachable: truth classes that must be reachable (Class.MustBeReachable),
+	// found in the export as reachable.
 	TruthReachable int     `json:"truth_reachable"`
 	Found          int     `json:"found"`
 	Recall         float64 `json:"recall"`
@@ -235,7 +236,7 @@ func Verify(truth *Truth, export *Export) Report {
 	for i := range truth.Nodes {
 		tn := &truth.Nodes[i]
 		byAddr[canonical(tn.Addr)] = tn
-		if tn.Class == ClassReachable {
+		if tn.Class.MustBeReachable() {
 			r.TruthReachable++
 		}
 	}
@@ -253,7 +254,7 @@ func Verify(truth *Truth, export *Export) Report {
 			r.Unknown++
 			r.example("unknown", addr)
 			continue
-		case tn.Class == ClassReachable:
+		case tn.Class.MustBeReachable():
 			r.Found++
 		case tn.Class.MayBeReachable():
 			r.Tolerated++
@@ -265,7 +266,7 @@ func Verify(truth *Truth, export *Export) Report {
 		r.compareFields(addr, export.Format, tn, &en)
 	}
 	for addr, tn := range byAddr {
-		if tn.Class == ClassReachable && !export.Nodes[addr].Reachable {
+		if tn.Class.MustBeReachable() && !export.Nodes[addr].Reachable {
 			r.example("missed", addr)
 		}
 	}

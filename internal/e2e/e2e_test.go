@@ -26,6 +26,8 @@ var expected = map[simnet.Class]record.Class{
 	simnet.ClassSilent:               record.ClassHandshakeTimeout,
 	simnet.ClassSlow:                 record.ClassHandshakeTimeout, // speaks after our timeout
 	simnet.ClassClosesEarly:          record.ClassClosed,
+	simnet.ClassFlakyReset:           record.ClassReachable, // on the retry
+	simnet.ClassFlakySilent:          record.ClassReachable, // on the retry
 	simnet.HostileGarbagePrefix:      record.ClassReachable,
 	simnet.HostileGarbageBetween:     record.ClassReachable,
 	simnet.HostileWrongMagic:         record.ClassWrongNetwork,
@@ -155,6 +157,9 @@ func (sc *simCrawl) check(t *testing.T) {
 		if att.Class != want {
 			note(fmt.Sprintf("%v recorded as %v", tn.Class, att.Class), tn.Addr+" ("+att.Detail+")")
 			continue
+		}
+		if (tn.Class == simnet.ClassFlakyReset || tn.Class == simnet.ClassFlakySilent) && att.Try != 1 {
+			note("flaky not reachable on its first retry", fmt.Sprintf("%s: try %d", tn.Addr, att.Try))
 		}
 		if tn.ProtocolVersion != nil && want == record.ClassReachable {
 			v := att.Version.Msg
