@@ -1,8 +1,8 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -11,8 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/rs/zerolog"
 
 	"github.com/nodesweep/nodesweep/bench/simnet"
 	"github.com/nodesweep/nodesweep/store"
@@ -175,19 +173,36 @@ func attemptedInStore(t *testing.T, dir string, kill int) (map[string]bool, bool
 }
 
 // TestMaxConnsClamped asks for more connections than the open-files limit
-// allows: the crawl says so once, uses what fits, and completes.
+// allows, in a crawler child that gives itself RLIMIT_NOFILE 2048 (so the
+// test does not depend on the host's limit): the crawl says so once, uses
+// exactly what the limit leaves (tuning.ConnsFor), and completes.
 func TestMaxConnsClamped(t *testing.T) {
-	var logs bytes.Buffer
-	o := fastOptions()
-	o.MaxConns = 50000
-	o.Log = zerolog.New(&logs)
-	sc := crawlSim(t, simnet.Config{Profile: simnet.ProfileHealthy, Nodes: 1000, Seed: 51}, o, false)
-	sc.check(t)
-	lim, _ := tuning.GetNoFile()
-	if sc.res.MaxConns >= 50000 || uint64(sc.res.MaxConns) > lim.Hard {
-		t.Fatalf("max conns %d with a hard limit of %d", sc.res.MaxConns, lim.Hard)
+	const nofile = 2048
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	n, err := simnet.Start(ctx, simnet.Config{Profile: simnet.ProfileHealthy, Nodes: 1000, Seed: 51})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if n := strings.Count(logs.String(), "--max-conns 50000"); n != 1 {
-		t.Fatalf("the clamp was reported %d times:\n%s", n, logs.String())
+	defer n.Close()
+	dir := t.TempDir()
+	sum, logFile := filepath.Join(dir, "summary.json"), filepath.Join(dir, "log.json")
+	waitChild(t, startChild(t, childSpec{Seeds: seedsOf(n), Allow: n.Config().Range.String(),
+		NoFile: nofile, MaxConns: 50000, Summary: sum, LogFile: logFile}), 90*time.Second)
+	s := readSummary(t, sum)
+	if want := tuning.ConnsFor(nofile); s.MaxConns != want {
+		t.Errorf("max conns %d with RLIMIT_NOFILE %d, want %d", s.MaxConns, nofile, want)
 	}
+	if s.Reachable != 1000 {
+		t.Errorf("reachable %d of 1000 (classes %v)", s.Reachable, s.ByClass)
+	}
+	logs, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	note := fmt.Sprintf("--max-conns 50000 is more than RLIMIT_NOFILE allows (%d open files", nofile)
+	if k := strings.Count(string(logs), note); k != 1 {
+		t.Fatalf("the clamp was reported %d times, want once:\n%s", k, logs)
+	}
+	simClean(t, n)
 }
