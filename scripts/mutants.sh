@@ -79,14 +79,18 @@ if only:
 files = subprocess.run(["git", "-C", root, "ls-files", "-z"], check=True, capture_output=True).stdout.split(b"\0")
 files = [f.decode() for f in files if f]
 
+# One snapshot of the working tree at the start: edits made while the
+# script runs do not leak into later mutations.
+base = os.path.join(work, "base")
+for f in files:
+    src = os.path.join(root, f)
+    if os.path.isfile(src):  # not deleted in the working tree
+        os.makedirs(os.path.dirname(os.path.join(base, f)), exist_ok=True)
+        shutil.copy2(src, os.path.join(base, f))
+
 def copy(dst):
     shutil.rmtree(dst, ignore_errors=True)
-    for f in files:
-        src = os.path.join(root, f)
-        if not os.path.isfile(src):
-            continue  # deleted in the working tree
-        os.makedirs(os.path.dirname(os.path.join(dst, f)), exist_ok=True)
-        shutil.copy2(src, os.path.join(dst, f))
+    shutil.copytree(base, dst, symlinks=True)
 
 FAIL_LINE = re.compile(r"^\s+\S+\.go:\d+: |^panic: |^\S+\.go:\d+:\d+: |^--- FAIL")
 
