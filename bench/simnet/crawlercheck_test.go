@@ -177,3 +177,33 @@ func TestCrawlerCheckPong(t *testing.T) {
 		}
 	}
 }
+
+// A connection opening with bytes that are no v1 message (a BIP324 v2
+// handshake to a v1-only node) is closed as Core closes it and counted as
+// such, not as a crawler error; another network's magic is a crawler error.
+func TestNotV1Opening(t *testing.T) {
+	n := startNet(t, smallHealthy())
+	seed := n.Seeds()[0]
+	send := func(b []byte) {
+		c, err := dialAddr(t, seed, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write(b)
+		readRaw(c, 300*time.Millisecond, 1<<16)
+		c.Close()
+		for deadline := time.Now().Add(2 * time.Second); n.Stats().Active > 0 && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	ellswift := bytes.Repeat([]byte{0x42}, 64)
+	send(ellswift)
+	if st := n.Stats(); st.NotV1Openings != 1 || st.CrawlerErrors != 0 || st.Violations != 0 {
+		t.Fatalf("after a v2 opening: %+v", st)
+	}
+	other := append(Testnet3.Magic[:], bytes.Repeat([]byte{0}, 60)...)
+	send(other)
+	if st := n.Stats(); st.NotV1Openings != 1 || st.CrawlerErrors != 1 {
+		t.Fatalf("after testnet3's magic: %+v", st)
+	}
+}

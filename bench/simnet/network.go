@@ -43,7 +43,7 @@ type Network struct {
 	closeOnce  sync.Once
 
 	st struct {
-		accepted, active, handshakes, getaddrs, forbidden, stray, shed, socks, crawlerErrors, violations atomic.Int64
+		accepted, active, handshakes, getaddrs, forbidden, stray, shed, socks, crawlerErrors, violations, notV1 atomic.Int64
 	}
 }
 
@@ -64,6 +64,10 @@ type Stats struct {
 	// politeness (crawlercheck.go): bad checksums, a malformed version,
 	// messages out of order or never allowed. Network.Violations describes them.
 	Violations int64
+	// NotV1Openings: connections whose first bytes were no v1 message of any
+	// network (e.g. a BIP324 v2 handshake to a v1-only node), closed at once
+	// as Core closes them. Not an error: a v2-first crawler falls back.
+	NotV1Openings int64
 }
 
 // ForbiddenHit is one connection to an address a crawler must never dial.
@@ -282,6 +286,7 @@ func (n *Network) Stats() Stats {
 		GetAddrAnswered: n.st.getaddrs.Load(), ForbiddenHits: n.st.forbidden.Load(),
 		Stray: n.st.stray.Load(), Shed: n.st.shed.Load(), SOCKSDials: n.st.socks.Load(),
 		CrawlerErrors: n.st.crawlerErrors.Load(), Violations: n.st.violations.Load(),
+		NotV1Openings: n.st.notV1.Load(),
 	}
 }
 

@@ -18,3 +18,13 @@ var (
 	Signet   = Params{Name: "signet", Magic: [4]byte{0x0a, 0x03, 0xcf, 0x40}, DefaultPort: 38333}
 	Regtest  = Params{Name: "regtest", Magic: [4]byte{0xfa, 0xbf, 0xb5, 0xda}, DefaultPort: 18444}
 )
+
+// knownMagic reports whether m is the magic of one of the networks above.
+func knownMagic(m [4]byte) bool {
+	for _, p := range []Params{Mainnet, Testnet3, Testnet4, Signet, Regtest} {
+		if p.Magic == m {
+			return true
+		}
+	}
+	return false
+}

@@ -26,6 +26,10 @@ const (
 var (
 	errNoVersion = errors.New("crawler sent no version")
 	errClosing   = errors.New("simulator closing")
+	// errNotV1: the connection opened with bytes that are no v1 message of
+	// any network (a BIP324 v2 handshake, say). A v1-only node disconnects,
+	// as Core does; it is no crawler error.
+	errNotV1 = errors.New("crawler opened with something other than a v1 message")
 )
 
 // session is one connection to one simulated node.
@@ -41,6 +45,7 @@ type session struct {
 
 	sentVerack, gotVerack, wantsV2, answered bool
 
+	msgs        int          // messages read from the crawler
 	check       crawlerCheck // the crawler's messages so far
 	sentVersion bool         // the node has sent its valid version
 	pingNonce   *uint64      // the nonce of the node's ping, once sent
@@ -92,9 +97,13 @@ func (s *session) send(b []byte) error {
 func (s *session) readMsg() (cmd [12]byte, payload []byte, err error) {
 	s.c.SetReadDeadline(time.Now().Add(s.n.cfg.IdleTimeout))
 	f, err := readFrameV1(s.c, s.n.cfg.Network.Magic, &s.hdr, s.inBuf, maxPayload)
+	if errors.Is(err, errWrongMagic) && s.msgs == 0 && !knownMagic([4]byte(s.hdr[:4])) {
+		return f.Cmd, nil, errNotV1
+	}
 	if err != nil {
 		return f.Cmd, nil, err
 	}
+	s.msgs++
 	if f.BadChecksum {
 		s.violation("bad checksum", commandName(f.Cmd))
 	}
@@ -169,6 +178,10 @@ func (s *session) awaitVersion() error {
 // disconnect or timeout): a crawler bug the tests should see, never an
 // error of the simulator.
 func (s *session) crawlerError(err error) {
+	if errors.Is(err, errNotV1) {
+		s.n.st.notV1.Add(1)
+		return
+	}
 	if errors.Is(err, errWrongMagic) || errors.Is(err, errOversize) || errors.Is(err, errNoVersion) {
 		s.n.st.crawlerErrors.Add(1)
 		s.n.log.Debug().Err(err).Str("node", s.id.Addr.String()).Str("remote", s.remote.String()).
