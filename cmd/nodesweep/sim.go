@@ -158,7 +158,7 @@ func runSim(ctx context.Context, args []string) error {
 	}
 	log.Info().Int64("accepted", st.Accepted).Int64("handshakes", st.Handshakes).Int64("getaddr", st.GetAddrAnswered).
 		Int64("forbidden", st.ForbiddenHits).Int64("stray", st.Stray).Int64("shed", st.Shed).
-		Int64("crawler_errors", st.CrawlerErrors).Msg("sim: stopped")
+		Int64("crawler_errors", st.CrawlerErrors).Int64("violations", st.Violations).Msg("sim: stopped")
 	return nil
 }
 
