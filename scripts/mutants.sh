@@ -92,24 +92,29 @@ def copy(dst):
     shutil.rmtree(dst, ignore_errors=True)
     shutil.copytree(base, dst, symlinks=True)
 
+FAILURE_WORDS = re.compile(r"\b(want|wanted|missing|mismatch|lacks|violation|violations|gone|shrank|nothing|never|only|not|recorded as|differs|panic|exit \d|mismatches\s+\w+=\d+|missed)\b")
 FAIL_LINE = re.compile(r"^\s+\S+\.go:\d+: |^panic: |^\S+\.go:\d+:\d+: |^--- FAIL")
 
 def run(tree, pkg, test):
     p = subprocess.run(["go", "test", "-count=1", "-timeout", "6m", "-run", "^(%s)$" % test, pkg],
                        cwd=tree, capture_output=True, text=True)
     out = p.stdout + p.stderr
-    line = ""
-    lines = out.splitlines()
+    # Test output lines (t.Log and t.Error look alike), with the indented
+    # lines that continue a message of several lines.
+    lines, found = out.splitlines(), []
     for i, l in enumerate(lines):
         if FAIL_LINE.search(l) and not l.startswith("--- FAIL"):
-            line = l.strip()
-            # t.Errorf messages of several lines continue indented deeper.
             indent = len(l) - len(l.lstrip())
-            for more in lines[i + 1:i + 4]:
+            cont = []
+            for more in lines[i + 1:i + 12]:
                 if len(more) - len(more.lstrip()) <= indent or not more.strip():
                     break
-                line += " / " + more.strip()
-            break
+                cont.append(more.strip())
+            telling = [c for c in cont if FAILURE_WORDS.search(c) and not re.search(r"mismatches\s*$", c)]
+            found.append(" / ".join([l.strip()] + (telling or cont[:2])))
+    # The failure is the first line that reads like one; else the first.
+    failing = [l for l in found if FAILURE_WORDS.search(l)]
+    line = (failing or found or [""])[0]
     if not line:
         line = next((l.strip() for l in out.splitlines() if "--- FAIL" in l or "FAIL" in l), "")
     return p.returncode, line, out
