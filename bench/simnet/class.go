@@ -18,6 +18,8 @@ const (
 	ClassSilent            // accepts, never speaks
 	ClassSlow              // speaks only after Config.SlowDelay, then behaves as reachable
 	ClassClosesEarly       // reads the crawler's version, then closes without a word
+	ClassFlakyReset        // resets the first connection, then behaves as reachable
+	ClassFlakySilent       // stays silent on the first connection, then behaves as reachable
 	ClassHostile           // only in a Mix: spread over the hostile kinds
 
 	// Hostile kinds ([7/8]). Each accepts on the accept port.
@@ -52,7 +54,8 @@ const (
 var classNames = [numClasses]string{
 	ClassInvalid: "invalid", ClassReachable: "reachable", ClassRefused: "refused",
 	ClassBlackholed: "blackholed", ClassSilent: "silent", ClassSlow: "slow",
-	ClassClosesEarly: "closes-early", ClassHostile: "hostile",
+	ClassClosesEarly: "closes-early", ClassFlakyReset: "flaky-reset", ClassFlakySilent: "flaky-silent",
+	ClassHostile:         "hostile",
 	HostileGarbagePrefix: "hostile-garbage-prefix", HostileGarbageBetween: "hostile-garbage-between",
 	HostileWrongMagic: "hostile-wrong-magic", HostileBadChecksum: "hostile-bad-checksum",
 	HostileLengthMax: "hostile-length-max", HostileLength4000001: "hostile-length-4000001",
@@ -118,13 +121,21 @@ func (c Class) Dialable() bool { return c.isIPv4Class() }
 // message of the simulated network: its truth entry carries version fields.
 func (c Class) SendsVersion() bool {
 	switch c {
-	case ClassReachable, ClassSlow, HostileGarbagePrefix, HostileGarbageBetween,
+	case ClassReachable, ClassFlakyReset, ClassFlakySilent, ClassSlow, HostileGarbagePrefix, HostileGarbageBetween,
 		HostileVersionThenSilence, HostileSlowloris, HostileInvFlood, HostileAddrSpam,
 		HostileAddrClaim50k, HostileAddrV2Bad, HostileDuplicateVersion, HostileVerackFirst,
 		ClassOnion:
 		return true
 	}
 	return false
+}
+
+// MustBeReachable reports whether a correct crawler records the node as
+// reachable: reachable nodes, and the flaky ones once it retries the
+// transient failure of their first connection (a reset, a handshake
+// timeout) as a crawler should.
+func (c Class) MustBeReachable() bool {
+	return c == ClassReachable || c == ClassFlakyReset || c == ClassFlakySilent
 }
 
 // MayBeReachable reports whether a correct crawler may record the node as

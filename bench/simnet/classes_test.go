@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -172,7 +173,7 @@ func TestHostileKinds(t *testing.T) {
 		},
 		HostileWrongMagic: func(t *testing.T) {
 			b := afterVersion(t, HostileWrongMagic, 300*time.Millisecond)
-			if !bytes.HasPrefix(b, codec.Testnet3.Magic[:]) {
+			if !bytes.HasPrefix(b, Testnet3.Magic[:]) {
 				t.Fatalf("want testnet3 magic, got % x", b[:min(8, len(b))])
 			}
 		},
@@ -282,8 +283,12 @@ func TestHostileKinds(t *testing.T) {
 			}
 		},
 		HostileRST: func(t *testing.T) {
-			c := mustDial(t, findIdentity(t, n, HostileRST, nil))
-			_, err := readRaw(c, time.Second, 100)
+			// On loopback the reset can beat connect() itself.
+			c, err := dialAddr(t, findIdentity(t, n, HostileRST, nil).Addr, time.Second)
+			if err == nil {
+				_, err = readRaw(c, time.Second, 100)
+				c.Close()
+			}
 			if !errors.Is(err, syscall.ECONNRESET) {
 				t.Fatalf("want a reset, got %v", err)
 			}
@@ -303,5 +308,34 @@ func TestHostileKinds(t *testing.T) {
 			continue
 		}
 		t.Run(k.String(), func(t *testing.T) { t.Parallel(); check(t) })
+	}
+}
+
+// The flaky classes fail the first connection (reset, or silence) and
+// complete the handshake on the next.
+func TestFlakyFailsFirstOnly(t *testing.T) {
+	n := startNet(t, Config{Profile: ProfileHealthy, Nodes: 200, Seed: 3, IdleTimeout: time.Second,
+		Mix: Mix{ClassReachable: 0.5, ClassFlakyReset: 0.25, ClassFlakySilent: 0.25}})
+	for _, c := range []Class{ClassFlakyReset, ClassFlakySilent} {
+		id := findIdentity(t, n, c, nil)
+		// On loopback the reset can beat connect() itself.
+		first, err := dialAddr(t, id.Addr, time.Second)
+		if err == nil {
+			sendRawVersion(t, n, first)
+			var b []byte
+			b, err = readRaw(first, 300*time.Millisecond, 1<<16)
+			first.Close()
+			if len(b) != 0 {
+				t.Fatalf("%s: first connection got %d bytes (err %v)", c, len(b), err)
+			}
+		}
+		if c == ClassFlakyReset && (err == nil || !strings.Contains(err.Error(), "reset")) {
+			t.Fatalf("%s: first connection: %v, want a reset", c, err)
+		}
+		w := &wireClient{t: t, c: mustDial(t, id), net: btcnet(n)}
+		r, err := w.crawl(true, 3*time.Second)
+		if err != nil || r.version == nil || !r.verack || (r.addrV1 == nil && r.addrV2 == nil) {
+			t.Fatalf("%s: second connection: %v, %v", c, err, r.commands)
+		}
 	}
 }

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-
-	"github.com/nodesweep/nodesweep/codec"
 )
 
 // Profile names.
@@ -37,7 +35,7 @@ type Mix map[Class]float64
 type Config struct {
 	Profile string // healthy, realistic, hostile, mainnet; "" = realistic
 	Seed    uint64
-	Network codec.Params // magic and default port; zero = mainnet
+	Network Params // magic and default port; zero = Mainnet
 
 	// Nodes is the number of simulated IPv4 identities in Range (the
 	// "dialable" ones; onion/I2P/CJDNS/forbidden addresses come on top).
@@ -127,7 +125,7 @@ func Defaults(cfg Config) (Config, error) {
 		return cfg, fmt.Errorf("simnet: unknown profile %q (want %s)", cfg.Profile, strings.Join(Profiles, ", "))
 	}
 	if cfg.Network.Name == "" {
-		cfg.Network = codec.Mainnet
+		cfg.Network = Mainnet
 	}
 	if cfg.Nodes == 0 {
 		cfg.Nodes = p.nodes

@@ -27,6 +27,11 @@
 //     bind-then-close). Caveat: a program binding the same port with
 //     SO_REUSEPORT as the same user could still share it.
 //
+// Two classes fail only their first connection — flaky-reset resets it,
+// flaky-silent says nothing on it until the crawler gives up — and behave as
+// reachable from the second on, so a crawler's retries show end to end
+// (Class.MustBeReachable: the truth requires them reachable).
+//
 // An in-range address dialled on the wrong port (e.g. a refused identity
 // on the accept port) is reset and counted as stray.
 //
@@ -44,12 +49,23 @@
 // 209; versions before 70001 are encoded by hand without the relay byte
 // (absent relay means relay: the truth says true).
 //
-// Modern encodings go through btcd wire; addr/addrv2 payloads are written
-// by hand because btcd cannot encode I2P or CJDNS. What the crawler sends
-// is read with hard bounds: payloads other than version and ping are
-// discarded as they stream in, headers over 4,000,000 bytes or a wrong
-// magic end the connection, idle connections close after IdleTimeout, and
-// at most MaxConns are held (more are closed at once, counted as shed).
+// The simulator is a peer independent of the crawler it tests: it imports
+// nothing of nodesweep's codec. Modern version messages go through btcd
+// wire; the framing (double SHA-256), addr/addrv2 payloads (btcd cannot
+// encode I2P or CJDNS), address strings and onion names are its own code
+// on the standard library (addr.go, wire.go, encode.go). What the crawler
+// sends is read with hard bounds: payloads over 4 KiB are hashed and
+// dropped as they stream in, headers over 4,000,000 bytes or a wrong magic
+// end the connection, idle connections close after IdleTimeout, and at most
+// MaxConns are held (more are closed at once, counted as shed).
+//
+// Every message the crawler sends is checked (crawlercheck.go): framing
+// (magic, length, checksum, command field), the whole version payload, and
+// the order version → [sendaddrv2] → verack → getaddr, pongs against the
+// node's ping, nothing else sent. Breaches are counted in
+// Stats.Violations and described by Network.Violations; nodesweep's
+// end-to-end tests require them to be 0, with CrawlerErrors, ForbiddenHits,
+// Stray and Shed.
 //
 // # Gossip
 //

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/btcsuite/btcd/wire/v2"
-
-	"github.com/nodesweep/nodesweep/codec"
 )
 
 // Commands as 12-byte wire fields.
@@ -33,10 +31,6 @@ var (
 	cmdSendCmpct  = cmdField("sendcmpct")
 	cmdFeeFilter  = cmdField("feefilter")
 )
-
-func appendFrame(dst []byte, magic [4]byte, cmd [12]byte, payload []byte) []byte {
-	return codec.AppendFrameName(dst, magic, cmd, payload)
-}
 
 // appendVersion appends a whole version message of id, as its software
 // would send it to a peer at remote. Modern shapes (pver ≥ 70001) go
@@ -94,7 +88,8 @@ func appendNetAddr(p []byte, services uint64, ap netip.AddrPort) []byte {
 
 // appendVarInt writes a CompactSize. The simulator keeps its own encoders
 // rather than calling codec's on purpose: the crawler decodes with codec, so a
-// bug shared by both sides would cancel out in every end-to-end test.
+// bug shared by both sides would cancel out in every end-to-end test. Modern
+// version messages go through btcd's encoder, a third implementation.
 func appendVarInt(p []byte, v uint64) []byte {
 	switch {
 	case v < 0xfd:
@@ -113,7 +108,7 @@ func appendVarString(p []byte, s string) []byte {
 
 // gossipEntry is one address of a getaddr answer.
 type gossipEntry struct {
-	addr     codec.Addr
+	addr     Addr
 	services uint64
 	time     uint32
 }
@@ -144,15 +139,15 @@ func appendAddrPayload(p []byte, entries []gossipEntry, pver uint32) []byte {
 
 // appendAddrV1 writes the untimed part of an addr entry: services, the
 // 16-byte address (IPv4-mapped, OnionCat) and the big-endian port.
-func appendAddrV1(p []byte, services uint64, a codec.Addr) []byte {
-	b, _ := a.V1Bytes()
+func appendAddrV1(p []byte, services uint64, a Addr) []byte {
+	b, _ := a.v1Bytes()
 	p = binary.LittleEndian.AppendUint64(p, services)
 	p = append(p, b[:]...)
 	return binary.BigEndian.AppendUint16(p, a.Port())
 }
 
-func v1Compatible(a codec.Addr) bool {
-	return a.Network() == codec.NetIPv4 || a.Network() == codec.NetIPv6
+func v1Compatible(a Addr) bool {
+	return a.Network() == NetIPv4 || a.Network() == NetIPv6
 }
 
 // appendAddrV2Payload writes a BIP155 addrv2 payload with every network.
@@ -189,5 +184,3 @@ func newFixedFrames(magic [4]byte) *fixedFrames {
 		feeFilter:  appendFrame(nil, magic, cmdFeeFilter, fee),
 	}
 }
-
-func checksum(p []byte) [4]byte { return codec.Checksum(p) }

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/btcsuite/btcd/wire/v2"
-
-	"github.com/nodesweep/nodesweep/codec"
 )
 
 // startNet starts a network for one test and closes it at cleanup.
@@ -44,7 +42,7 @@ func btcnet(n *Network) wire.BitcoinNet {
 	return wire.BitcoinNet(binary.LittleEndian.Uint32(m[:]))
 }
 
-func dialAddr(t testing.TB, a codec.Addr, timeout time.Duration) (net.Conn, error) {
+func dialAddr(t testing.TB, a Addr, timeout time.Duration) (net.Conn, error) {
 	t.Helper()
 	ap, ok := a.AddrPort()
 	if !ok {

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"time"
-
-	"github.com/nodesweep/nodesweep/codec"
 )
 
 // Bounds on the endless behaviours, so that every connection ends by itself.
@@ -27,9 +25,9 @@ func (s *session) hostileHandshake() bool {
 	b := s.outBuf()
 	switch s.id.Class {
 	case HostileWrongMagic:
-		other := codec.Testnet3.Magic
+		other := Testnet3.Magic
 		if other == magic {
-			other = codec.Mainnet.Magic
+			other = Mainnet.Magic
 		}
 		b = appendVersion(b, other, &s.id, s.remote, time.Now())
 		b = append(b, appendFrame(nil, other, cmdVerack, nil)...)
@@ -55,6 +53,7 @@ func (s *session) hostileHandshake() bool {
 		b = appendFrame(b, magic, cmdVersion, p)
 	case HostileVersionThenSilence:
 		b = appendVersion(b, magic, &s.id, s.remote, time.Now())
+		s.sentVersion = true
 		s.n.st.handshakes.Add(1)
 	case HostileCloseMidMessage:
 		b = appendVersion(b, magic, &s.id, s.remote, time.Now())
@@ -64,7 +63,7 @@ func (s *session) hostileHandshake() bool {
 		return false
 	}
 	if s.send(b) == nil {
-		s.drain() // then silence until the crawler gives up
+		s.listen() // then silence until the crawler gives up
 	}
 	return true
 }
@@ -131,7 +130,7 @@ func (s *session) hostileAddr() error {
 				b = binary.LittleEndian.AppendUint32(b, now)
 				b = appendAddrV1(b, id.Services, id.Addr)
 			}
-			b = s.n.fixFrame(b, at, cmdAddr)
+			b = fixFrame(b, at)
 		}
 	case HostileAddrClaim50k:
 		at := len(b)
@@ -142,7 +141,7 @@ func (s *session) hostileAddr() error {
 			b = binary.LittleEndian.AppendUint32(b, now)
 			b = appendAddrV1(b, id.Services, id.Addr)
 		}
-		b = s.n.fixFrame(b, at, cmdAddr)
+		b = fixFrame(b, at)
 	case HostileAddrV2Bad:
 		// Unknown network IDs (skippable by BIP155) and an oversized
 		// address (not skippable: BIP155 says disconnect), around one
@@ -168,7 +167,7 @@ func (s *session) hostileAddr() error {
 			b = append(b, bytes.Repeat([]byte{0x7f}, e.size)...)
 			b = binary.BigEndian.AppendUint16(b, 0x7f7f)
 		}
-		b = s.n.fixFrame(b, at, cmdAddrV2)
+		b = fixFrame(b, at)
 	}
 	s.n.st.getaddrs.Add(1)
 	return s.send(b)

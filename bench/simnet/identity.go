@@ -5,8 +5,6 @@ import (
 	"net/netip"
 	"slices"
 	"time"
-
-	"github.com/nodesweep/nodesweep/codec"
 )
 
 // maxAddrPerMsg is Bitcoin Core's MAX_ADDR_TO_SEND.
@@ -16,7 +14,7 @@ const maxAddrPerMsg = 1000
 // index) on demand: nothing per identity is kept in memory.
 type Identity struct {
 	Index uint32 // position in the universe: IPv4 identities first, then onion, I2P, CJDNS, forbidden
-	Addr  codec.Addr
+	Addr  Addr
 	Class Class
 
 	// Version fields; meaningful when Class.SendsVersion().
@@ -248,7 +246,7 @@ func (l *layout) identity(u uint32) Identity {
 	return id
 }
 
-func (l *layout) addr(u uint32, c Class) codec.Addr {
+func (l *layout) addr(u uint32, c Class) Addr {
 	port := l.port(c)
 	var raw [32]byte
 	for i := 0; i < 4; i++ {
@@ -258,21 +256,18 @@ func (l *layout) addr(u uint32, c Class) codec.Addr {
 	case ClassOnion:
 		// The index is recoverable from the name, so SOCKS needs no table.
 		binary.LittleEndian.PutUint32(raw[28:], u^uint32(l.seed))
-		a, _ := codec.NewAddr(codec.NetTorV3, raw[:], port)
-		return a
+		return newAddr(NetTorV3, raw[:], port)
 	case ClassI2P:
-		a, _ := codec.NewAddr(codec.NetI2P, raw[:], port)
-		return a
+		return newAddr(NetI2P, raw[:], port)
 	case ClassCJDNS:
 		raw[0] = 0xfc
-		a, _ := codec.NewAddr(codec.NetCJDNS, raw[:16], port)
-		return a
+		return newAddr(NetCJDNS, raw[:16], port)
 	case ClassForbidden:
-		return codec.AddrFromAddrPort(netip.AddrPortFrom(l.forbiddenIP(u-l.forbidden0), port))
+		return addrFromAddrPort(netip.AddrPortFrom(l.forbiddenIP(u-l.forbidden0), port))
 	case ClassInvalid:
-		return codec.Addr{}
+		return Addr{}
 	}
-	return codec.AddrFromAddrPort(netip.AddrPortFrom(l.ipOf(u), port))
+	return addrFromAddrPort(netip.AddrPortFrom(l.ipOf(u), port))
 }
 
 func (l *layout) ipOf(u uint32) netip.Addr {
@@ -316,8 +311,8 @@ func (l *layout) indexOfIP(ip netip.Addr) (uint32, bool) {
 }
 
 // onionIndex maps a TorV3 address back to its universe index.
-func (l *layout) onionIndex(a codec.Addr) (uint32, bool) {
-	if a.Network() != codec.NetTorV3 {
+func (l *layout) onionIndex(a Addr) (uint32, bool) {
+	if a.Network() != NetTorV3 {
 		return 0, false
 	}
 	u := binary.LittleEndian.Uint32(a.Raw()[28:]) ^ uint32(l.seed)

@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-
-	"github.com/nodesweep/nodesweep/codec"
 )
 
 // Network is a running simulated network. Start it, point a crawler at
@@ -36,14 +34,16 @@ type Network struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu        sync.Mutex
-	conns     map[net.Conn]struct{}
-	hits      []ForbiddenHit
-	connLog   *bufio.Writer
-	closeOnce sync.Once
+	mu         sync.Mutex
+	conns      map[net.Conn]struct{}
+	hits       []ForbiddenHit
+	violations []string
+	contacted  map[uint32]bool // flaky identities whose first connection has come
+	connLog    *bufio.Writer
+	closeOnce  sync.Once
 
 	st struct {
-		accepted, active, handshakes, getaddrs, forbidden, stray, shed, socks, crawlerErrors atomic.Int64
+		accepted, active, handshakes, getaddrs, forbidden, stray, shed, socks, crawlerErrors, violations, notV1 atomic.Int64
 	}
 }
 
@@ -60,6 +60,14 @@ type Stats struct {
 	// CrawlerErrors: crawler messages with another network's magic, over
 	// 4,000,000 bytes, or no valid version first — crawler bugs.
 	CrawlerErrors int64
+	// Violations: crawler messages that break a rule of the protocol or of
+	// politeness (crawlercheck.go): bad checksums, a malformed version,
+	// messages out of order or never allowed. Network.Violations describes them.
+	Violations int64
+	// NotV1Openings: connections whose first bytes were no v1 message of any
+	// network (e.g. a BIP324 v2 handshake to a v1-only node), closed at once
+	// as Core closes them. Not an error: a v2-first crawler falls back.
+	NotV1Openings int64
 }
 
 // ForbiddenHit is one connection to an address a crawler must never dial.
@@ -69,7 +77,10 @@ type ForbiddenHit struct {
 	Remote string    `json:"remote"` // the crawler's end
 }
 
-const maxHitsKept = 10_000
+const (
+	maxHitsKept       = 10_000
+	maxViolationsKept = 100
+)
 
 // Start builds the network described by cfg (after Defaults) and starts
 // serving. It returns once every listener is up; the network runs until
@@ -220,8 +231,8 @@ func (n *Network) Ports() Ports {
 func (n *Network) Config() Config { return n.cfg }
 
 // Seeds returns the addresses a crawler starts from.
-func (n *Network) Seeds() []codec.Addr {
-	out := make([]codec.Addr, len(n.lay.seeds))
+func (n *Network) Seeds() []Addr {
+	out := make([]Addr, len(n.lay.seeds))
 	for i, u := range n.lay.seeds {
 		out[i] = n.lay.addr(u, ClassReachable)
 	}
@@ -246,14 +257,14 @@ func (n *Network) Counts() map[Class]int {
 func (n *Network) Identity(i int) Identity { return n.lay.identity(uint32(i)) }
 
 // Lookup finds the identity with address a (port included).
-func (n *Network) Lookup(a codec.Addr) (Identity, bool) {
+func (n *Network) Lookup(a Addr) (Identity, bool) {
 	var u uint32
 	var ok bool
 	switch a.Network() {
-	case codec.NetIPv4:
+	case NetIPv4:
 		ip, _ := a.IP()
 		u, ok = n.lay.indexOfIP(ip)
-	case codec.NetTorV3:
+	case NetTorV3:
 		u, ok = n.lay.onionIndex(a)
 	}
 	if !ok {
@@ -274,8 +285,31 @@ func (n *Network) Stats() Stats {
 		Accepted: n.st.accepted.Load(), Active: n.st.active.Load(), Handshakes: n.st.handshakes.Load(),
 		GetAddrAnswered: n.st.getaddrs.Load(), ForbiddenHits: n.st.forbidden.Load(),
 		Stray: n.st.stray.Load(), Shed: n.st.shed.Load(), SOCKSDials: n.st.socks.Load(),
-		CrawlerErrors: n.st.crawlerErrors.Load(),
+		CrawlerErrors: n.st.crawlerErrors.Load(), Violations: n.st.violations.Load(),
+		NotV1Openings: n.st.notV1.Load(),
 	}
+}
+
+// firstContact reports whether this is the first connection to identity u
+// (for the flaky classes, whose first connection fails).
+func (n *Network) firstContact(u uint32) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.contacted == nil {
+		n.contacted = map[uint32]bool{}
+	}
+	if n.contacted[u] {
+		return false
+	}
+	n.contacted[u] = true
+	return true
+}
+
+// Violations describes the crawler's protocol violations (the first 100).
+func (n *Network) Violations() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]string(nil), n.violations...)
 }
 
 // ForbiddenHits returns the connections to forbidden addresses (the first 10,000).
@@ -347,7 +381,7 @@ func (n *Network) serveTCP(c net.Conn) {
 	defer n.untrack(c)
 	local := c.LocalAddr().(*net.TCPAddr).AddrPort()
 	remote := c.RemoteAddr().(*net.TCPAddr).AddrPort()
-	target := codec.AddrFromAddrPort(netip.AddrPortFrom(local.Addr().Unmap(), local.Port()))
+	target := addrFromAddrPort(netip.AddrPortFrom(local.Addr().Unmap(), local.Port()))
 	u, ok := n.lay.indexOfIP(local.Addr())
 	if !ok {
 		if !n.cfg.Range.Contains(local.Addr().Unmap()) {
@@ -373,7 +407,7 @@ func (n *Network) serveTCP(c net.Conn) {
 	s.run()
 }
 
-func (n *Network) forbiddenHit(target codec.Addr, remote netip.AddrPort) {
+func (n *Network) forbiddenHit(target Addr, remote netip.AddrPort) {
 	k := n.st.forbidden.Add(1)
 	hit := ForbiddenHit{Time: time.Now(), Target: target.String(), Remote: remote.String()}
 	n.mu.Lock()
@@ -396,7 +430,7 @@ type connLogLine struct {
 	Class  string    `json:"class"`
 }
 
-func (n *Network) logConn(target codec.Addr, remote netip.AddrPort, c Class) {
+func (n *Network) logConn(target Addr, remote netip.AddrPort, c Class) {
 	if n.connLog == nil {
 		return
 	}
@@ -459,7 +493,7 @@ func (n *Network) housekeeping() {
 			n.log.Info().Int64("accepted", st.Accepted).Int64("active", st.Active).
 				Int64("handshakes", st.Handshakes).Int64("getaddr", st.GetAddrAnswered).
 				Int64("forbidden", st.ForbiddenHits).Int64("stray", st.Stray).Int64("shed", st.Shed).
-				Int64("socks", st.SOCKSDials).Int64("crawler_errors", st.CrawlerErrors).Msg("simnet: progress")
+				Int64("socks", st.SOCKSDials).Int64("crawler_errors", st.CrawlerErrors).Int64("violations", st.Violations).Msg("simnet: progress")
 			if st.Shed > last.Shed {
 				n.log.Warn().Int64("shed", st.Shed-last.Shed).Int("max_conns", n.cfg.MaxConns).
 					Msg("simnet: connections shed at the connection limit")

@@ -3,6 +3,7 @@ package simnet
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -23,10 +24,12 @@ const (
 )
 
 var (
-	errWrongMagic = errors.New("crawler sent another network's magic")
-	errOversize   = errors.New("crawler sent an oversized message")
-	errNoVersion  = errors.New("crawler sent no version")
-	errClosing    = errors.New("simulator closing")
+	errNoVersion = errors.New("crawler sent no version")
+	errClosing   = errors.New("simulator closing")
+	// errNotV1: the connection opened with bytes that are no v1 message of
+	// any network (a BIP324 v2 handshake, say). A v1-only node disconnects,
+	// as Core does; it is no crawler error.
+	errNotV1 = errors.New("crawler opened with something other than a v1 message")
 )
 
 // session is one connection to one simulated node.
@@ -41,6 +44,12 @@ type session struct {
 	peer uint32 // the crawler's protocol version
 
 	sentVerack, gotVerack, wantsV2, answered bool
+
+	msgs        int          // messages read from the crawler
+	check       crawlerCheck // the crawler's messages so far
+	sentVersion bool         // the node has sent its valid version
+	pingNonce   *uint64      // the nonce of the node's ping, once sent
+	viaSOCKS    bool         // an onion served through the SOCKS front
 }
 
 var (
@@ -80,35 +89,58 @@ func (s *session) send(b []byte) error {
 	return err
 }
 
-// readMsg reads one message. Payloads of version and ping are returned; all
-// others are discarded as they stream in, so the crawler cannot make the
-// simulator buffer anything large.
+// readMsg reads one message and checks it (framing, then crawlerCheck).
+// Payloads up to maxWantedPayload are returned (every message a correct
+// crawler sends is far smaller); longer ones are a violation and dropped as
+// they stream in, so the crawler cannot make the simulator buffer anything
+// large.
 func (s *session) readMsg() (cmd [12]byte, payload []byte, err error) {
 	s.c.SetReadDeadline(time.Now().Add(s.n.cfg.IdleTimeout))
-	if _, err = io.ReadFull(s.c, s.hdr[:]); err != nil {
-		return cmd, nil, err
+	f, err := readFrameV1(s.c, s.n.cfg.Network.Magic, &s.hdr, s.inBuf, maxPayload)
+	if errors.Is(err, errWrongMagic) && s.msgs == 0 && !knownMagic([4]byte(s.hdr[:4])) {
+		return f.Cmd, nil, errNotV1
 	}
-	if [4]byte(s.hdr[:4]) != s.n.cfg.Network.Magic {
-		return cmd, nil, errWrongMagic
+	if err != nil {
+		return f.Cmd, nil, err
 	}
-	cmd = [12]byte(s.hdr[4:16])
-	length := binary.LittleEndian.Uint32(s.hdr[16:20])
-	if length > maxPayload {
-		return cmd, nil, errOversize
+	s.msgs++
+	if f.BadChecksum {
+		s.violation("bad checksum", commandName(f.Cmd))
 	}
-	if cmd != cmdVersion && cmd != cmdPing {
-		_, err = io.CopyN(io.Discard, s.c, int64(length))
-		return cmd, nil, err
+	if f.BadCommand {
+		s.violation("bad command field", fmt.Sprintf("%x", f.Cmd))
 	}
-	if length > maxWantedPayload {
-		return cmd, nil, errOversize
+	if f.Payload == nil {
+		s.violation("oversized message", fmt.Sprintf("%s of %d bytes", commandName(f.Cmd), f.Length))
+		return f.Cmd, nil, nil
 	}
+	s.check.observe(s, f.Cmd, f.Payload, s.sentVersion, s.pingNonce)
+	return f.Cmd, f.Payload, nil
+}
+
+// inBuf returns the input buffer, taking one from the pool if needed.
+func (s *session) inBuf() []byte {
 	if s.in == nil {
 		s.in = *inPool.Get().(*[]byte)
 	}
-	payload = s.in[:length]
-	_, err = io.ReadFull(s.c, payload)
-	return cmd, payload, err
+	return s.in[:maxWantedPayload]
+}
+
+// violation counts and describes one breach of the rules in crawlercheck.go.
+func (s *session) violation(rule, detail string) {
+	k := s.n.st.violations.Add(1)
+	msg := fmt.Sprintf("%s (%s) from %s: %s", s.id.Addr, s.id.Class, s.remote, rule)
+	if detail != "" {
+		msg += ": " + detail
+	}
+	s.n.mu.Lock()
+	if len(s.n.violations) < maxViolationsKept {
+		s.n.violations = append(s.n.violations, msg)
+	}
+	s.n.mu.Unlock()
+	if k <= 20 || k%1000 == 0 {
+		s.n.log.Warn().Int64("total", k).Msg("simnet: crawler violated the protocol: " + msg)
+	}
 }
 
 func (s *session) write(b []byte) error {
@@ -125,7 +157,7 @@ func (s *session) awaitVersion() error {
 		if err != nil {
 			return err
 		}
-		if cmd != cmdVersion {
+		if cmd != cmdVersion || p == nil {
 			continue
 		}
 		if len(p) < 4 {
@@ -146,6 +178,10 @@ func (s *session) awaitVersion() error {
 // disconnect or timeout): a crawler bug the tests should see, never an
 // error of the simulator.
 func (s *session) crawlerError(err error) {
+	if errors.Is(err, errNotV1) {
+		s.n.st.notV1.Add(1)
+		return
+	}
 	if errors.Is(err, errWrongMagic) || errors.Is(err, errOversize) || errors.Is(err, errNoVersion) {
 		s.n.st.crawlerErrors.Add(1)
 		s.n.log.Debug().Err(err).Str("node", s.id.Addr.String()).Str("remote", s.remote.String()).
@@ -162,8 +198,17 @@ func (s *session) run() {
 		resetConn(s.c)
 		return
 	case ClassSilent:
-		s.drain()
+		s.listen()
 		return
+	case ClassFlakyReset, ClassFlakySilent:
+		if s.n.firstContact(s.id.Index) {
+			if s.id.Class == ClassFlakyReset {
+				resetConn(s.c)
+			} else {
+				s.listen()
+			}
+			return
+		}
 	}
 	if err := s.awaitVersion(); err != nil {
 		s.crawlerError(err)
@@ -201,6 +246,7 @@ func (s *session) handshake() error {
 	}
 	ver := len(b)
 	b = appendVersion(b, s.n.cfg.Network.Magic, &s.id, s.remote, time.Now())
+	s.sentVersion = true
 	if s.id.Class == HostileSlowloris {
 		if s.write(b[:ver]) != nil || !s.dribble(b[ver:]) {
 			return errNoVersion
@@ -295,7 +341,9 @@ func (s *session) afterVerack() error {
 	}
 	if s.negotiated() > 60000 { // BIP31 ping with a nonce
 		var nonce [8]byte
-		binary.LittleEndian.PutUint64(nonce[:], s.id.Nonce^0x5a5a)
+		v := s.id.Nonce ^ 0x5a5a
+		binary.LittleEndian.PutUint64(nonce[:], v)
+		s.pingNonce = &v
 		b = appendFrame(b, s.n.cfg.Network.Magic, cmdPing, nonce[:])
 	}
 	if len(b) == 0 {
@@ -329,11 +377,11 @@ func (s *session) answerGetAddr() error {
 	if s.wantsV2 {
 		b = appendFrame(b, s.n.cfg.Network.Magic, cmdAddrV2, nil)
 		b = appendAddrV2Payload(b, *ent)
-		b = s.n.fixFrame(b, start-24, cmdAddrV2)
+		b = fixFrame(b, start-24)
 	} else {
 		b = appendFrame(b, s.n.cfg.Network.Magic, cmdAddr, nil)
 		b = appendAddrPayload(b, *ent, s.negotiated())
-		b = s.n.fixFrame(b, start-24, cmdAddr)
+		b = fixFrame(b, start-24)
 	}
 	s.n.st.getaddrs.Add(1)
 	return s.send(b)
@@ -351,21 +399,17 @@ func (n *Network) entries(idx []uint32, dst []gossipEntry, now time.Time) []goss
 	return dst
 }
 
-// fixFrame rewrites the header at b[at:] (written with an empty payload)
-// to cover the payload appended after it: length and checksum.
-func (n *Network) fixFrame(b []byte, at int, cmd [12]byte) []byte {
-	payload := b[at+24:]
-	binary.LittleEndian.PutUint32(b[at+16:], uint32(len(payload)))
-	sum := checksum(payload)
-	copy(b[at+20:at+24], sum[:])
-	return b
-}
-
-// drain reads and drops whatever the crawler sends until it leaves, the
-// idle timeout passes, or the network closes.
-func (s *session) drain() {
-	s.c.SetReadDeadline(time.Now().Add(s.n.cfg.IdleTimeout))
-	io.Copy(io.Discard, io.LimitReader(s.c, maxPayload))
+// listen reads and checks whatever the crawler sends, answering nothing,
+// until it leaves, the idle timeout passes, or the network closes.
+func (s *session) listen() {
+	for {
+		_, _, err := s.readMsg()
+		s.putIn()
+		if err != nil {
+			s.crawlerError(err)
+			return
+		}
+	}
 }
 
 // appendGarbage appends 50–250 deterministic bytes that contain no magic.

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	socks5 "github.com/armon/go-socks5"
-
-	"github.com/nodesweep/nodesweep/codec"
 )
 
 // The SOCKS5 front is armon/go-socks5, a real SOCKS5 server, with a
@@ -30,8 +28,8 @@ type onionResolver struct{ n *Network }
 // Resolve accepts only the network's onion names. The IP it returns is a
 // placeholder nobody dials: the identity travels in the context.
 func (r onionResolver) Resolve(ctx context.Context, name string) (context.Context, net.IP, error) {
-	a, err := codec.ParseHost(name, 0)
-	if err != nil || a.Network() != codec.NetTorV3 {
+	a, err := parseOnionHost(name, 0)
+	if err != nil {
 		return ctx, nil, fmt.Errorf("simnet socks: unknown name %q", name)
 	}
 	u, ok := r.n.lay.onionIndex(a)
@@ -91,6 +89,7 @@ func (n *Network) servePipe(u uint32) (net.Conn, error) {
 		defer n.wg.Done()
 		defer n.untrack(server)
 		s := newSession(n, server, id, netip.AddrPortFrom(netip.IPv4Unspecified(), 0))
+		s.viaSOCKS = true
 		defer s.release()
 		s.run()
 	}()

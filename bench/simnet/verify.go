@@ -9,8 +9,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-
-	"github.com/nodesweep/nodesweep/codec"
 )
 
 // Export is what a crawler reported, normalised from either export format:
@@ -37,6 +35,46 @@ type ExportNode struct {
 	Services        *uint64
 	StartHeight     *int32
 	Relay           *bool
+	// BadShape names the bitnodes fields whose JSON type is not the one
+	// their position holds (a field shifted, swapped or of the wrong kind).
+	BadShape []string
+}
+
+// bitnodesFields is the length of a bitnodes row.
+const bitnodesFields = 13
+
+// bitnodesKinds is the JSON kind each bitnodes position holds: 'n' a
+// number, 's' a string, '?' null allowed. The version fields ("") are
+// checked by value against the truth instead.
+var bitnodesKinds = [bitnodesFields]struct{ name, kinds string }{
+	{"protocol_version", ""}, {"user_agent", ""}, {"connected_since", "n"}, {"services", ""},
+	{"start_height", ""}, {"hostname", "s?"}, {"city", "s?"}, {"country", "s?"}, {"latitude", "n?"},
+	{"longitude", "n?"}, {"timezone", "s?"}, {"asn", "s?"}, {"organization", "s?"},
+}
+
+// bitnodesShape checks every position of a row against bitnodesKinds.
+func bitnodesShape(row []json.RawMessage) []string {
+	var bad []string
+	for i, f := range bitnodesKinds {
+		if f.kinds != "" && !strings.ContainsRune(f.kinds, jsonKind(row[i])) {
+			bad = append(bad, f.name)
+		}
+	}
+	return bad
+}
+
+// jsonKind is 'n' for a number, 's' a string, '?' null, 'x' anything else.
+func jsonKind(raw json.RawMessage) rune {
+	s := strings.TrimSpace(string(raw))
+	switch {
+	case s == "null":
+		return '?'
+	case strings.HasPrefix(s, `"`):
+		return 's'
+	case s != "" && (s[0] == '-' || s[0] >= '0' && s[0] <= '9'):
+		return 'n'
+	}
+	return 'x'
 }
 
 // ReadExportFile reads a bitnodes or JSONL export.
@@ -83,14 +121,15 @@ func (e *Export) readBitnodes(raw json.RawMessage) error {
 		return fmt.Errorf("bitnodes nodes: %w", err)
 	}
 	for addr, row := range rows {
-		if len(row) < 5 {
-			return fmt.Errorf("bitnodes row for %s has %d fields, want 13", addr, len(row))
+		if len(row) != bitnodesFields {
+			return fmt.Errorf("bitnodes row for %s has %d fields, want %d", addr, len(row), bitnodesFields)
 		}
 		n := ExportNode{Reachable: true, Class: "reachable"}
 		n.ProtocolVersion = jsonField[uint32](row[0])
 		n.UserAgent = jsonField[string](row[1])
 		n.Services = jsonField[uint64](row[3])
 		n.StartHeight = jsonField[int32](row[4])
+		n.BadShape = bitnodesShape(row)
 		e.Nodes[canonical(addr)] = n
 	}
 	return nil
@@ -154,18 +193,11 @@ func jsonField[T any](raw json.RawMessage) *T {
 	return &v
 }
 
-// canonical rewrites an address in codec's canonical form when it parses.
-func canonical(s string) string {
-	if a, err := codec.ParseAddr(s); err == nil {
-		return a.String()
-	}
-	return s
-}
-
 // Report scores an export against the truth.
 type Report struct {
 	Format string `json:"format"`
-	// Reachable: truth class "reachable" (required), found in the export as reachable.
+	// Reachable: truth classes that must be reachable (Class.MustBeReachable),
+	// found in the export as reachable.
 	TruthReachable int     `json:"truth_reachable"`
 	Found          int     `json:"found"`
 	Recall         float64 `json:"recall"`
@@ -204,7 +236,7 @@ func Verify(truth *Truth, export *Export) Report {
 	for i := range truth.Nodes {
 		tn := &truth.Nodes[i]
 		byAddr[canonical(tn.Addr)] = tn
-		if tn.Class == ClassReachable {
+		if tn.Class.MustBeReachable() {
 			r.TruthReachable++
 		}
 	}
@@ -222,7 +254,7 @@ func Verify(truth *Truth, export *Export) Report {
 			r.Unknown++
 			r.example("unknown", addr)
 			continue
-		case tn.Class == ClassReachable:
+		case tn.Class.MustBeReachable():
 			r.Found++
 		case tn.Class.MayBeReachable():
 			r.Tolerated++
@@ -231,10 +263,10 @@ func Verify(truth *Truth, export *Export) Report {
 			r.example("false_positive", addr+" ("+tn.Class.String()+")")
 			continue
 		}
-		r.compareFields(addr, tn, &en)
+		r.compareFields(addr, export.Format, tn, &en)
 	}
 	for addr, tn := range byAddr {
-		if tn.Class == ClassReachable && !export.Nodes[addr].Reachable {
+		if tn.Class.MustBeReachable() && !export.Nodes[addr].Reachable {
 			r.example("missed", addr)
 		}
 	}
@@ -256,31 +288,39 @@ func ratio(a, b int) float64 {
 	return float64(a) / float64(b)
 }
 
-func (r *Report) compareFields(addr string, tn *TruthNode, en *ExportNode) {
+// compareFields compares the version fields of a reachable entry with the
+// truth. A field the truth has is a mismatch unless the export carries the
+// same value: missing, null or of another JSON type counts as wrong.
+// Bitnodes has no relay field; JSONL must carry it.
+func (r *Report) compareFields(addr, format string, tn *TruthNode, en *ExportNode) {
+	for _, f := range en.BadShape {
+		r.mismatch(f, addr, "a value of the wrong JSON type", "the bitnodes type")
+	}
 	if tn.ProtocolVersion == nil {
 		return
 	}
-	check := func(field string, ok bool, got, want any) {
-		if !ok {
-			r.Mismatches[field]++
-			r.example("mismatch_"+field, fmt.Sprintf("%s: got %v, want %v", addr, got, want))
-		}
+	compareField(r, addr, "protocol_version", en.ProtocolVersion, tn.ProtocolVersion)
+	compareField(r, addr, "user_agent", en.UserAgent, tn.UserAgent)
+	compareField(r, addr, "services", en.Services, tn.Services)
+	compareField(r, addr, "start_height", en.StartHeight, tn.StartHeight)
+	if format != "bitnodes" {
+		compareField(r, addr, "relay", en.Relay, tn.Relay)
 	}
-	if en.ProtocolVersion != nil {
-		check("protocol_version", *en.ProtocolVersion == *tn.ProtocolVersion, *en.ProtocolVersion, *tn.ProtocolVersion)
+}
+
+func compareField[T comparable](r *Report, addr, field string, got, want *T) {
+	switch {
+	case want == nil:
+	case got == nil:
+		r.mismatch(field, addr, "nothing (absent, null or another type)", *want)
+	case *got != *want:
+		r.mismatch(field, addr, *got, *want)
 	}
-	if en.UserAgent != nil {
-		check("user_agent", *en.UserAgent == *tn.UserAgent, *en.UserAgent, *tn.UserAgent)
-	}
-	if en.Services != nil {
-		check("services", *en.Services == *tn.Services, *en.Services, *tn.Services)
-	}
-	if en.StartHeight != nil {
-		check("start_height", *en.StartHeight == *tn.StartHeight, *en.StartHeight, *tn.StartHeight)
-	}
-	if en.Relay != nil && tn.Relay != nil {
-		check("relay", *en.Relay == *tn.Relay, *en.Relay, *tn.Relay)
-	}
+}
+
+func (r *Report) mismatch(field, addr string, got, want any) {
+	r.Mismatches[field]++
+	r.example("mismatch_"+field, fmt.Sprintf("%s: got %v, want %v", addr, got, want))
 }
 
 // AddConnLog counts the forbidden dials in a simulator connection log

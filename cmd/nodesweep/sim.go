@@ -73,9 +73,11 @@ func runSim(ctx context.Context, args []string) error {
 	cfg.Logger = &log
 	cfg.Seed = *seed
 	cfg.TipHeight = int32(*height)
-	if cfg.Network, err = codec.ParamsByName(*network); err != nil {
+	params, err := codec.ParamsByName(*network)
+	if err != nil {
 		return err
 	}
+	cfg.Network = simnet.Params(params)
 	if cfg.Range, err = netip.ParsePrefix(*rng); err != nil {
 		return fmt.Errorf("--range: %w", err)
 	}
@@ -156,7 +158,7 @@ func runSim(ctx context.Context, args []string) error {
 	}
 	log.Info().Int64("accepted", st.Accepted).Int64("handshakes", st.Handshakes).Int64("getaddr", st.GetAddrAnswered).
 		Int64("forbidden", st.ForbiddenHits).Int64("stray", st.Stray).Int64("shed", st.Shed).
-		Int64("crawler_errors", st.CrawlerErrors).Msg("sim: stopped")
+		Int64("crawler_errors", st.CrawlerErrors).Int64("violations", st.Violations).Msg("sim: stopped")
 	return nil
 }
 

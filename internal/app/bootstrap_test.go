@@ -31,7 +31,7 @@ func startSim(t *testing.T, nodes int) *simnet.Network {
 
 func simOptions(n *simnet.Network) app.CrawlOptions {
 	return app.CrawlOptions{
-		Network: n.Config().Network, AllowNets: []string{n.Config().Range.String()},
+		Network: codec.Params(n.Config().Network), AllowNets: []string{n.Config().Range.String()},
 		ConnectTimeout: time.Second, HandshakeTimeout: 5 * time.Second, GetAddrWait: 3 * time.Second,
 		SessionTimeout: 10 * time.Second, Retries: 1, DialRate: -1, MaxConns: 1000, Log: zerolog.Nop(),
 	}
@@ -95,7 +95,7 @@ func TestDefaultBootstrapViaDNS(t *testing.T) {
 		t.Errorf("%d seeds recorded, want the %d the DNS seed gave", len(seeds), len(n.Seeds()))
 	}
 	for _, a := range n.Seeds() {
-		if !seeds[a] {
+		if !seeds[codec.MustParseAddr(a.String())] {
 			t.Errorf("seed %s from DNS not recorded as a seed", a)
 		}
 	}
@@ -168,7 +168,7 @@ func TestIntervalAndSeedFromCrawl(t *testing.T) {
 		}
 	}
 	for _, a := range n.Seeds() {
-		if !s2[a] {
+		if !s2[codec.MustParseAddr(a.String())] {
 			t.Errorf("crawl 2 not seeded with the given seed %s", a)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
 
 	"github.com/nodesweep/nodesweep/internal/app"
@@ -28,6 +29,7 @@ type childSpec struct {
 	HoldFDs  int    // fds the child opens and keeps, as other parts of a process would
 	MaxConns int
 	Summary  string
+	LogFile  string // the child's log as JSON lines ("" = testLogger)
 }
 
 func TestMain(m *testing.M) {
@@ -61,6 +63,15 @@ func runChild(raw string) int {
 	}
 	o := fastOptions()
 	o.Log = testLogger()
+	if spec.LogFile != "" {
+		f, err := os.Create(spec.LogFile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "log file:", err)
+			return 2
+		}
+		defer f.Close()
+		o.Log = zerolog.New(f)
+	}
 	o.Seeds, o.AllowNets, o.DB, o.Resume = spec.Seeds, []string{spec.Allow}, spec.DB, spec.Resume
 	o.MaxConns, o.SummaryJSON = spec.MaxConns, spec.Summary
 	if o.DB == "" {

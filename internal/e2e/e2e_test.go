@@ -26,6 +26,8 @@ var expected = map[simnet.Class]record.Class{
 	simnet.ClassSilent:               record.ClassHandshakeTimeout,
 	simnet.ClassSlow:                 record.ClassHandshakeTimeout, // speaks after our timeout
 	simnet.ClassClosesEarly:          record.ClassClosed,
+	simnet.ClassFlakyReset:           record.ClassReachable, // on the retry
+	simnet.ClassFlakySilent:          record.ClassReachable, // on the retry
 	simnet.HostileGarbagePrefix:      record.ClassReachable,
 	simnet.HostileGarbageBetween:     record.ClassReachable,
 	simnet.HostileWrongMagic:         record.ClassWrongNetwork,
@@ -90,7 +92,7 @@ func crawlSim(t *testing.T, cfg simnet.Config, o app.CrawlOptions, tor bool) *si
 	}
 	o.AllowNets = []string{n.Config().Range.String()}
 	o.Sink = sc.mem
-	o.Network = n.Config().Network
+	o.Network = codec.Params(n.Config().Network)
 	start := time.Now()
 	sc.res, err = app.Crawl(ctx, o)
 	if err != nil {
@@ -156,6 +158,9 @@ func (sc *simCrawl) check(t *testing.T) {
 			note(fmt.Sprintf("%v recorded as %v", tn.Class, att.Class), tn.Addr+" ("+att.Detail+")")
 			continue
 		}
+		if (tn.Class == simnet.ClassFlakyReset || tn.Class == simnet.ClassFlakySilent) && att.Try != 1 {
+			note("flaky not reachable on its first retry", fmt.Sprintf("%s: try %d", tn.Addr, att.Try))
+		}
 		if tn.ProtocolVersion != nil && want == record.ClassReachable {
 			v := att.Version.Msg
 			if uint32(v.Protocol) != *tn.ProtocolVersion || v.Services != *tn.Services || v.UserAgent != *tn.UserAgent ||
@@ -168,6 +173,7 @@ func (sc *simCrawl) check(t *testing.T) {
 	if hits := sc.net.ForbiddenHits(); len(hits) > 0 {
 		t.Errorf("%d dials of forbidden addresses, e.g. %+v", len(hits), hits[0])
 	}
+	simClean(t, sc.net)
 	keys := make([]string, 0, len(wrong))
 	for k := range wrong {
 		keys = append(keys, k)
@@ -180,6 +186,24 @@ func (sc *simCrawl) check(t *testing.T) {
 		t.Errorf("%d gossip-only addresses were never recorded as seen", counts["gossip-only not seen"])
 	}
 	t.Logf("checked per class: %v", counts)
+}
+
+// simClean asserts that the simulator saw a correct crawler: every frame
+// well formed, the version and the message order as the protocol wants
+// (simnet's crawler checks), no crawler error, no dial of a forbidden or
+// stray address, no connection shed at the simulator's limit. It waits for
+// the simulator to finish reading what the crawler sent.
+func simClean(t *testing.T, n *simnet.Network) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); n.Stats().Active > 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	st := n.Stats()
+	if st.Violations != 0 || st.CrawlerErrors != 0 || st.ForbiddenHits != 0 || st.Stray != 0 || st.Shed != 0 {
+		v := n.Violations()
+		t.Errorf("the simulator saw %d protocol violations, %d crawler errors, %d forbidden and %d stray dials, %d shed connections; violations: %q",
+			st.Violations, st.CrawlerErrors, st.ForbiddenHits, st.Stray, st.Shed, v[:min(len(v), 10)])
+	}
 }
 
 func TestHealthy(t *testing.T) {

@@ -3,11 +3,20 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/maxmind/mmdbwriter"
+	"github.com/maxmind/mmdbwriter/mmdbtype"
+
 	"github.com/nodesweep/nodesweep/bench/simnet"
 	"github.com/nodesweep/nodesweep/internal/app"
+	"github.com/nodesweep/nodesweep/internal/enrich"
 	"github.com/nodesweep/nodesweep/internal/export"
 	"github.com/nodesweep/nodesweep/internal/nodes"
 	"github.com/nodesweep/nodesweep/store"
@@ -55,4 +64,126 @@ func TestExportsMatchTruth(t *testing.T) {
 		}
 		t.Logf("%s: recall %.4f precision %.4f (%d found, %d tolerated)", f, r.Recall, r.Precision, r.Found, r.Tolerated)
 	}
+	checkGeoExport(t, n, st, info)
+	simClean(t, n)
+}
+
+// Known answers for the simulated addresses (6,000 nodes from 127.16.0.1:
+// inside 127.16.0.0/19): the lower half in Berlin, the upper half in Tokyo,
+// the whole range in one AS. Latitude and longitude differ everywhere, so a
+// swap shows.
+var geoHalves = []struct {
+	cidr, city, country, tz string
+	lat, lon                float64
+}{
+	{"127.16.0.0/20", "Berlin", "DE", "Europe/Berlin", 52.52, 13.405},
+	{"127.16.16.0/20", "Tokyo", "JP", "Asia/Tokyo", 35.69, 139.69},
+}
+
+// checkGeoExport exports the crawl as bitnodes with GeoIP databases whose
+// answers are known and checks every geo field of every row at its
+// position, then scores the export as before.
+func checkGeoExport(t *testing.T, n *simnet.Network, st *store.Store, info store.CrawlInfo) {
+	t.Helper()
+	if r := n.Config().Range.String(); r != "127.16.0.0/12" {
+		t.Fatalf("range %s: the geo databases cover 127.16.0.0/12", r)
+	}
+	cities := map[string]mmdbtype.Map{}
+	for _, h := range geoHalves {
+		cities[h.cidr] = mmdbtype.Map{
+			"city":     mmdbtype.Map{"names": mmdbtype.Map{"en": mmdbtype.String(h.city)}},
+			"country":  mmdbtype.Map{"iso_code": mmdbtype.String(h.country)},
+			"location": mmdbtype.Map{"latitude": mmdbtype.Float64(h.lat), "longitude": mmdbtype.Float64(h.lon), "time_zone": mmdbtype.String(h.tz)},
+		}
+	}
+	cityDB := writeMMDB(t, "GeoLite2-City", cities)
+	asnDB := writeMMDB(t, "GeoLite2-ASN", map[string]mmdbtype.Map{"127.16.0.0/12": {
+		"autonomous_system_number": mmdbtype.Uint32(64500), "autonomous_system_organization": mmdbtype.String("Simulated Networks"),
+	}})
+	g, err := enrich.Open(cityDB, asnDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	var buf bytes.Buffer
+	if err := export.Write(&buf, st, info, export.Bitnodes, export.Options{Geo: &enrich.ExportGeo{Geo: g}}); err != nil {
+		t.Fatal(err)
+	}
+	var snap struct {
+		Nodes map[string][]json.RawMessage `json:"nodes"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &snap); err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Nodes) == 0 {
+		t.Fatal("no rows")
+	}
+	bad, inHalf := 0, [2]int{}
+	for addr, row := range snap.Nodes {
+		ap, err := netip.ParseAddrPort(addr)
+		if err != nil || len(row) != 13 {
+			t.Fatalf("row %s: %d fields, %v", addr, len(row), err)
+		}
+		k := 0
+		if !netip.MustParsePrefix(geoHalves[0].cidr).Contains(ap.Addr()) {
+			k = 1
+		}
+		inHalf[k]++
+		h := geoHalves[k]
+		want := []string{5: "null", 6: jsonText(h.city), 7: jsonText(h.country), 8: jsonText(h.lat), 9: jsonText(h.lon),
+			10: jsonText(h.tz), 11: jsonText("AS64500"), 12: jsonText("Simulated Networks")}
+		names := []string{5: "hostname", 6: "city", 7: "country", 8: "latitude", 9: "longitude", 10: "timezone", 11: "asn", 12: "organization"}
+		for i := 5; i < 13; i++ {
+			if got := string(row[i]); got != want[i] && bad < 10 {
+				bad++
+				t.Errorf("%s field %d (%s) = %s, want %s", addr, i, names[i], got, want[i])
+			}
+		}
+	}
+	if inHalf[0] == 0 || inHalf[1] == 0 {
+		t.Errorf("rows per city %v: both must be exercised", inHalf)
+	}
+	exp, err := simnet.ReadExport(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := n.Score(exp); !r.OK() || r.Recall != 1 {
+		t.Errorf("bitnodes export with geo vs truth:\n%s", r.String())
+	}
+	t.Logf("geo export: %d rows (%d Berlin, %d Tokyo), every geo field at its position", len(snap.Nodes), inHalf[0], inHalf[1])
+}
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// writeMMDB writes a MaxMind database of the given type mapping CIDRs to records.
+func writeMMDB(t *testing.T, dbType string, data map[string]mmdbtype.Map) string {
+	t.Helper()
+	w, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: dbType, RecordSize: 24, IncludeReservedNetworks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for cidr, v := range data {
+		_, n, err := net.ParseCIDR(cidr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Insert(n, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), dbType+".mmdb")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.WriteTo(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

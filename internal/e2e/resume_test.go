@@ -121,9 +121,7 @@ func TestInterruptThenResume(t *testing.T) {
 	}
 	t.Logf("stopped after %v with %d reachable; resume dialled %d more and found all %d",
 		took.Round(time.Millisecond), len(partial), res2.Summary.Dials, len(all))
-	if hits := n.ForbiddenHits(); len(hits) > 0 {
-		t.Fatalf("forbidden dials: %+v", hits[0])
-	}
+	simClean(t, n)
 }
 
 // countAttempts counts the stored attempts of the only crawl, and the aborted ones.

@@ -243,6 +243,25 @@ func expected(a *record.Attempt, tries int, c string) string {
 	panic("no expectation for column " + c)
 }
 
+// goldenColumns is the jsonl keys and csv header, written out by hand: the
+// attempt, then every parsed version field, then the raw version. A column
+// dropped, renamed or moved in the code fails here, not silently in a loop
+// over the code's own list.
+var goldenColumns = []string{
+	"addr", "network", "class", "reachable", "tries", "detail",
+	"start_ms", "end_ms", "connect_ms", "version_ms", "bytes_in", "bytes_out",
+	"protocol_version", "services", "services_names", "version_timestamp",
+	"addr_recv", "addr_recv_services", "addr_from", "addr_from_services",
+	"nonce", "user_agent", "start_height", "relay", "relay_sent",
+	"version_raw",
+}
+
+func TestColumnNames(t *testing.T) {
+	if got := export.ColumnNames(); strings.Join(got, ",") != strings.Join(goldenColumns, ",") {
+		t.Errorf("columns\n got %v\nwant %v", got, goldenColumns)
+	}
+}
+
 func TestJSONLRoundTrip(t *testing.T) {
 	f := newFixture(t)
 	for _, all := range []bool{false, true} {
@@ -269,11 +288,18 @@ func TestJSONLRoundTrip(t *testing.T) {
 			if a == nil {
 				t.Fatalf("unexpected address %s", addr)
 			}
-			if len(row) != len(export.ColumnNames()) {
-				t.Errorf("%s: %d keys", addr, len(row))
+			if len(row) != len(goldenColumns) {
+				t.Errorf("%s: %d keys, want %d", addr, len(row), len(goldenColumns))
 			}
-			for _, c := range export.ColumnNames() {
-				got := string(row[c])
+			if order := keyOrder(t, l); strings.Join(order, ",") != strings.Join(goldenColumns, ",") {
+				t.Errorf("%s: keys %v, want %v", addr, order, goldenColumns)
+			}
+			for _, c := range goldenColumns {
+				got, ok := row[c]
+				if !ok {
+					t.Errorf("%s: key %s missing", addr, c)
+					continue
+				}
 				if c == "user_agent" && strings.Contains(addr, "8.8.4.4") {
 					// JSON replaces invalid UTF-8 with U+FFFD.
 					var s string
@@ -283,7 +309,7 @@ func TestJSONLRoundTrip(t *testing.T) {
 					}
 					continue
 				}
-				if w := expected(a, f.tries[addr], c); got != w {
+				if w := expected(a, f.tries[addr], c); string(got) != w {
 					t.Errorf("%s %s = %s, want %s", addr, c, got, w)
 				}
 			}
@@ -304,7 +330,7 @@ func TestCSVRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	header := export.ColumnNames()
+	header := goldenColumns
 	if strings.Join(rows[0], ",") != strings.Join(header, ",") {
 		t.Fatalf("header %v", rows[0])
 	}
@@ -312,6 +338,9 @@ func TestCSVRoundTrip(t *testing.T) {
 		t.Fatalf("%d rows, want %d", len(rows)-1, len(f.reachable)+len(f.failed))
 	}
 	for _, r := range rows[1:] {
+		if len(r) != len(header) {
+			t.Fatalf("row of %d cells, want %d: %v", len(r), len(header), r)
+		}
 		addr := r[0]
 		a := f.reachable[addr]
 		if a == nil {
@@ -336,6 +365,28 @@ func TestCSVRoundTrip(t *testing.T) {
 			}
 		}
 	}
+}
+
+// keyOrder returns the keys of one JSON object line in the order written.
+func keyOrder(t *testing.T, line string) []string {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(line))
+	var keys []string
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("not an object: %q", line)
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, tok.(string))
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
 }
 
 func TestParseFormat(t *testing.T) {

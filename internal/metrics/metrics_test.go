@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/nodesweep/nodesweep/bench/simnet"
+	"github.com/nodesweep/nodesweep/codec"
 	"github.com/nodesweep/nodesweep/internal/app"
 	"github.com/nodesweep/nodesweep/internal/crawl"
 	"github.com/nodesweep/nodesweep/internal/metrics"
@@ -65,7 +66,7 @@ func TestScrapeDuringSimulatedCrawl(t *testing.T) {
 	}
 	defer n.Close()
 	o := app.CrawlOptions{
-		Network: n.Config().Network, AllowNets: []string{n.Config().Range.String()}, Sink: &sinks.Memory{},
+		Network: codec.Params(n.Config().Network), AllowNets: []string{n.Config().Range.String()}, Sink: &sinks.Memory{},
 		ConnectTimeout: time.Second, HandshakeTimeout: 5 * time.Second, GetAddrWait: 3 * time.Second,
 		SessionTimeout: 10 * time.Second, Retries: 1, MaxConns: 500, Log: zerolog.Nop(),
 		DialRate: 1000, // ≥ 2 s for 2,000 nodes: time to scrape mid-crawl
