@@ -20,15 +20,21 @@ type Stat struct {
 	Weight      float64 `json:"weight"`      // decayed weight of the window's evidence
 }
 
+// FirstTestAge is the age bitcoin-seeder gives a node's first test
+// (MIN_RETRY, 1000 s): a first good test adds 1−exp(−1000 s/tau), so a
+// window's reliability grows with the time a node has been seen up, not
+// with the number of tests.
+const FirstTestAge = 1000 * time.Second
+
 // update folds one test in: f = exp(-age/tau); reliability =
 // reliability·f + (good ? 1−f : 0); count = count·f + 1; weight =
-// weight·f + (1−f). age is the time since the previous test; the first
-// test (first true) counts as infinitely old evidence (f = 0).
+// weight·f + (1−f). age is the time since the previous test
+// (FirstTestAge for the first).
 func (s *Stat) update(good bool, age, tau time.Duration, first bool) {
-	f := 0.0
-	if !first {
-		f = math.Exp(-float64(max(age, 0)) / float64(tau))
+	if first {
+		age = FirstTestAge
 	}
+	f := math.Exp(-float64(max(age, 0)) / float64(tau))
 	g := 0.0
 	if good {
 		g = 1 - f
