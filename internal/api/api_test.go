@@ -263,3 +263,20 @@ func TestShutdownBoundedAndCensusNotBlocked(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestShutdownTwice(t *testing.T) {
+	s, err := Listen("127.0.0.1:0", Handler(Options{Census: census.New(census.Config{})}), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_ = s.Shutdown(context.Background())
+		done <- s.Shutdown(context.Background())
+	}()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Second):
+		t.Fatal("a second Shutdown hangs")
+	}
+}

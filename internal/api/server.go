@@ -40,9 +40,11 @@ func ListenAddr(s string) string {
 
 // Server is a running HTTP listener.
 type Server struct {
-	ln   net.Listener
-	srv  *http.Server
-	done chan error
+	ln       net.Listener
+	srv      *http.Server
+	done     chan error
+	once     sync.Once
+	shutdown error
 }
 
 // Listen binds addr (see ListenAddr) and serves h with timeouts and a
@@ -71,16 +73,19 @@ func Listen(addr string, h http.Handler, maxConns int) (*Server, error) {
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // Shutdown stops accepting, waits for requests under way until ctx ends,
-// then closes what is left.
+// then closes what is left. Later calls return the first's result.
 func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.srv.Shutdown(ctx)
-	if err != nil {
-		err = errors.Join(err, s.srv.Close())
-	}
-	if serr := <-s.done; !errors.Is(serr, http.ErrServerClosed) {
-		err = errors.Join(err, serr)
-	}
-	return err
+	s.once.Do(func() {
+		err := s.srv.Shutdown(ctx)
+		if err != nil {
+			err = errors.Join(err, s.srv.Close())
+		}
+		if serr := <-s.done; !errors.Is(serr, http.ErrServerClosed) {
+			err = errors.Join(err, serr)
+		}
+		s.shutdown = err
+	})
+	return s.shutdown
 }
 
 // limiter is a token bucket per client IP, forgotten wholesale when more

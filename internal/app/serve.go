@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,6 +52,8 @@ type Serving struct {
 	http   *api.Server
 	dns    *dnsseed.Server
 	geo    *enrich.ExportGeo
+	once   sync.Once
+	err    error
 }
 
 // Serve builds the census from o.DB's finished crawls, starts the HTTP and
@@ -197,19 +200,21 @@ func (sv *Serving) DNSAddr() string {
 	return sv.dns.Addr()
 }
 
-// Close stops the listeners, giving requests under way 5 s.
+// Close stops the listeners, giving requests under way 5 s. Later calls
+// return the first's result.
 func (sv *Serving) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	var err error
-	if sv.http != nil {
-		err = errors.Join(err, sv.http.Shutdown(ctx))
-	}
-	if sv.dns != nil {
-		err = errors.Join(err, sv.dns.Shutdown(ctx))
-	}
-	if sv.geo != nil {
-		sv.geo.Close()
-	}
-	return err
+	sv.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if sv.http != nil {
+			sv.err = errors.Join(sv.err, sv.http.Shutdown(ctx))
+		}
+		if sv.dns != nil {
+			sv.err = errors.Join(sv.err, sv.dns.Shutdown(ctx))
+		}
+		if sv.geo != nil {
+			sv.geo.Close()
+		}
+	})
+	return sv.err
 }

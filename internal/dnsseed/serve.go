@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -108,6 +109,8 @@ type Server struct {
 	udp, tcp *dns.Server
 	addr     string
 	cancel   context.CancelFunc
+	once     sync.Once
+	err      error
 }
 
 // Listen serves s on addr, HOST:PORT (UDP and TCP, the same port), and
@@ -156,10 +159,14 @@ func listenBoth(addr string) (net.PacketConn, net.Listener, error) {
 // Addr is the bound address (UDP and TCP).
 func (srv *Server) Addr() string { return srv.addr }
 
-// Shutdown stops both listeners, waiting until ctx ends at most.
+// Shutdown stops both listeners, waiting until ctx ends at most. Later
+// calls return the first's result.
 func (srv *Server) Shutdown(ctx context.Context) error {
-	srv.cancel()
-	return errors.Join(srv.udp.ShutdownContext(ctx), srv.tcp.ShutdownContext(ctx))
+	srv.once.Do(func() {
+		srv.cancel()
+		srv.err = errors.Join(srv.udp.ShutdownContext(ctx), srv.tcp.ShutdownContext(ctx))
+	})
+	return srv.err
 }
 
 // Dump writes every tracked IP node in bitcoin-seeder's dnsseed.dump
