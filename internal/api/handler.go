@@ -309,22 +309,7 @@ func bitnodesRow(v census.VersionInfo, since *int64, g export.GeoInfo) []any {
 	if v.HasHeight {
 		row[4] = v.Height
 	}
-	for i, s := range []string{g.Hostname, g.City, g.Country} {
-		if s != "" {
-			row[5+i] = s
-		}
-	}
-	if g.Latitude != nil {
-		row[8] = *g.Latitude
-	}
-	if g.Longitude != nil {
-		row[9] = *g.Longitude
-	}
-	for i, s := range []string{g.Timezone, g.ASN, g.Organization} {
-		if s != "" {
-			row[10+i] = s
-		}
-	}
+	export.SetBitnodesGeo(row, g)
 	return row
 }
 
