@@ -72,6 +72,11 @@ type Census struct {
 	rounds  []*Snapshot // oldest first
 	dropped int
 	gen     uint64
+	// The canonical order of nodes at generation sortGen (Addresses).
+	sortMu    sync.Mutex
+	sortGen   uint64
+	sortKeys  []string
+	sortAddrs []codec.Addr
 }
 
 // New returns an empty census.

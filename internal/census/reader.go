@@ -112,29 +112,53 @@ func (c *Census) Node(a codec.Addr) (NodeView, bool) {
 	return c.view(n, true), true
 }
 
-// Addresses implements Reader. It sorts the matches each call: bounded by
-// MaxNodes, and the API's rate limit bounds how often.
+// Addresses implements Reader. The canonical order is sorted once per
+// generation; a search is then one pass over the sorted keys.
 func (c *Census) Addresses(q string, offset, limit int) ([]NodeView, int) {
 	q = strings.ToLower(q)
 	c.mu.RLock()
+	defer c.mu.RUnlock()
+	keys, addrs := c.sortedAddrs()
+	var out []NodeView
+	total := 0
+	for i, k := range keys {
+		if q != "" && !strings.Contains(k, q) {
+			continue
+		}
+		if total >= offset && len(out) < limit {
+			if n := c.nodes[addrs[i]]; n != nil {
+				out = append(out, c.view(n, false))
+			}
+		}
+		total++
+	}
+	return out, total
+}
+
+// sortedAddrs returns the tracked addresses in canonical order, rebuilt
+// when the generation moved. Called under the read lock; its own mutex
+// keeps two readers from sorting at once.
+func (c *Census) sortedAddrs() ([]string, []codec.Addr) {
+	c.sortMu.Lock()
+	defer c.sortMu.Unlock()
+	if c.sortGen == c.gen && c.sortKeys != nil {
+		return c.sortKeys, c.sortAddrs
+	}
 	type kv struct {
 		k string
-		n *Node
+		a codec.Addr
 	}
-	var m []kv
-	for a, n := range c.nodes {
-		s := a.String()
-		if q == "" || strings.Contains(s, q) {
-			m = append(m, kv{s, n})
-		}
+	m := make([]kv, 0, len(c.nodes))
+	for a := range c.nodes {
+		m = append(m, kv{a.String(), a})
 	}
 	sort.Slice(m, func(i, j int) bool { return m[i].k < m[j].k })
-	var out []NodeView
-	for i := offset; i < len(m) && len(out) < limit; i++ {
-		out = append(out, c.view(m[i].n, false))
+	c.sortKeys, c.sortAddrs = make([]string, len(m)), make([]codec.Addr, len(m))
+	for i, x := range m {
+		c.sortKeys[i], c.sortAddrs[i] = x.k, x.a
 	}
-	c.mu.RUnlock()
-	return out, len(m)
+	c.sortGen = c.gen
+	return c.sortKeys, c.sortAddrs
 }
 
 // Nodes implements Reader.
