@@ -45,7 +45,7 @@ lint: tools ## gofmt check, go vet, staticcheck, shellcheck
 	$(TOOLS)/staticcheck ./...
 	@scripts=$$(git ls-files '*.sh' 2>/dev/null); if [ -n "$$scripts" ]; then shellcheck $$scripts; fi
 
-tools: $(TOOLS)/staticcheck $(TOOLS)/btcd /usr/bin/shellcheck /usr/bin/chromium ## install pinned tools into .tools/
+tools: $(TOOLS)/staticcheck $(TOOLS)/btcd /usr/bin/shellcheck /usr/bin/chromium /usr/bin/dig /usr/lib/python3/dist-packages/requests/__init__.py ## install pinned tools into .tools/
 
 $(TOOLS)/staticcheck:
 	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
@@ -59,7 +59,16 @@ $(TOOLS)/btcd:
 /usr/bin/chromium: # headless Chromium renders the HTML report in internal/report's tests
 	(apt-get install -y chromium >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y chromium >/dev/null))
 
-.PHONY: help build demo test test-e2e race fuzz lint tools
+/usr/bin/dig: # dig queries the DNS seeder in internal/dnsseed's and internal/e2e's tests
+	(apt-get install -y bind9-dnsutils >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y bind9-dnsutils >/dev/null))
+
+/usr/lib/python3/dist-packages/requests/__init__.py: # a bitnodes API client runs against the census API in internal/e2e
+	(apt-get install -y python3-requests >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y python3-requests >/dev/null))
+
+load: ## the census served under load (< 3 min): 1,000 API clients for 60 s and DNS queries during a crawl --interval of 10,000 simulated nodes
+	NODESWEEP_LOAD=1 $(GO) test $(GOTEST_FLAGS) -timeout 10m -run '^TestServeLoad$$' -v ./internal/e2e
+
+.PHONY: help build demo test test-e2e race fuzz lint tools load
 
 BENCH_FLAGS ?=
 bench: build ## full benchmark (< 20 min): bench/results/latest.md and the S4 plots

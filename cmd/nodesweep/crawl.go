@@ -65,6 +65,18 @@ func runCrawl(ctx context.Context, args []string) error {
 	fs.BoolVar(&o.Linger, "linger0", false, "close with RST (SO_LINGER 0): no TIME_WAIT on our side")
 	fs.IntVar(&o.SynRetries, "syn-retries", 0, "TCP_SYNCNT per socket (0: system default)")
 	fs.StringVar(&o.SummaryJSON, "summary-json", "", "write the end-of-crawl summary as JSON to FILE")
+	var so app.ServeOptions
+	fs.StringVar(&so.HTTP, "http", "", "serve the census (bitnodes-compatible API, dashboard, /metrics, /healthz) on `ADDR` (a bare port binds 127.0.0.1)")
+	fs.StringVar(&so.DNS, "dns", "", "serve DNS seeds on `ADDR`, UDP and TCP (a bare port binds 127.0.0.1); needs --dns-zone and --dns-ns")
+	fs.StringVar(&so.DNSZone, "dns-zone", "", "the seeder's zone, e.g. seed.example.org")
+	fs.StringVar(&so.DNSNS, "dns-ns", "", "the seeder's name server host (NS and SOA)")
+	fs.StringVar(&so.DNSMbox, "dns-mbox", "", "the zone's hostmaster mail (SOA)")
+	fs.DurationVar(&so.DNSRefresh, "dns-refresh", 0, "rebuild the seeder's cache of good nodes every `D` (default 10m)")
+	dnsPort := fs.Uint("dns-port", 0, "the port good nodes must listen on (default: the network's)")
+	fs.Float64Var(&so.APIRate, "http-rate", 0, "API requests per second per client IP (default 20; negative: unlimited)")
+	fs.Float64Var(&so.DNSRate, "dns-rate", 0, "DNS queries per second per source address (default 20; negative: unlimited)")
+	fs.StringVar(&so.GeoIP, "geoip", "", "GeoIP2/GeoLite2 City `.mmdb` for the served snapshots' geo fields")
+	fs.StringVar(&so.ASN, "asn", "", "GeoLite2 ASN `.mmdb` for the served snapshots' ASN fields")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the crawl to FILE (go tool pprof)")
 	memProfile := fs.String("memprofile", "", "write a heap profile (allocations since start, in use at the end) to FILE")
 	memAfter := fs.Duration("memprofile-after", 0, "write the --memprofile this long after the start instead of at the end (in use at the peak)")
@@ -111,6 +123,17 @@ func runCrawl(ctx context.Context, args []string) error {
 	o.ProgressEvery = 10 * time.Second
 	if o.TTY {
 		o.ProgressEvery = time.Second
+	}
+	if so.HTTP != "" || so.DNS != "" {
+		if *dnsPort > 65535 {
+			return fmt.Errorf("--dns-port %d: want a port", *dnsPort)
+		}
+		so.DNSPort = uint16(*dnsPort)
+		sv, err := app.Serve(&o, so)
+		if err != nil {
+			return err
+		}
+		defer sv.Close()
 	}
 	stopProfiles, err := startProfiles(*cpuProfile, *memProfile, *memAfter)
 	if err != nil {

@@ -61,6 +61,12 @@ type CrawlOptions struct {
 	// crawling; OnMetrics (tests) is told the address it is bound to.
 	Metrics   string
 	OnMetrics func(addr string)
+	// Exporter, if set, is told each crawl's live counters (Serve shares
+	// one with its /metrics); nil: one is made when Metrics is set.
+	Exporter *metrics.Exporter
+	// Tap, if set, is given each crawl's sink and returns the sink to use
+	// and what to call when the crawl ends (Serve feeds the census so).
+	Tap func(id record.CrawlID, start time.Time, s record.Sink) (record.Sink, func(end time.Time, finished bool))
 	// Interval > 0 crawls again every Interval (start to start; at once if a
 	// crawl took longer), each a new crawl seeded from the previous one's
 	// reachable nodes plus the bootstrap, until ctx ends or Rounds crawls ran
@@ -121,9 +127,11 @@ func Crawl(ctx context.Context, o CrawlOptions) (res CrawlResult, err error) {
 	if _, err := buildPolicy(o); err != nil {
 		return res, err
 	}
-	var exp *metrics.Exporter
+	exp := o.Exporter
 	if o.Metrics != "" {
-		exp = metrics.New(o.Network.Name)
+		if exp == nil {
+			exp = metrics.New(o.Network.Name)
+		}
 		srv, err := metrics.Serve(o.Metrics, exp)
 		if err != nil {
 			return res, err
@@ -224,6 +232,10 @@ func crawlOnce(ctx context.Context, o CrawlOptions, seeds []codec.Addr, exp *met
 		_ = finish(false)
 		return res, ErrNoSeeds
 	}
+	tapDone := func(time.Time, bool) {}
+	if o.Tap != nil {
+		sink, tapDone = o.Tap(id, time.Now(), sink)
+	}
 	if rs != nil {
 		rs.Sink = sink
 		sink = rs
@@ -257,6 +269,7 @@ func crawlOnce(ctx context.Context, o CrawlOptions, seeds []codec.Addr, exp *met
 	res.Summary = sum
 	res.Runtime = probe.stop()
 	err = errors.Join(runErr, finish(!sum.Interrupted && runErr == nil))
+	tapDone(time.Now(), !sum.Interrupted && err == nil)
 	if o.SummaryJSON != "" {
 		err = errors.Join(err, writeSummary(o.SummaryJSON, res))
 	}

@@ -164,25 +164,31 @@ func bitnodesRow(n *nodes.Node, geo Geo) []any {
 	row[2] = n.Attempt.Start.Unix()
 	if geo != nil {
 		if g, ok := geo.Lookup(n.Addr); ok {
-			for i, s := range []string{g.Hostname, g.City, g.Country} {
-				if s != "" {
-					row[5+i] = s
-				}
-			}
-			if g.Latitude != nil {
-				row[8] = *g.Latitude
-			}
-			if g.Longitude != nil {
-				row[9] = *g.Longitude
-			}
-			for i, s := range []string{g.Timezone, g.ASN, g.Organization} {
-				if s != "" {
-					row[10+i] = s
-				}
-			}
+			SetBitnodesGeo(row, g)
 		}
 	}
 	return row
+}
+
+// SetBitnodesGeo fills the geo fields (5–12) of a 13-field bitnodes row;
+// empty values stay null.
+func SetBitnodesGeo(row []any, g GeoInfo) {
+	for i, s := range []string{g.Hostname, g.City, g.Country} {
+		if s != "" {
+			row[5+i] = s
+		}
+	}
+	if g.Latitude != nil {
+		row[8] = *g.Latitude
+	}
+	if g.Longitude != nil {
+		row[9] = *g.Longitude
+	}
+	for i, s := range []string{g.Timezone, g.ASN, g.Organization} {
+		if s != "" {
+			row[10+i] = s
+		}
+	}
 }
 
 // ---- jsonl and csv ----
