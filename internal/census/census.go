@@ -93,11 +93,8 @@ func New(cfg Config) *Census {
 	return &Census{cfg: cfg, nodes: map[codec.Addr]*Node{}}
 }
 
-// Source is what Load reads; *store.Store implements it.
-type Source interface {
-	nodes.Source
-	Crawls() ([]store.CrawlInfo, error)
-}
+// Source is what Load reads: the store's one reader interface.
+type Source = store.Reader
 
 // Load folds every finished crawl of src into c, oldest first (at most
 // MaxRounds of the newest).

@@ -32,7 +32,7 @@ type Observation struct {
 }
 
 // Good reports whether the handshake completed.
-func (o *Observation) Good() bool { return store.CompletedHandshake(o.Class) }
+func (o *Observation) Good() bool { return o.Class.Reachable() }
 
 func versionInfo(v *record.Version) *VersionInfo {
 	if v == nil {
@@ -67,7 +67,7 @@ type Round struct {
 }
 
 // RoundFromStore reads crawl id of src into a Round.
-func RoundFromStore(src nodes.Source, info store.CrawlInfo) (Round, error) {
+func RoundFromStore(src store.Reader, info store.CrawlInfo) (Round, error) {
 	r := Round{ID: info.ID, Network: info.Network, Start: info.Start, End: info.End}
 	err := nodes.Each(src, info.ID, func(n *nodes.Node) error {
 		o := observe(n.Attempt)
