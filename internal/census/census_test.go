@@ -19,8 +19,10 @@ var (
 )
 
 func version(pver int32, ua string, services uint64, height int32) *record.Version {
-	return &record.Version{Raw: []byte{1}, Msg: codec.Version{Protocol: pver, Services: services,
+	v := &record.Version{Msg: codec.Version{Protocol: pver, Services: services,
 		UserAgent: ua, HasUserAgent: true, StartHeight: height, HasStartHeight: true}}
+	v.Raw = codec.AppendVersion(nil, &v.Msg) // the store keeps only the raw payload
+	return v
 }
 
 // rounds: 4 crawls 10 minutes apart. upNode is always up (and upgrades in
