@@ -82,5 +82,34 @@
 //
 // # Measured
 //
-// MEASURED-TABLE
+// One `make bench` (2026-12-01, commit 424a389, 2 cores shared with other
+// work; medians of 3, engines alternating; bench/results/latest.md):
+//
+//	                               reactor         goroutine       floor
+//	S1 20k healthy, 5k in flight
+//	  handshakes/s                 4,853           3,729 (1.30×)   9,055
+//	  handshakes per CPU-s         7,620           5,773 (1.32×)   16,813 (0.45×)
+//	  peak RSS, goroutines         36.7 MiB, 6     143.6 MiB, 5,004
+//	S2 15k silent peers in flight
+//	  RSS per connection           1.48 KiB        12.41 KiB (0.12×)
+//	S3 200k mainnet-like sweep     31.6 s (1.19× the 26.7-s lower bound)
+//	  CPU, peak RSS                19.8 s, 160 MiB 30.6 s, 431 MiB (0.65×)
+//	S4 hs per CPU-s, 1k … 15k      1.57× 1.42× 1.45× 1.43× 1.35× the goroutine engine
+//
+// The previous reactor (a dialer epoll, then net.FileConn and gnet's
+// EnrollContext) measured 4,661 handshakes per CPU-s on S1 (0.97× the
+// goroutine engine), 2.40 KiB per connection on S2 and 14 goroutines.
+//
+// Where the CPU goes (S1 profile, bench/results/profiles): 70 % in the
+// system calls a node needs — write 25 % (ours are two per node: version,
+// then sendaddrv2+verack+getaddr), connect 22 %, close 9 %, read 6 %,
+// socket 4 % — and 5 % in epoll_ctl/epoll_wait; the coordinator, frontier
+// and session, which both engines run, take most of the rest. So the goal
+// of 1.5× the goroutine engine on S1 is out of this engine's reach (≈1.4×
+// with none of its own code left), and 0.5× the floor would need fewer
+// system calls per node than the protocol exchange: the floor writes once
+// and reads once, and does no getaddr. On S3 the frontier's map (20 M
+// lookups, 34 % of the reactor's CPU) and socket/connect/close of 200k
+// addresses (32 %) are the same work in both engines: the reactor's CPU is
+// 0.65× the goroutine engine's, not 0.5×.
 package eventloop

@@ -6,12 +6,12 @@ import (
 	"net/netip"
 	"runtime"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nodesweep/nodesweep/codec"
 	"github.com/nodesweep/nodesweep/internal/engine"
+	"github.com/nodesweep/nodesweep/internal/engine/enginetest"
 	"github.com/nodesweep/nodesweep/internal/record"
 	"github.com/nodesweep/nodesweep/internal/session"
 )
@@ -140,10 +140,8 @@ func addr(ip string, port uint16) codec.Addr {
 func TestEngineOutcomes(t *testing.T) {
 	_, live := startPeer(t, false)
 	_, silent := startPeer(t, true)
-	closed, _ := net.Listen("tcp4", "127.0.0.1:0")
-	refusedPort := uint16(closed.Addr().(*net.TCPAddr).Port)
-	closed.Close()
-	hole := blackHole(t)
+	refusedPort := enginetest.ClosedPort(t)
+	hole := enginetest.BlackHole(t)
 
 	cfg := session.Prepare(session.Config{Params: codec.Mainnet, HandshakeTimeout: 400 * time.Millisecond})
 	col := newCollector()
@@ -188,30 +186,6 @@ func TestEngineOutcomes(t *testing.T) {
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// blackHole returns a port whose connects time out: a backlog-0 listener that
-// never accepts, with its one queue slot already taken.
-func blackHole(t *testing.T) uint16 {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Listen(fd, 0); err != nil {
-		t.Fatal(err)
-	}
-	sa, _ := syscall.Getsockname(fd)
-	port := uint16(sa.(*syscall.SockaddrInet4).Port)
-	filler, err := net.DialTimeout("tcp4", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { filler.Close(); syscall.Close(fd) })
-	return port
 }
 
 func TestEngineCloseAbortsAndGoroutinesStayFlat(t *testing.T) {

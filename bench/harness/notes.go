@@ -3,21 +3,17 @@ package harness
 // notes explain each scenario's set-up choices in the report; they are
 // looked up at render time so that a re-render (--from) gets the current text.
 var notes = map[string]string{
-	"goals": "Why the misses (analysis written for commit 5b16338; the profiles are at the end of this file): " +
-		"**S1** — both engines spend most of their CPU in system calls (gnet 56–62 %, goroutine 44–48 %), so the engine's own " +
-		"Go code is not where a 1.5× could come from. gnet pays for connecting through gnet's client, which has no nonblocking " +
-		"connect: the epoll dialer connects (≈16 % of CPU), then each socket is handed over with net.FileConn (dup, Go-netpoller " +
-		"registration, keep-alive setsockopts; ≈10 %) and Client.EnrollContext (another dup, epoll registration, close of the " +
-		"originals; ≈9 %) — ≈24 % in the enroller alone, work the goroutine engine does not do. The floor does the handshake " +
-		"syscalls with no Go runtime or session and reaches ≈3× either engine. gnet does win where connections are many and " +
-		"idle: in S3 (15,000 in flight, 1,000-address answers) it uses 1.5× fewer CPU-seconds per handshake than goroutine, and in " +
-		"S4 its efficiency holds from 1k to 15k in flight while goroutine's drops 35 %. " +
-		"**S2** — gnet holds ≈2.5 KiB per in-flight connection (inside the ≤ 3 KiB aim: in the heap at the peak, session.New " +
-		"≈0.5 KiB, gnet's conn ≈0.4 KiB, Dial/enrolment state, the timer wheel), but the goroutine baseline is 12.4 KiB here " +
-		"(a 4 KiB read buffer per connection — 62 MB of heap for 15k — plus its goroutine stack), not the 17 KiB of a plain client, so the ratio is 1/5, not 1/6. " +
-		"**S3** — wall ≈1.18× the lower bound for gnet (inside 1.2×), but goroutine is as fast (0.98×): the sweep is bounded " +
-		"by connect-timeout rounds (see S3), and Go's netpoller holds 15,000 pending connects as cheaply in wall time; the " +
-		"difference shows in CPU (gnet 18.5 s vs 28.3 s) and RSS (127 MiB vs 426 MiB), not in wall time.",
+	"goals": "Why the misses (analysis written for commit 424a389; the profiles are at the end of this file). " +
+		"**S1** — the reactor is 1.32× the goroutine engine per CPU-second and 1.30× in handshakes/s, but 70 % of its CPU is in " +
+		"the system calls each node needs: write 25 % (two per node: our version, then sendaddrv2+verack+getaddr; on loopback a " +
+		"write also runs the receiver's side), connect 22 %, close 9 %, read 6 %, socket 4 %; epoll_ctl and epoll_wait together 5 %. " +
+		"The rest is the coordinator and frontier (11 %), the session (9 %) and GC (3 %), which both engines run alike. The reactor's " +
+		"own code is a few per cent, so removing all of it would reach about 1.4×, not 1.5×. The floor does one write and one read " +
+		"per node and no getaddr, addr parsing or frontier: 0.5× of it would take fewer system calls per node than the exchange " +
+		"the crawler makes. **S3** — wall 1.19× the lower bound; CPU 0.65× the goroutine engine's, not 0.5×. A profile of the " +
+		"reactor on S3: the frontier's Add is 34 % (20,000 answers of 1,000 addresses: 20 M lookups in a map of 200,000 " +
+		"addresses, the same work in both engines), socket+connect+close of 200,000 addresses 32 %, the session 7 %. Taking the frontier's ≈5 s off " +
+		"both engines would give 14.6 s vs 25.4 s, 0.57×: the per-address system calls, the same in both, keep the ratio above 0.5×.",
 	"S1": "`--getaddr-wait 1s` (default 5 s) in every throughput scenario (S1, S4, S5, S7a), for every variant alike: " +
 		"the simulator's protocol-209 nodes (3 % of them) answer getaddr with an empty addr, and the session keeps waiting " +
 		"the whole getaddr wait for a non-empty one (record detail \"no answer to getaddr\"), so with the default every crawl " +

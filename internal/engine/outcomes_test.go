@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/nodesweep/nodesweep/codec"
 	"github.com/nodesweep/nodesweep/eventloop"
 	"github.com/nodesweep/nodesweep/internal/engine"
+	"github.com/nodesweep/nodesweep/internal/engine/enginetest"
 	"github.com/nodesweep/nodesweep/internal/engine/goroutine"
 	"github.com/nodesweep/nodesweep/internal/record"
 	"github.com/nodesweep/nodesweep/internal/session"
@@ -41,8 +41,8 @@ const (
 // TestOutcomeClasses drives every outcome class through both engines with
 // real sockets: each case is a real peer (or proxy, or none) on loopback.
 func TestOutcomeClasses(t *testing.T) {
-	refusedPort := closedPort(t)
-	hole := blackHole(t)
+	refusedPort := enginetest.ClosedPort(t)
+	hole := enginetest.BlackHole(t)
 	cases := []struct {
 		name   string
 		addr   func(t *testing.T) string // the dialled address
@@ -267,38 +267,4 @@ func socksRequest(c net.Conn) bool {
 	}
 	_, err := io.CopyN(io.Discard, c, int64(req[4])+2)
 	return err == nil
-}
-
-func closedPort(t *testing.T) uint16 {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := uint16(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
-	return p
-}
-
-// blackHole returns a port whose connects time out: a backlog-0 listener that
-// never accepts, with its one queue slot already taken.
-func blackHole(t *testing.T) uint16 {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Listen(fd, 0); err != nil {
-		t.Fatal(err)
-	}
-	sa, _ := syscall.Getsockname(fd)
-	port := uint16(sa.(*syscall.SockaddrInet4).Port)
-	filler, err := net.DialTimeout("tcp4", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { filler.Close(); syscall.Close(fd) })
-	return port
 }

@@ -2,8 +2,8 @@
 // pure state machine (lnd brontide style): bytes and clock readings in, bytes
 // and a record out. It sends our version at connect, answers their version
 // with sendaddrv2 (pver ≥ 70016), verack and getaddr at once (Core processes
-// our verack before our getaddr, so waiting for theirs would only cost a
-// round trip), answers ping, collects addr/addrv2 until the answer is in (a
+// our verack before our getaddr, so there is no need to wait for theirs: a
+// peer whose verack lags its version costs no extra round trip), answers ping, collects addr/addrv2 until the answer is in (a
 // message of more than one entry, or 1000 entries, or the getaddr wait, which
 // counts once the handshake is complete), and classifies how the session
 // ended into exactly one record.Class. Like Core it ignores every message

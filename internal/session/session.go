@@ -233,7 +233,9 @@ func (s *Session) handle(now time.Time, f *codec.Frame, out []byte) []byte {
 // onVersion answers their version with sendaddrv2 and verack, and asks
 // getaddr at once, without waiting for their verack: Core handles one
 // peer's messages in order, so our verack is processed before our getaddr,
-// which it then answers. That saves a round trip per node.
+// which it then answers. That saves a round trip with a peer whose verack
+// comes after its version; most send both in one write, and then it is the
+// same exchange as before.
 func (s *Session) onVersion(now time.Time, payload []byte, out []byte) []byte {
 	if s.gotVersion {
 		s.duplicateVersions++ // Core ignores a redundant version; so do we
