@@ -46,6 +46,7 @@ type Writer struct {
 	err   error // first commit error; sticky
 
 	stopMaint, maintDone chan struct{} // maintenance loop (nil without one)
+	unreleased           int64         // bytes committed since the last releaseMapped (committer)
 
 	closed            bool
 	stats             WriterStats
@@ -72,13 +73,18 @@ type batch struct {
 	arena   []byte         // the current chunk; len = bytes used
 	chunks  [][]byte       // every chunk of this batch, recycled after the commit
 	count   int64
-	size    int64
+	size    int64      // Badger's estimate (a value in the value log counts as its pointer)
+	bytes   int64      // keys and values as written
 	sync    chan error // non-nil: a Flush marker; commit, fsync, reply
 }
 
 // Keys and values live in arena chunks owned by their batch: Badger keeps
 // the slices it is given until the commit returns, then the chunks are
 // recycled, so steady-state ingest allocates (and zeroes) almost nothing.
+// releaseEvery: the committer releases Badger's mapped pages after this
+// many bytes committed, besides after every Flush.
+const releaseEvery = 8 << 20
+
 const (
 	arenaChunk = 512 << 10
 	freeChunks = 8 // recycled chunks kept: 4 MB
@@ -164,6 +170,12 @@ func (w *Writer) commitLoop() {
 			if err != nil {
 				w.setErr(err)
 			}
+			// Release mapped pages every releaseEvery bytes as well as at
+			// Flush: a second of a fast crawl writes tens of MB.
+			if w.unreleased += b.bytes; w.unreleased >= releaseEvery && w.s.releasePages {
+				releaseMapped(w.s.absDir)
+				w.unreleased = 0
+			}
 		}
 		for _, c := range b.chunks {
 			if cap(c) == arenaChunk {
@@ -182,6 +194,7 @@ func (w *Writer) commitLoop() {
 			}
 			if err == nil && w.s.releasePages {
 				releaseMapped(w.s.absDir)
+				w.unreleased = 0
 			}
 			b.sync <- err
 		}
@@ -306,6 +319,7 @@ func (w *Writer) addOwned(key, val []byte) {
 	c.slab = append(c.slab, badger.Entry{Key: key, Value: val})
 	c.entries = append(c.entries, &c.slab[len(c.slab)-1])
 	c.count++
+	c.bytes += int64(len(key) + len(val))
 	est := w.estimate(key, val)
 	c.size += est
 	w.stats.Bytes += uint64(len(key) + len(val))

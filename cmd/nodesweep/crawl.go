@@ -16,6 +16,7 @@ import (
 	"github.com/nodesweep/nodesweep/internal/engine"
 	"github.com/nodesweep/nodesweep/internal/record"
 	"github.com/nodesweep/nodesweep/internal/session"
+	"github.com/nodesweep/nodesweep/store"
 )
 
 func init() { register("crawl", "crawl a Bitcoin network and store what every node says", runCrawl) }
@@ -45,6 +46,7 @@ func runCrawl(ctx context.Context, args []string) error {
 	fs.DurationVar(&o.Interval, "interval", 0, "crawl again every `D` (a new crawl each time, seeded from the last one's reachable nodes) until interrupted")
 	fs.IntVar(&o.Rounds, "rounds", 0, "with --interval: stop after N crawls (0: until interrupted)")
 	fs.StringVar(&o.DB, "db", defaultDB, "Badger database directory")
+	fs.DurationVar(&o.Retention, "retention", store.DefaultRetention, "prune crawls older than `D` from --db (checked every 10 min while crawling; 0: keep everything)")
 	fs.StringVar(&o.JSONL, "jsonl", "", "write attempts as JSON lines to FILE instead of the database (- = stdout)")
 	fs.BoolVar(&o.NoSink, "no-store", false, "record nothing (benchmarks)")
 	fs.BoolVar(&o.Resume, "resume", false, "continue the newest unfinished crawl in --db")

@@ -77,11 +77,15 @@ type CrawlOptions struct {
 	// interrupted), e.g. to print its summary.
 	OnRound func(round int, r CrawlResult)
 
-	Sink   record.Sink // if set, records go here (tests); DB, JSONL, NoSink are ignored
-	DB     string      // Badger directory (the default sink)
-	JSONL  string      // write attempts as JSON lines to this file instead ("-" = stdout)
-	NoSink bool        // discard records (benchmarks)
-	Resume bool        // continue the newest unfinished crawl in DB
+	Sink record.Sink // if set, records go here (tests); DB, JSONL, NoSink are ignored
+	DB   string      // Badger directory (the default sink)
+	// Retention: history older than this is pruned from DB on the store's
+	// maintenance schedule (≤ 0: keep everything; the CLI's default is
+	// store.DefaultRetention).
+	Retention time.Duration
+	JSONL     string // write attempts as JSON lines to this file instead ("-" = stdout)
+	NoSink    bool   // discard records (benchmarks)
+	Resume    bool   // continue the newest unfinished crawl in DB
 
 	Engine           string
 	MaxConns         int
@@ -359,7 +363,7 @@ func openSink(o CrawlOptions, seeds []codec.Addr) (sink record.Sink, id record.C
 	if o.DB == "" {
 		return nil, 0, nil, nil, ErrNoSink
 	}
-	st, err := store.Open(o.DB, store.WithLogger(o.Log))
+	st, err := store.Open(o.DB, store.WithLogger(o.Log), store.WithRetention(max(o.Retention, 0)))
 	if err != nil {
 		return nil, 0, nil, nil, err
 	}
