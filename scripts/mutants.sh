@@ -92,7 +92,7 @@ def copy(dst):
     shutil.rmtree(dst, ignore_errors=True)
     shutil.copytree(base, dst, symlinks=True)
 
-FAILURE_WORDS = re.compile(r"\b(want|wanted|missing|mismatch|lacks|violation|violations|gone|shrank|nothing|never|only|not|recorded as|differs|panic|exit \d|mismatches\s+\w+=\d+|missed)\b")
+FAILURE_WORDS = re.compile(r"\b(got|want|wanted|missing|mismatch|lacks|violation|violations|gone|shrank|nothing|never|only|not|recorded as|differs|panic|exit \d|mismatches\s+\w+=\d+|missed)\b")
 FAIL_LINE = re.compile(r"^\s+\S+\.go:\d+: |^panic: |^\S+\.go:\d+:\d+: |^--- FAIL")
 
 def run(tree, pkg, test):
