@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"github.com/nodesweep/nodesweep/codec"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -51,7 +52,7 @@ func TestServeLoad(t *testing.T) {
 		o.Seeds = append(o.Seeds, s.String())
 	}
 	o.AllowNets = []string{n.Config().Range.String()}
-	o.Network = n.Config().Network
+	o.Network = codec.Params(n.Config().Network)
 	o.Interval = interval
 	type round struct {
 		start time.Time
