@@ -141,6 +141,7 @@ func New(cfg *session.Config, deliver func(*record.Attempt), opts ...Option) (*E
 func (e *Engine) Dial(job crawl.Job) {
 	st := &connState{job: job, dialStart: time.Now()}
 	st.sess = session.New(e.cfg, job.Addr, job.Try, rand.Uint64(), st.dialStart)
+	st.sess.SetTransport(job.Transport, job.V2Failure)
 	e.outstanding.Add(1)
 	if job.Addr.Network() == codec.NetTorV3 || job.Addr.Network() == codec.NetTorV2 {
 		if !e.opts.torProxy.IsValid() {

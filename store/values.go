@@ -18,6 +18,11 @@ import (
 // codec.Command number (whose order is part of no format).
 const valueV1 byte = 1
 
+// attemptV2 is the attempt format that adds the transport and the v2
+// failure after the version (two bytes); valueV1 attempts read as
+// TransportNone / V2OK.
+const attemptV2 byte = 2
+
 type enc struct{ b []byte }
 
 func (e *enc) byte(v byte)       { e.b = append(e.b, v) }
@@ -246,7 +251,7 @@ const (
 // key) and Addrs (own keys; only their number is kept here).
 func encodeAttempt(b []byte, a *record.Attempt) []byte {
 	e := enc{b: b}
-	e.byte(valueV1)
+	e.byte(attemptV2)
 	e.byte(byte(a.Class)) // second byte: resume scans read only this
 	var fl byte
 	if a.Version != nil {
@@ -278,13 +283,23 @@ func encodeAttempt(b []byte, a *record.Attempt) []byte {
 	if a.Version != nil {
 		encodeVersion(&e, a.Version)
 	}
+	e.byte(byte(a.Transport))
+	e.byte(byte(a.V2Failure))
 	return e.b
+}
+
+// checkAttemptVersion accepts both attempt formats.
+func checkAttemptVersion(key, val []byte) error {
+	if len(val) > 0 && val[0] == attemptV2 {
+		return nil
+	}
+	return checkVersion(key, val)
 }
 
 // decodeAttempt fills a from val; it returns the number of addr messages the
 // attempt had and their total number of entries.
 func decodeAttempt(key, val []byte, a *record.Attempt) (msgs, entries int, err error) {
-	if err := checkVersion(key, val); err != nil {
+	if err := checkAttemptVersion(key, val); err != nil {
 		return 0, 0, err
 	}
 	d := dec{b: val[1:]}
@@ -310,6 +325,11 @@ func decodeAttempt(key, val []byte, a *record.Attempt) (msgs, entries int, err e
 	if fl&attHasVersion != 0 {
 		a.Version = decodeVersion(&d)
 	}
+	a.Transport, a.V2Failure = record.TransportNone, record.V2OK
+	if val[0] == attemptV2 {
+		a.Transport = record.Transport(d.byte())
+		a.V2Failure = record.V2Failure(d.byte())
+	}
 	if d.bad || n > 1<<16 || ne > 1<<32 {
 		return 0, 0, corrupt(key, "attempt value truncated")
 	}
@@ -318,7 +338,7 @@ func decodeAttempt(key, val []byte, a *record.Attempt) (msgs, entries int, err e
 
 // attemptClass reads only the class of an encoded attempt.
 func attemptClass(key, val []byte) (record.Class, error) {
-	if err := checkVersion(key, val); err != nil {
+	if err := checkAttemptVersion(key, val); err != nil {
 		return 0, err
 	}
 	if len(val) < 2 {

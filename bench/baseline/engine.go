@@ -104,6 +104,7 @@ func (e *Engine) run(job crawl.Job) {
 	defer e.wg.Done()
 	start := time.Now()
 	s := session.New(e.cfg, job.Addr, job.Try, rand.Uint64(), start)
+	s.SetTransport(job.Transport, job.V2Failure)
 	conn, err := e.connect(job.Addr)
 	if err != nil {
 		e.deliver(s.Finish(time.Now(), err))

@@ -109,12 +109,15 @@ type jsonAttempt struct {
 	Version      *codec.Version `json:"version,omitempty"`
 	Learned      int            `json:"learned"`
 	GarbageBytes uint32         `json:"garbage_bytes,omitempty"`
+	Transport    string         `json:"transport,omitempty"`
+	V2Failure    string         `json:"v2_failure,omitempty"`
 }
 
 func (j *JSONL) Record(a *record.Attempt) error {
 	row := jsonAttempt{Kind: "attempt", Addr: a.Addr, Class: a.Class.String(), Detail: a.Detail, Try: a.Try,
 		Start: a.Start.UnixMilli(), ConnectMS: ms(a.ConnectRTT.Seconds()), VersionMS: ms(a.VersionRTT.Seconds()),
-		BytesIn: a.BytesIn, BytesOut: a.BytesOut, Learned: learnedCount(a), GarbageBytes: a.GarbageBytes}
+		BytesIn: a.BytesIn, BytesOut: a.BytesOut, Learned: learnedCount(a), GarbageBytes: a.GarbageBytes,
+		Transport: a.Transport.String(), V2Failure: a.V2Failure.String()}
 	if a.Version != nil {
 		row.Version = &a.Version.Msg
 	}
