@@ -387,7 +387,7 @@ func (s *Session) Finish(now time.Time, err error) *record.Attempt {
 		}
 		if s.v2Pending() {
 			s.att.V2Failure = transportFailure(s.att.Class)
-			s.att.RetryV1 = s.policy == PolicyV2First && fallsBack(s.att.V2Failure)
+			s.att.RetryV1 = s.fallsBack(s.att.V2Failure)
 		}
 		s.att.Detail = errText(err)
 		if s.gotVersion {

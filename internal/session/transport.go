@@ -144,9 +144,7 @@ func (s *Session) receiveV2(now time.Time, in, out []byte) (int, []byte) {
 	return consumed, out
 }
 
-// v2Error classifies a fatal error of the v2 layer. Before the peer's
-// version packet, anything that says "not a v2 peer" sends a v2-first
-// attempt back to the coordinator for its v1 leg.
+// v2Error classifies a fatal error of the v2 layer.
 func (s *Session) v2Error(err error) {
 	var oe *bip324.OversizeError
 	switch {
@@ -163,31 +161,31 @@ func (s *Session) v2Error(err error) {
 	}
 }
 
-// v2Failed ends the session over a v2 failure f. A v2-first session whose
-// peer never completed the v2 handshake (no version packet) with a failure
-// that a v1-only peer produces is marked for the v1 leg.
+// v2Failed ends the session over a v2 failure f, marking a v2-first leg for
+// its v1 leg when fallsBack says so.
 func (s *Session) v2Failed(f record.V2Failure, c record.Class, detail string) {
 	s.att.V2Failure = f
-	if s.policy == PolicyV2First && !s.v2.Open() && fallsBack(f) {
-		s.att.RetryV1 = true
-	}
+	s.att.RetryV1 = s.fallsBack(f)
 	if s.handshakeComplete() && c != record.ClassOversized {
 		c = record.ClassReachable
 	}
 	s.finish(c, detail)
 }
 
-// fallsBack: the failures a v1-only peer shows to a v2 initiator.
-func fallsBack(f record.V2Failure) bool {
-	switch f {
-	case record.V2V1Reply, record.V2Closed, record.V2Reset, record.V2Timeout, record.V2BadTerminator:
-		return true
-	}
-	return false
+// fallsBack decides the v1 leg of a v2-first attempt: only while v2 has not
+// delivered the peer's version (after that the census datum is in, and the
+// failure is the v2 peer's), and not after a timeout: a v1-only node
+// answers a v2 key at once, by closing (Core, btcd) or with its own v1
+// version; a silent peer is as silent over v1, and would cost a second
+// handshake timeout. A v2 peer whose packets fail (bad tag, oversized
+// length) before its version is still asked over v1, so that a node with a
+// broken v2 stack is counted, with its v2 failure recorded.
+func (s *Session) fallsBack(f record.V2Failure) bool {
+	return s.policy == PolicyV2First && !s.gotVersion && f != record.V2OK && f != record.V2Timeout
 }
 
-// v2Pending reports a v2 session whose peer's version packet has not come.
-func (s *Session) v2Pending() bool { return s.v2 != nil && !s.v2.Open() }
+// v2Pending reports a v2 session whose peer's version has not come over v2.
+func (s *Session) v2Pending() bool { return s.v2 != nil && !s.gotVersion }
 
 // transportFailure maps how the connection ended to a v2 failure, for a v2
 // session that ended before the peer's version packet.

@@ -161,7 +161,7 @@ func TestV2FallbackReasons(t *testing.T) {
 		{"timeout", func(s *Session) *record.Attempt {
 			s.Tick(t0.Add(time.Hour))
 			return s.Finish(t0.Add(time.Hour), nil)
-		}, record.ClassHandshakeTimeout, record.V2Timeout, true},
+		}, record.ClassHandshakeTimeout, record.V2Timeout, false},
 		{"bad-terminator", func(s *Session) *record.Attempt {
 			key := newV2Peer(t, 0)
 			s.Receive(t0, append(key.c.Start(nil), bytes.Repeat([]byte{1}, 5000)...), nil)
@@ -183,9 +183,10 @@ func TestV2FallbackReasons(t *testing.T) {
 	}
 }
 
-// TestV2BadTagAfterHandshakeNoFallback: a v2 peer whose packet fails its tag
-// is a broken v2 peer, not a v1 one.
-func TestV2BadTagNoFallback(t *testing.T) {
+// TestV2BadTagFallback: a packet that fails its tag before the peer's
+// version sends a v2-first attempt to v1 (a broken v2 stack is recorded,
+// the node still counted); after the version it does not.
+func TestV2BadTagFallback(t *testing.T) {
 	p := newV2Peer(t, 0)
 	s := New(v2Config(), peerAddr, 0, 1, t0)
 	s.SetTransport(PolicyV2First, record.V2OK)
@@ -196,8 +197,22 @@ func TestV2BadTagNoFallback(t *testing.T) {
 	bad[len(bad)-1] ^= 0x80
 	s.Receive(t0, append(back, bad...), nil)
 	a := s.Finish(t0, nil)
-	if a.Class != record.ClassProtocol || a.V2Failure != record.V2BadTag || a.RetryV1 {
+	if a.Class != record.ClassProtocol || a.V2Failure != record.V2BadTag || !a.RetryV1 {
 		t.Fatalf("%v %v %v", a.Class, a.V2Failure, a.RetryV1)
+	}
+	// After their version: no fallback.
+	p = newV2Peer(t, 0)
+	s = New(v2Config(), peerAddr, 0, 1, t0)
+	s.SetTransport(PolicyV2First, record.V2OK)
+	toPeer = s.Connected(t0, nil)
+	back = p.take(t, toPeer, func(codec.Command) [][]byte { return nil })
+	back, _ = p.c.Seal(back, v2msg(codec.CmdVersion, codec.AppendVersion(nil, peerVersion(70016))))
+	bad, _ = p.c.Seal(nil, v2msg(codec.CmdVerack, nil))
+	bad[len(bad)-1] ^= 0x80
+	s.Receive(t0, append(back, bad...), nil)
+	a = s.Finish(t0, nil)
+	if a.Class != record.ClassProtocol || a.V2Failure != record.V2BadTag || a.RetryV1 || a.Version == nil {
+		t.Fatalf("after version: %v %v %v", a.Class, a.V2Failure, a.RetryV1)
 	}
 }
 
