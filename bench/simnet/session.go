@@ -165,6 +165,9 @@ func (s *session) run() {
 		s.drain()
 		return
 	}
+	if s.startTransport() {
+		return
+	}
 	if err := s.awaitVersion(); err != nil {
 		s.crawlerError(err)
 		return
