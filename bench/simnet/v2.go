@@ -82,6 +82,11 @@ func (k V2Kind) V2Failure() []string {
 	return []string{"closed", "reset"} // a close on a v2 key reads as either
 }
 
+// DefaultV2Share is the `sim` command's share of v2 nodes: a 2026 Bitcoin
+// Core discussion cites about 80 % of reachable nodes accepting BIP324.
+// (A Config's zero share means no v2 nodes at all.)
+const DefaultV2Share = 0.8
+
 // nodeP2PV2 is the BIP324 service bit.
 const nodeP2PV2 = 1 << 11
 
