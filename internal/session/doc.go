@@ -6,6 +6,11 @@
 // message of more than one entry, or 1000 entries, or the getaddr wait), and
 // classifies how the session ended into exactly one record.Class.
 //
+// The transport under it is v1 framing or BIP324 v2 (internal/bip324, the
+// same messages in encrypted packets), chosen per attempt with SetTransport.
+// A v2-first session whose peer turns out v1-only ends with RetryV1 set in
+// its record: the coordinator dials the v1 leg, and only that is recorded.
+//
 // It does not touch sockets, timers or goroutines: an engine (the gnet
 // reactor or the goroutine baseline) calls Connected, Receive, Tick and
 // Finish, sends what they return, and arms a timer for Deadline().
