@@ -79,7 +79,11 @@ func (s *Session) startV2(out []byte) []byte {
 		_, err = io.ReadFull(r, garbage)
 	}
 	if err == nil {
-		s.v2, err = bip324.New(bip324.Config{Magic: s.cfg.Params.Magic, Initiator: true, Key: key, Garbage: garbage})
+		// A packet can only be read whole (its tag covers it), so the most a
+		// peer makes us hold is one packet: capped at what a session may
+		// receive at all, which ends the session anyway.
+		s.v2, err = bip324.New(bip324.Config{Magic: s.cfg.Params.Magic, Initiator: true, Key: key, Garbage: garbage,
+			MaxContents: min(bip324.MaxContents, s.cfg.MaxBytesIn)})
 	}
 	if err != nil { // our entropy source failed: our bug or our host, never the peer's
 		s.finish(record.ClassLocalError, "v2 key: "+err.Error())
@@ -166,8 +170,8 @@ func (s *Session) v2Error(err error) {
 func (s *Session) v2Failed(f record.V2Failure, c record.Class, detail string) {
 	s.att.V2Failure = f
 	s.att.RetryV1 = s.fallsBack(f)
-	if s.handshakeComplete() && c != record.ClassOversized {
-		c = record.ClassReachable
+	if s.handshakeComplete() {
+		c = record.ClassReachable // the census datum is in, as after a v1 framing error
 	}
 	s.finish(c, detail)
 }

@@ -231,3 +231,20 @@ func TestV1LegCarriesV2Failure(t *testing.T) {
 		t.Fatalf("%v %v %v", a.Class, a.Transport, a.V2Failure)
 	}
 }
+
+// TestV2PacketCappedByBytesIn: a packet longer than the session may receive
+// is refused at its length, before a byte of it is buffered.
+func TestV2PacketCappedByBytesIn(t *testing.T) {
+	p := newV2Peer(t, 0)
+	cfg := v2Config()
+	cfg.MaxBytesIn = 1000
+	s := New(cfg, peerAddr, 0, 1, t0)
+	s.SetTransport(PolicyV2First, record.V2OK)
+	back := p.take(t, s.Connected(t0, nil), func(codec.Command) [][]byte { return nil })
+	big, _ := p.c.Seal(nil, make([]byte, 1001))
+	n, _ := s.Receive(t0, append(back, big[:bip324.LengthLen]...), nil)
+	a := s.Finish(t0, nil)
+	if n != len(back)+bip324.LengthLen || a.Class != record.ClassOversized || a.V2Failure != record.V2Oversized || !a.RetryV1 {
+		t.Fatalf("n %d/%d: %v %v retry %v", n, len(back)+3, a.Class, a.V2Failure, a.RetryV1)
+	}
+}
