@@ -21,8 +21,9 @@ import (
 // message is a reference (tagAddrRef) to its payload, stored once per
 // distinct content under its hash (see blobs below).
 const (
-	tagVersion uint64 = 1 // the version payload as received
-	tagAddrRef uint64 = 2 // one addr message: hash (32 bytes), then uvarint entries kept
+	tagVersion   uint64 = 1 // the version payload as received
+	tagAddrRef   uint64 = 2 // one addr message: hash (32 bytes), then uvarint entries kept
+	tagTransport uint64 = 3 // two bytes: record.Transport, record.V2Failure (absent: v1 framing, no v2 leg)
 )
 
 // hashLen is the length of a payload hash (SHA-256): collisions cannot be
@@ -87,6 +88,11 @@ func encodeAttempt(b []byte, a *record.Attempt, refs []blobHash) []byte {
 		e.b = append(e.b, refs[i][:]...)
 		e.uvarint(kept)
 	}
+	if a.Transport != 0 || a.V2Failure != 0 {
+		e.tagged(tagTransport, 2)
+		e.byte(byte(a.Transport))
+		e.byte(byte(a.V2Failure))
+	}
 	return e.b
 }
 
@@ -123,6 +129,7 @@ func decodeAttempt(key, val []byte, a *record.Attempt, parse bool, refs []addrRe
 	a.BadChecksums = uint16(d.uvarint())
 	a.SkippedFrames = uint32(d.uvarint())
 	a.Version = nil
+	a.Transport, a.V2Failure = 0, 0
 	for !d.bad && len(d.b) > 0 {
 		tag := d.uvarint()
 		field := d.fixed(int(min(d.uvarint(), uint64(len(d.b)+1))))
@@ -152,6 +159,11 @@ func decodeAttempt(key, val []byte, a *record.Attempt, parse bool, refs []addrRe
 			}
 			r.kept = int(kept)
 			refs = append(refs, r)
+		case tagTransport:
+			if len(field) != 2 {
+				return refs, corrupt(key, "transport field of %d bytes", len(field))
+			}
+			a.Transport, a.V2Failure = record.Transport(field[0]), record.V2Failure(field[1])
 		}
 	}
 	if d.bad {

@@ -16,7 +16,7 @@ type Options struct {
 	Bin     string          // the nodesweep binary (sim, crawl and bench floor)
 	WorkDir string          // logs, truth and summaries
 	Quick   bool            // smaller networks, one round
-	Only    map[string]bool // scenario groups to run ("S1".."S7"); empty = all
+	Only    map[string]bool // scenario groups to run ("S1".."S8"); empty = all
 	Runs    int             // rounds per scenario; 0 = the scenario's
 	Log     io.Writer       // progress lines
 }
@@ -214,7 +214,8 @@ func runOne(ctx context.Context, opt Options, sc *Scenario, v Variant, round int
 
 func crawlArgs(sc *Scenario, v Variant, summary, network, cidr string, seeds []string) []string {
 	args := []string{"crawl", "--network", network, "--allow-net", cidr, "--progress", "plain", "--log-level", "warn",
-		"--max-conns", strconv.Itoa(sc.MaxConns), "--summary-json", summary}
+		"--max-conns", strconv.Itoa(sc.MaxConns), "--summary-json", summary,
+		"--transport", "v1"} // the engine comparisons are over v1; a variant's Args may override it
 	for _, s := range seeds {
 		args = append(args, "--seed", s)
 	}

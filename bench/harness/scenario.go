@@ -123,6 +123,7 @@ func Scenarios(quick bool) []*Scenario {
 	syn := Variant{Label: "gnet --syn-retries 2", Args: []string{"--engine", "gnet", "--syn-retries", "2"}}
 	add(&Scenario{ID: "S7a", Group: "S7", Title: "S7a socket options on S1",
 		Sim: healthy, Expect: reach, MaxConns: s1Conns, Common: fast, Variants: []Variant{def, linger, syn}})
+	add(v2Scenario(quick, runs))
 	if quick {
 		return out
 	}

@@ -22,7 +22,8 @@ type SimSpec struct {
 // Args is the `nodesweep sim` command line writing its truth to truthPath.
 func (s SimSpec) Args(truthPath string) []string {
 	args := []string{"sim", "--profile", s.Profile, "--nodes", strconv.Itoa(s.Nodes),
-		"--seed", strconv.FormatUint(s.Seed, 10), "--truth", truthPath, "--port", "0", "--log-level", "warn"}
+		"--seed", strconv.FormatUint(s.Seed, 10), "--truth", truthPath, "--port", "0", "--log-level", "warn",
+		"--v2-share", "0"} // v1 networks unless a scenario's Extra says otherwise
 	return append(args, s.Extra...)
 }
 

@@ -75,6 +75,10 @@ type Config struct {
 
 	TipHeight int32 // best height modern nodes report; default 925,000
 
+	// V2Share of the reachable nodes advertise NODE_P2P_V2 (BIP324);
+	// V2HostileShare of those break v2 in one of V2HostileKinds. Default 0.
+	V2Share, V2HostileShare float64
+
 	// Logger gets the simulator's log; nil = zerolog.Nop().
 	Logger *zerolog.Logger
 	// ConnLog, if set, gets one JSON line per accepted connection: which

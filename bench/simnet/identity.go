@@ -26,6 +26,7 @@ type Identity struct {
 	Nonce           uint64
 
 	Latency time.Duration // delay before each answer
+	V2      V2Kind        // how it answers a BIP324 v2 handshake
 }
 
 // versionKind is one family of node software with its protocol version.
@@ -238,6 +239,7 @@ func (l *layout) identity(u uint32) Identity {
 	// Before BIP37 (70001) there is no relay field; its absence means relay.
 	id.Relay = vk.pver < 70001 || l.h(u, saltRelay)%10 != 0
 	id.Nonce = l.h(u, saltNonce)
+	l.applyV2(&id)
 	if span := l.cfg.LatencyMax - l.cfg.LatencyMin; span > 0 {
 		id.Latency = l.cfg.LatencyMin + time.Duration(l.h(u, saltLatency)%uint64(span+1))
 	} else {

@@ -210,6 +210,9 @@ func (s *session) run() {
 			return
 		}
 	}
+	if s.startTransport() {
+		return
+	}
 	if err := s.awaitVersion(); err != nil {
 		s.crawlerError(err)
 		return

@@ -37,6 +37,10 @@ type TruthNode struct {
 	UserAgent       *string `json:"user_agent,omitempty"`
 	StartHeight     *int32  `json:"start_height,omitempty"`
 	Relay           *bool   `json:"relay,omitempty"`
+	// Transport is what a v2-first crawl speaks with the node ("v2" or
+	// "v1", for nodes that send a version); V2 how it answers v2.
+	Transport string `json:"transport,omitempty"`
+	V2        V2Kind `json:"v2,omitempty"`
 }
 
 func truthNode(id Identity) TruthNode {
@@ -47,7 +51,9 @@ func truthNode(id Identity) TruthNode {
 		t.UserAgent = &id.UserAgent
 		t.StartHeight = &id.StartHeight
 		t.Relay = &id.Relay
+		t.Transport = map[bool]string{true: "v2", false: "v1"}[id.V2 == V2Full]
 	}
+	t.V2 = id.V2
 	return t
 }
 

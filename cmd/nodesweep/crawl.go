@@ -58,6 +58,7 @@ func runCrawl(ctx context.Context, args []string) error {
 	fs.DurationVar(&o.GetAddrWait, "getaddr-wait", session.DefaultGetAddrWait, "how long to wait for the addr answer")
 	fs.DurationVar(&o.SessionTimeout, "session-timeout", session.DefaultSessionTimeout, "cap on one connection's life")
 	fs.IntVar(&o.Retries, "retries", 1, "extra attempts for transient failures (timeouts, resets)")
+	transport := fs.String("transport", session.DefaultPolicy.String(), "v2-first (BIP324, then v1 on a fresh connection if the peer is v1-only), v1 or v2-only")
 	fs.IntVar(&o.MaxAddrs, "max-addrs", 0, "cap on addresses tracked (0: 4,000,000)")
 	fs.Var(&allow, "allow-net", "dial this CIDR even if not publicly routable (repeatable)")
 	fs.StringVar(&o.TorProxy, "tor-proxy", "", "SOCKS5 proxy IP:PORT for .onion addresses (e.g. 127.0.0.1:9050)")
@@ -90,6 +91,9 @@ func runCrawl(ctx context.Context, args []string) error {
 	}
 	p, err := codec.ParamsByName(*network)
 	if err != nil {
+		return err
+	}
+	if o.Transport, err = session.ParsePolicy(*transport); err != nil {
 		return err
 	}
 	lvl, err := zerolog.ParseLevel(*logLevel)

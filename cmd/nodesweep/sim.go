@@ -62,6 +62,8 @@ func runSim(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 0, "close connections idle this long (0: 5m)")
 	fs.IntVar(&cfg.MaxConns, "max-conns", 0, "connections held at once (0: 16000)")
 	height := fs.Int("height", 0, "tip height modern nodes report (0: 925000)")
+	fs.Float64Var(&cfg.V2Share, "v2-share", simnet.DefaultV2Share, "share of reachable nodes that advertise NODE_P2P_V2 and speak BIP324 v2 (0: none)")
+	fs.Float64Var(&cfg.V2HostileShare, "v2-hostile-share", 0, "share of the v2 nodes that break v2 (drop it, endless garbage, bad tag, oversized length)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

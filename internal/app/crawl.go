@@ -96,6 +96,7 @@ type CrawlOptions struct {
 	SessionTimeout   time.Duration
 	Retries          int
 	MaxAddrs         int
+	Transport        session.Policy // zero: v1; the command line defaults to session.DefaultPolicy
 	AllowNets        []string
 	TorProxy         string
 	CJDNS            bool
@@ -246,7 +247,7 @@ func crawlOnce(ctx context.Context, o CrawlOptions, seeds []codec.Addr, exp *met
 	}
 	c := crawl.New(crawl.Config{
 		ID: id, Seeds: seeds, Policy: policy, MaxConns: maxConns, DialRate: o.DialRate,
-		Retries: o.Retries, MaxAddrs: o.MaxAddrs, Sink: sink, Log: o.Log,
+		Retries: o.Retries, MaxAddrs: o.MaxAddrs, Sink: sink, Log: o.Log, Transport: o.Transport,
 		Progress: o.Progress, ProgressEvery: o.ProgressEvery, TTY: o.TTY,
 	})
 	if resumeFn != nil {

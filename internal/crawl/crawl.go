@@ -14,6 +14,7 @@ import (
 	"github.com/nodesweep/nodesweep/internal/engine"
 	"github.com/nodesweep/nodesweep/internal/frontier"
 	"github.com/nodesweep/nodesweep/internal/record"
+	"github.com/nodesweep/nodesweep/internal/session"
 )
 
 // Job and Engine are the engine contract (internal/engine), named here for
@@ -53,8 +54,10 @@ type Config struct {
 	DialRate float64 // per second; 0 means DefaultDialRate; <0 means unlimited
 	Retries  int
 	MaxAddrs int
-	Sink     record.Sink
-	Log      zerolog.Logger
+	// Transport is the policy of every attempt (the zero policy is v1).
+	Transport session.Policy
+	Sink      record.Sink
+	Log       zerolog.Logger
 	// Progress receives the progress line; ProgressEvery is its period
 	// (1 s on a TTY, 10 s otherwise); TTY rewrites one line.
 	Progress      io.Writer
@@ -76,6 +79,8 @@ type Crawler struct {
 	lim     *rate.Limiter
 	sum     Summary
 
+	eng         Engine       // set by Run: v1 legs of v2-first attempts are dialled from handle
+	stopping    bool         // no v1 legs once the crawl stops
 	fresh       []codec.Addr // scratch for newly learned addresses
 	inflight    int
 	maxConns    int // effective: lowered on EMFILE-like errors, recovers
@@ -141,6 +146,7 @@ func (c *Crawler) Deliver(a *record.Attempt) { c.results <- a }
 // the engine. It returns the summary; the error is only for sink failures.
 func (c *Crawler) Run(ctx context.Context, eng Engine) (Summary, error) {
 	now := c.cfg.Clock()
+	c.eng = eng
 	c.sum.Start = now
 	c.windowStart = now
 	if len(c.cfg.Seeds) > 0 {
@@ -237,12 +243,23 @@ func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
 		c.sum.Dials++
 		c.live.Dials.Add(1)
 		c.live.InFlight.Store(int64(c.inflight))
-		eng.Dial(Job{Addr: a, Try: try})
+		eng.Dial(Job{Addr: a, Try: try, Transport: c.cfg.Transport})
 	}
 	return time.Hour // woken by a result
 }
 
 func (c *Crawler) handle(a *record.Attempt) error {
+	if a.RetryV1 {
+		a.RetryV1 = false
+		if !c.stopping {
+			// The v2 leg found no v2 peer: the same job goes again over v1
+			// on a fresh connection, still in flight; only that leg is recorded.
+			c.sum.V1Fallbacks++
+			c.live.Dials.Add(1)
+			c.eng.Dial(Job{Addr: a.Addr, Try: a.Try, Transport: session.PolicyV1, V2Failure: a.V2Failure})
+			return nil
+		}
+	}
 	now := c.cfg.Clock()
 	c.inflight--
 	a.Crawl = c.cfg.ID
@@ -251,6 +268,9 @@ func (c *Crawler) handle(a *record.Attempt) error {
 		c.live.byClass[a.Class].Add(1)
 	}
 	if a.Class.Reachable() {
+		if a.Transport == record.TransportV2 {
+			c.sum.ReachableV2++
+		}
 		c.sum.Reachable++
 		c.live.Reachable.Add(1)
 	}
@@ -333,6 +353,7 @@ func (c *Crawler) adjustPressure(now time.Time) {
 // bounded Shutdown), handling their results meanwhile.
 func (c *Crawler) stop(eng Engine) error {
 	c.sum.Interrupted = true
+	c.stopping = true
 	c.cfg.Log.Info().Int("in_flight", c.inflight).Dur("grace", c.cfg.Drain).Msg("stopping: no new dials")
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Drain)
 	defer cancel()

@@ -17,6 +17,8 @@ type Summary struct {
 	Dials        int
 	Reachable    int
 	Retries      int
+	V1Fallbacks  int // v2-first attempts redialled over v1
+	ReachableV2  int // reachable attempts whose handshake was over BIP324 v2
 	RateBackoffs int // dial-rate halvings after pressure bursts
 	ConnBackoffs int // in-flight cap reductions after fd/port exhaustion
 	Interrupted  bool
@@ -44,6 +46,9 @@ func (s *Summary) Write(w io.Writer) {
 	fr := s.Frontier
 	fmt.Fprintf(w, "addresses: %d known, %d not dialled by policy, %d dropped over the cap, %d left queued\n",
 		fr.Known, fr.Skipped, fr.Dropped, fr.Queued)
+	if s.ReachableV2+s.V1Fallbacks > 0 {
+		fmt.Fprintf(w, "transport: %d handshakes over v2, %d attempts fell back to v1\n", s.ReachableV2, s.V1Fallbacks)
+	}
 	if s.RateBackoffs+s.ConnBackoffs > 0 {
 		fmt.Fprintf(w, "back-offs: %d dial-rate halvings, %d in-flight cap reductions\n", s.RateBackoffs, s.ConnBackoffs)
 	}

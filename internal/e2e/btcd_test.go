@@ -47,9 +47,16 @@ func freePort(t *testing.T) int {
 // startBtcd runs one regtest btcd listening on 127.0.0.1:port, peering with others.
 func startBtcd(t *testing.T, bin string, port int, peers ...int) {
 	t.Helper()
+	startBtcdFlags(t, bin, port, nil, peers...)
+}
+
+// startBtcdFlags is startBtcd with extra command-line flags.
+func startBtcdFlags(t *testing.T, bin string, port int, extra []string, peers ...int) {
+	t.Helper()
 	dir := t.TempDir()
 	args := []string{"--regtest", fmt.Sprintf("--listen=127.0.0.1:%d", port), "--norpc", "--nodnsseed",
 		"--datadir=" + dir, "--logdir=" + dir, "--debuglevel=warn", "--nobanning"}
+	args = append(args, extra...)
 	for _, p := range peers {
 		args = append(args, fmt.Sprintf("--addpeer=127.0.0.1:%d", p))
 	}

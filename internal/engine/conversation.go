@@ -45,6 +45,7 @@ func (o *Options) NewConversation(job Job, dialStart time.Time) Conversation {
 		sess:  session.New(o.Session, job.Addr, job.Try, o.Nonce(), dialStart),
 		route: route, target: target, proxyTimeout: o.Session.HandshakeTimeout,
 	}
+	c.sess.SetTransport(job.Transport, job.V2Failure)
 	if route == Proxied {
 		c.socks = socks5.NewClient(job.Addr.Host(), job.Addr.Port())
 	}

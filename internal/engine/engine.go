@@ -19,6 +19,10 @@ import (
 type Job struct {
 	Addr codec.Addr
 	Try  uint8
+	// Transport is the attempt's transport policy; V2Failure, on the v1 leg
+	// of a v2-first attempt, why its v2 leg failed (for the record).
+	Transport session.Policy
+	V2Failure record.V2Failure
 }
 
 // Engine makes connection attempts. Dial must not block for long; for every

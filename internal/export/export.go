@@ -238,6 +238,12 @@ var columns = []column{
 	{"reachable", func(n *nodes.Node) any { return n.Reachable() }},
 	{"tries", func(n *nodes.Node) any { return n.Tries }},
 	{"detail", func(n *nodes.Node) any { return optional(n.Attempt.Detail != "", n.Attempt.Detail) }},
+	{"transport", func(n *nodes.Node) any {
+		return optional(n.Attempt.Transport != record.TransportNone, n.Attempt.Transport.String())
+	}},
+	{"v2_failure", func(n *nodes.Node) any {
+		return optional(n.Attempt.V2Failure != record.V2OK, n.Attempt.V2Failure.String())
+	}},
 	{"start_ms", func(n *nodes.Node) any { return unixOrNil(n.Attempt.Start) }},
 	{"end_ms", func(n *nodes.Node) any { return unixOrNil(n.Attempt.End) }},
 	{"connect_ms", func(n *nodes.Node) any { return ms(n.Attempt.ConnectRTT) }},

@@ -91,6 +91,13 @@ func newFixture(t *testing.T) *fixture {
 	e.Version.Msg.UserAgent = "/evil\"\n,ua\xff/"
 	storetest.Reencode(e.Version)
 	rec(e)
+	// Transports: a v2 handshake, a v1 fallback after a closed v2 leg.
+	v2 := g.Attempt(codec.MustParseAddr("9.9.9.9:8333"), 0)
+	v2.Class, v2.Version, v2.Transport = record.ClassReachable, g.Version(925_000), record.TransportV2
+	rec(v2)
+	fb := g.Attempt(codec.MustParseAddr("9.9.9.10:8333"), 0)
+	fb.Class, fb.Version, fb.Transport, fb.V2Failure = record.ClassReachable, g.Version(925_000), record.TransportV1, record.V2Closed
+	rec(fb)
 	if err := w.FinishCrawl(id, start.Add(10*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
@@ -205,6 +212,10 @@ func expected(a *record.Attempt, tries int, c string) string {
 		return j(a.BytesIn)
 	case "bytes_out":
 		return j(a.BytesOut)
+	case "transport":
+		return jsonOrNull(a.Transport != record.TransportNone, a.Transport.String())
+	case "v2_failure":
+		return jsonOrNull(a.V2Failure != record.V2OK, a.V2Failure.String())
 	}
 	if v == nil {
 		return "null"
@@ -248,7 +259,7 @@ func expected(a *record.Attempt, tries int, c string) string {
 // dropped, renamed or moved in the code fails here, not silently in a loop
 // over the code's own list.
 var goldenColumns = []string{
-	"addr", "network", "class", "reachable", "tries", "detail",
+	"addr", "network", "class", "reachable", "tries", "detail", "transport", "v2_failure",
 	"start_ms", "end_ms", "connect_ms", "version_ms", "bytes_in", "bytes_out",
 	"protocol_version", "services", "services_names", "version_timestamp",
 	"addr_recv", "addr_recv_services", "addr_from", "addr_from_services",

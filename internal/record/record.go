@@ -140,6 +140,14 @@ type Attempt struct {
 	GarbageBytes  uint32 // bytes skipped to resynchronise on the magic
 	BadChecksums  uint16 // frames dropped for their checksum
 	SkippedFrames uint32 // frames of commands we do not read
+	// Transport is the framing spoken; V2Failure why a v2 handshake (this
+	// connection's, or the v2 leg before this v1 one) did not complete.
+	Transport Transport
+	V2Failure V2Failure
+	// RetryV1 marks the v2 leg of a v2-first attempt that found no v2 peer:
+	// the coordinator redials the same job over v1 and records only that
+	// leg (which carries V2Failure). Never stored.
+	RetryV1 bool
 }
 
 // AddrProtocol is the protocol version an attempt's addr (v1) payloads are

@@ -99,6 +99,7 @@ func HTML(w io.Writer, st *Stats) error {
 			{"version", Duration(st.Version.P50), Duration(st.Version.P90), Duration(st.Version.P99), Duration(st.Version.Max)},
 		},
 	}
+	data["Charts"] = append(data["Charts"].([]chart), v2Charts(st)...)
 	if st.Countries != nil {
 		data["Charts"] = append(data["Charts"].([]chart),
 			chart{"countries", "Reachable nodes by country", "", template.HTML(hbar(st.Countries, st.Reachable, "#9c755f"))},

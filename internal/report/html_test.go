@@ -46,8 +46,8 @@ func TestHTMLSelfContained(t *testing.T) {
 	path, _ := writeHTML(t)
 	b, _ := os.ReadFile(path)
 	page := string(b)
-	if n := strings.Count(page, "<svg"); n != 8 {
-		t.Errorf("%d SVG charts, want 8", n)
+	if n := strings.Count(page, "<svg"); n != 10 { // 8 census charts and 2 of BIP324
+		t.Errorf("%d SVG charts, want 10", n)
 	}
 	rest := strings.ReplaceAll(page, `xmlns="http://www.w3.org/2000/svg"`, "")
 	for _, bad := range []string{"http://", "https://", "<script", "src=", "@import", "url("} {
@@ -119,8 +119,8 @@ func TestHTMLInChromium(t *testing.T) {
 			t.Errorf("console messages or load errors:\n%s", strings.Join(m, "\n"))
 		}
 	}
-	if n := strings.Count(dom, "<svg"); n != 8 {
-		t.Errorf("rendered DOM has %d <svg>, want 8", n)
+	if n := strings.Count(dom, "<svg"); n != 10 {
+		t.Errorf("rendered DOM has %d <svg>, want 10", n)
 	}
 	for _, id := range []string{`id="funnel"`, `id="user-agents"`, `id="latency"`, `id="heights"`, `id="failures"`} {
 		if !strings.Contains(dom, id) {

@@ -60,6 +60,10 @@ type Stats struct {
 	// AS, top TopN then "(other)"; nil without one.
 	Countries []Count
 	ASNs      []Count
+	// BIP324: NODE_P2P_V2 advertised next to v2 measured, by network and
+	// by user agent (top TopN), and the v2 failures of reachable nodes.
+	V2Networks, V2Agents []V2Count
+	V2Failures           []Count
 }
 
 // TopN is how many user agents a report lists before "(other)".
@@ -104,6 +108,7 @@ func ComputeGeo(src store.Reader, info store.CrawlInfo, geo export.Geo) (*Stats,
 	services := map[uint64]int{}
 	var heights []int32
 	var connect, version []time.Duration
+	v2 := newV2Acc()
 	st.Attempts = int(info.Attempts)
 	err := nodes.Each(src, info.ID, func(n *nodes.Node) error {
 		st.Dialled++
@@ -128,6 +133,7 @@ func ComputeGeo(src store.Reader, info store.CrawlInfo, geo export.Geo) (*Stats,
 		v := n.Version()
 		if v == nil {
 			uas["(no version)"]++
+			v2.add(n, "(no version)")
 			return nil
 		}
 		m := &v.Msg
@@ -139,6 +145,7 @@ func ComputeGeo(src store.Reader, info store.CrawlInfo, geo export.Geo) (*Stats,
 			ua = "(empty)" // sent, but empty
 		}
 		uas[ua]++
+		v2.add(n, ua)
 		protos[fmt.Sprint(m.Protocol)]++
 		sets[fmt.Sprintf("%d %v", m.Services, nodes.ServiceNames(m.Services))]++
 		for s := m.Services; s != 0; s &= s - 1 {
@@ -160,6 +167,7 @@ func ComputeGeo(src store.Reader, info store.CrawlInfo, geo export.Geo) (*Stats,
 		delete(nets, n)
 	}
 	st.UserAgents = top(uas, TopN)
+	st.V2Networks, st.V2Agents, st.V2Failures = v2.result(st.Networks)
 	st.Protocols = top(protos, 0)
 	st.ServiceSets = top(sets, 10)
 	st.Failures = top(fails, 0)

@@ -34,6 +34,7 @@ func Text(w io.Writer, st *Stats) error {
 	}
 
 	section(p, "user agents (top)", st.UserAgents, st.Reachable)
+	textV2(p, st)
 	section(p, "protocol versions", st.Protocols, st.Reachable)
 	section(p, "service flags", st.Services, st.Reachable)
 	section(p, "services values (top)", st.ServiceSets, st.Reachable)

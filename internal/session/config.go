@@ -1,6 +1,8 @@
 package session
 
 import (
+	"crypto/rand"
+	"io"
 	"time"
 
 	"github.com/nodesweep/nodesweep/codec"
@@ -41,6 +43,12 @@ type Config struct {
 	MaxFrames        int
 	// NoGetAddr: only record the version, do not ask for addresses.
 	NoGetAddr bool
+	// Entropy is where v2 keys and garbage come from (default crypto/rand;
+	// shared by every session, so it must be safe for concurrent use).
+	Entropy io.Reader
+	// V2MaxGarbage caps the garbage we send after our v2 key (default
+	// DefaultV2Garbage; at most 4095).
+	V2MaxGarbage int
 }
 
 // withDefaults returns c with zero fields set to the defaults.
@@ -69,5 +77,12 @@ func (c Config) withDefaults() Config {
 	if c.MaxFrames <= 0 {
 		c.MaxFrames = DefaultMaxFrames
 	}
+	if c.Entropy == nil {
+		c.Entropy = rand.Reader
+	}
+	if c.V2MaxGarbage <= 0 {
+		c.V2MaxGarbage = DefaultV2Garbage
+	}
+	c.V2MaxGarbage = min(c.V2MaxGarbage, 4095)
 	return c
 }

@@ -10,6 +10,11 @@
 // before the peer's version, except that a verack among them counts: a
 // verack then a version is a whole handshake, out of order.
 //
+// The transport under it is v1 framing or BIP324 v2 (internal/bip324, the
+// same messages in encrypted packets), chosen per attempt with SetTransport.
+// A v2-first session whose peer turns out v1-only ends with RetryV1 set in
+// its record: the coordinator dials the v1 leg, and only that is recorded.
+//
 // It does not touch sockets, timers or goroutines: an engine (through
 // internal/engine's Conversation) calls Connected, Receive, Tick and Finish,
 // sends what they return, and arms a timer for Deadline().

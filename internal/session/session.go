@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nodesweep/nodesweep/codec"
+	"github.com/nodesweep/nodesweep/internal/bip324"
 	"github.com/nodesweep/nodesweep/internal/record"
 )
 
@@ -41,6 +42,11 @@ type Session struct {
 	done   bool
 	class  record.Class
 	detail string
+
+	policy      Policy
+	v2          *bip324.Conn // nil on a v1 connection
+	sentVersion bool
+	scratch     []byte // a v2 message before sealing
 }
 
 // New prepares a session for addr. dialStart is when the connect began (for
@@ -83,13 +89,25 @@ func (s *Session) Deadline() time.Time {
 }
 
 // Connected tells the session the TCP connection is up; it returns out with
-// our version message appended, to be sent at once.
+// what must be sent at once: our version message (v1), or our BIP324 key and
+// garbage (v2; the version follows the key exchange).
 func (s *Session) Connected(now time.Time, out []byte) []byte {
 	s.connected = true
 	s.connectedAt = now
 	s.att.ConnectRTT = now.Sub(s.att.Start)
 	s.handshakeDeadline = now.Add(s.cfg.HandshakeTimeout)
 	s.sessionDeadline = now.Add(s.cfg.SessionTimeout)
+	if s.policy != PolicyV1 {
+		s.att.Transport = record.TransportV2
+		return s.startV2(out)
+	}
+	s.att.Transport = record.TransportV1
+	return s.sendVersion(now, out)
+}
+
+// sendVersion appends our version message.
+func (s *Session) sendVersion(now time.Time, out []byte) []byte {
+	s.sentVersion = true
 	v := codec.Version{
 		Protocol: s.cfg.Protocol, Services: s.cfg.Services, Timestamp: now.Unix(),
 		Nonce: s.nonce, UserAgent: s.cfg.UserAgent, StartHeight: s.cfg.StartHeight, Relay: s.cfg.Relay,
@@ -104,7 +122,11 @@ func (s *Session) Connected(now time.Time, out []byte) []byte {
 
 func (s *Session) send(out []byte, c codec.Command, payload []byte) []byte {
 	n := len(out)
-	out = codec.AppendFrame(out, s.cfg.Params.Magic, c, payload)
+	if s.v2 != nil {
+		out = s.sealFrame(out, c, payload)
+	} else {
+		out = codec.AppendFrame(out, s.cfg.Params.Magic, c, payload)
+	}
 	s.att.BytesOut += uint64(len(out) - n)
 	return out
 }
@@ -124,6 +146,9 @@ func (s *Session) finish(c record.Class, detail string) {
 // consumed (the rest is an incomplete frame: keep it and call again with more)
 // and out with any replies appended. After Done it consumes nothing.
 func (s *Session) Receive(now time.Time, in []byte, out []byte) (int, []byte) {
+	if s.v2 != nil {
+		return s.receiveV2(now, in, out)
+	}
 	consumed := 0
 	for !s.done {
 		f, n, err := s.dec.Decode(in[consumed:])
@@ -329,6 +354,8 @@ func (s *Session) Tick(now time.Time) {
 		return
 	}
 	switch {
+	case s.v2Pending() && !now.Before(s.handshakeDeadline):
+		s.v2Failed(record.V2Timeout, record.ClassHandshakeTimeout, "no v2 handshake")
 	case !s.handshakeComplete() && !now.Before(s.handshakeDeadline):
 		what := "no version"
 		if s.gotVersion {
@@ -378,6 +405,10 @@ func (s *Session) Finish(now time.Time, err error) *record.Attempt {
 		s.att.Class = record.ClassifyTransport(err)
 		if s.att.Class == record.ClassConnectTimeout { // a deadline on an open conn is not a connect failure
 			s.att.Class = record.ClassHandshakeTimeout
+		}
+		if s.v2Pending() {
+			s.att.V2Failure = transportFailure(s.att.Class)
+			s.att.RetryV1 = s.fallsBack(s.att.V2Failure)
 		}
 		s.att.Detail = errText(err)
 		if s.gotVersion {
