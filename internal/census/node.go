@@ -62,7 +62,13 @@ type latency struct {
 	days  []bucket
 }
 
+// pushRing appends v to a ring of at most n; the backing array is
+// allocated at its full size once it would grow past a quarter of n, so
+// append's doubling never leaves it up to twice the bound.
 func pushRing[T any](r []T, v T, n int) []T {
+	if len(r) == cap(r) && len(r) >= n/4 && cap(r) < n {
+		r = append(make([]T, 0, n), r...)
+	}
 	if len(r) >= n {
 		copy(r, r[1:])
 		r = r[:n-1]
