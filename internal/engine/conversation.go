@@ -90,7 +90,7 @@ func (c *Conversation) Receive(now time.Time, in, out []byte) (int, []byte) {
 		return used, out
 	}
 	n, out := c.sess.Receive(now, in[used:], out)
-	c.sess.Tick(now)
+	out = c.sess.Tick(now, out)
 	return used + n, out
 }
 
@@ -103,8 +103,7 @@ func (c *Conversation) Tick(now time.Time, out []byte) []byte {
 		}
 		return out
 	}
-	c.sess.Tick(now)
-	return out
+	return c.sess.Tick(now, out)
 }
 
 // Deadline is the next moment Tick must be called (zero: none).

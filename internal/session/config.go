@@ -41,6 +41,9 @@ type Config struct {
 	MaxFrames        int
 	// NoGetAddr: only record the version, do not ask for addresses.
 	NoGetAddr bool
+	// Hold, if set, keeps each session open after its handshake (see
+	// HoldConfig); the session cap then does not apply.
+	Hold *HoldConfig
 }
 
 // withDefaults returns c with zero fields set to the defaults.
@@ -68,6 +71,10 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxFrames <= 0 {
 		c.MaxFrames = DefaultMaxFrames
+	}
+	if c.Hold != nil {
+		h := c.Hold.withDefaults()
+		c.Hold = &h
 	}
 	return c
 }
