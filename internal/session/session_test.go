@@ -184,7 +184,7 @@ func TestDeadlines(t *testing.T) {
 	if d := s.Deadline(); !d.Equal(t0.Add(cfg.HandshakeTimeout)) {
 		t.Fatalf("deadline %v", d)
 	}
-	s.Tick(t0.Add(cfg.HandshakeTimeout - time.Millisecond), nil)
+	s.Tick(t0.Add(cfg.HandshakeTimeout-time.Millisecond), nil)
 	if s.Done() {
 		t.Fatal("ended before its deadline")
 	}
