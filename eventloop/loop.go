@@ -10,6 +10,7 @@ import (
 	"github.com/panjf2000/gnet/v2/pkg/netpoll"
 	"golang.org/x/sys/unix"
 
+	"github.com/nodesweep/nodesweep/codec"
 	"github.com/nodesweep/nodesweep/internal/engine"
 	"github.com/nodesweep/nodesweep/internal/record"
 	"github.com/nodesweep/nodesweep/internal/sockstate"
@@ -86,6 +87,19 @@ func (l *loop) abortAll(any) error {
 	now := time.Now()
 	for _, c := range l.conns {
 		if c != nil {
+			l.close(c, now, record.ErrAborted)
+		}
+	}
+	return nil
+}
+
+// hangup ends the attempt to the address in arg (a codec.Addr), if the
+// loop has one: a scan of the loop's connections, as hangups are rare.
+func (l *loop) hangup(arg any) error {
+	a := arg.(codec.Addr)
+	now := time.Now()
+	for _, c := range l.conns {
+		if c != nil && c.conv.Addr() == a {
 			l.close(c, now, record.ErrAborted)
 		}
 	}
@@ -206,6 +220,7 @@ func (l *loop) connectDone(c *conn, ev netpoll.IOEvent, now time.Time) {
 
 // after closes a finished conversation or re-arms its deadline.
 func (l *loop) after(c *conn, now time.Time) {
+	c.conv.Observe(l.e.opts.Observe)
 	if l.conns[c.fd] != c {
 		return // closed by a write error
 	}
