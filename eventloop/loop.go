@@ -125,6 +125,17 @@ func (l *loop) start(arg any) error {
 		e.deliver(c, now, os.NewSyscallError("socket", err))
 		return nil
 	}
+	if e.opts.Session.Hold != nil {
+		// A held session's ping must leave at once: with Nagle's algorithm a
+		// small write waits behind an unacknowledged one (our pong, say) for
+		// the peer's delayed ACK, and the RTT sample would carry it. Go's
+		// net package (the goroutine engine) sets TCP_NODELAY by default.
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
+			unix.Close(fd)
+			e.deliver(c, now, engine.LocalError(err))
+			return nil
+		}
+	}
 	if f := e.opts.SocketOption; f != nil {
 		if err := f(fd); err != nil {
 			unix.Close(fd)

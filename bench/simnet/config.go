@@ -75,6 +75,10 @@ type Config struct {
 
 	TipHeight int32 // best height modern nodes report; default 925,000
 
+	// Hold, if set, keeps handshaken connections open, announces blocks and
+	// answers pings after per-node delays (hold.go).
+	Hold *HoldSim
+
 	// Logger gets the simulator's log; nil = zerolog.Nop().
 	Logger *zerolog.Logger
 	// ConnLog, if set, gets one JSON line per accepted connection: which

@@ -37,6 +37,10 @@ type TruthNode struct {
 	UserAgent       *string `json:"user_agent,omitempty"`
 	StartHeight     *int32  `json:"start_height,omitempty"`
 	Relay           *bool   `json:"relay,omitempty"`
+	// With Config.Hold: the node's ping answer delay and block
+	// announcement delay (hold.go).
+	HoldRTTMs    *float64 `json:"hold_rtt_ms,omitempty"`
+	BlockDelayMs *float64 `json:"block_delay_ms,omitempty"`
 }
 
 func truthNode(id Identity) TruthNode {
@@ -66,7 +70,10 @@ func (n *Network) Truth() *Truth {
 	t := n.truthHeader()
 	t.Nodes = make([]TruthNode, 0, n.lay.total)
 	for u := uint32(0); u < n.lay.total; u++ {
-		t.Nodes = append(t.Nodes, truthNode(n.lay.identity(u)))
+		id := n.lay.identity(u)
+		tn := truthNode(id)
+		n.holdTruth(&tn, id)
+		t.Nodes = append(t.Nodes, tn)
 	}
 	return &t
 }
@@ -86,7 +93,10 @@ func (n *Network) WriteTruth(w io.Writer) error {
 	bw.Write(hb[:len(hb)-1]) // leave the object open for "nodes"
 	bw.WriteString(",\"nodes\":[\n")
 	for u := uint32(0); u < n.lay.total; u++ {
-		b, err := json.Marshal(truthNode(n.lay.identity(u)))
+		id := n.lay.identity(u)
+		tn := truthNode(id)
+		n.holdTruth(&tn, id)
+		b, err := json.Marshal(tn)
 		if err != nil {
 			return err
 		}

@@ -404,6 +404,8 @@ func (s *Session) Finish(now time.Time, err error) *record.Attempt {
 	case !s.connected:
 		s.att.Class = record.ClassifyTransport(err)
 		s.att.Detail = errText(err)
+	case s.Held():
+		s.att.Class, s.att.Detail = record.ClassReachable, "held, then: "+errText(err)
 	case s.handshakeComplete():
 		s.att.Class = record.ClassReachable
 		if s.att.Detail = s.detail; s.detail == "" && s.sentGetAddr && s.addrTotal == 0 {
