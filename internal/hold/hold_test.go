@@ -52,8 +52,8 @@ func TestHoldSimulated(t *testing.T) {
 			n := startHeld(t, 150, simnet.HoldSim{BlockInterval: 1500 * time.Millisecond, DelayMax: 400 * time.Millisecond,
 				RTTMin: 10 * time.Millisecond, RTTMax: 80 * time.Millisecond, MinPingGap: 400 * time.Millisecond})
 			r, err := holdbench.Run(context.Background(), holdbench.Options{Truth: n.Truth(), NewEngine: eng.make,
-				Engine: engine.Options{Session: &session.Config{Params: codec.Mainnet}},
-				Hold:   session.HoldConfig{PingMin: 500 * time.Millisecond, PingMax: time.Second, PongWait: 2 * time.Second},
+				Engine:   engine.Options{Session: &session.Config{Params: codec.Mainnet}},
+				Hold:     session.HoldConfig{PingMin: 500 * time.Millisecond, PingMax: time.Second, PongWait: 2 * time.Second},
 				DialRate: 2000, Settle: 15 * time.Second, Duration: 5 * time.Second, Log: t.Logf})
 			if err != nil {
 				t.Fatal(err)
@@ -90,7 +90,7 @@ func TestReconnectAndRelease(t *testing.T) {
 			}
 			events := make(chan hold.Event, 100)
 			h, err := hold.New(eng.make, hold.Config{Engine: engine.Options{Session: &session.Config{Params: codec.Mainnet}},
-				Hold: session.HoldConfig{PingMin: 200 * time.Millisecond, PingMax: 300 * time.Millisecond, PongWait: time.Second},
+				Hold:     session.HoldConfig{PingMin: 200 * time.Millisecond, PingMax: 300 * time.Millisecond, PongWait: time.Second},
 				RetryMin: 100 * time.Millisecond}, func(e hold.Event) { events <- e })
 			if err != nil {
 				t.Fatal(err)
