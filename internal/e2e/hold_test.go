@@ -114,7 +114,8 @@ func TestHold(t *testing.T) {
 				t.Errorf("%d reconnects on a network that drops nothing", r.Reconnects)
 			case r.RTTNodes != r.Nodes || r.RTTNodesOver5ms > 0:
 				t.Errorf("RTT: %d of %d nodes sampled, %d nodes' median over ±5 ms (max %.2f ms)", r.RTTNodes, r.Nodes, r.RTTNodesOver5ms, r.RTTNodeMaxErrMs)
-			case r.Blocks < 3 || r.BlockSamples < r.Blocks*r.Nodes*9/10 || r.DelayNodesOver20ms > 0:
+			// the last block may be cut by the window's end: the others were announced by all
+			case r.Blocks < 3 || r.BlockSamples < (r.Blocks-1)*r.Nodes || r.DelayNodesOver20ms > 0:
 				t.Errorf("blocks: %d blocks, %d samples, %d nodes' median over ±20 ms (max %.2f ms)", r.Blocks, r.BlockSamples, r.DelayNodesOver20ms, r.DelayNodeMaxErrMs)
 			}
 			if st.Violations != 0 {

@@ -66,7 +66,7 @@ func TestHoldSimulated(t *testing.T) {
 				t.Errorf("%d reconnects on a network that drops nothing", r.Reconnects)
 			case r.RTTNodes != r.Nodes || r.RTTMinErrMs < -1:
 				t.Errorf("RTT: %d of %d nodes sampled, shortest %.2f ms off the answer delay", r.RTTNodes, r.Nodes, r.RTTMinErrMs)
-			case r.Blocks < 2 || r.BlockSamples < r.Blocks*r.Nodes*9/10 || r.DelayNodesOver20ms > 0:
+			case r.Blocks < 2 || r.BlockSamples < (r.Blocks-1)*r.Nodes || r.DelayNodesOver20ms > 0:
 				t.Errorf("blocks: %d blocks, %d samples, %d nodes' median over 20 ms (max %.2f ms)", r.Blocks, r.BlockSamples, r.DelayNodesOver20ms, r.DelayNodeMaxErrMs)
 			}
 			if v := n.Stats().Violations; v != 0 {
