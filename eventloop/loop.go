@@ -23,7 +23,8 @@ import (
 type loop struct {
 	e      *Engine
 	poller *netpoll.Poller
-	tfd    int // timerfd: one tick every `tick`
+	tfd    int   // timerfd: one-shot, set for the wheel's next due tick
+	wakeAt int64 // the tick the timerfd is set for (0: disarmed)
 
 	conns []*conn // by fd
 	gen   uint32  // makes a wheel entry of a closed fd's earlier owner stale
@@ -53,11 +54,6 @@ func newLoop(e *Engine) (*loop, error) {
 	if err != nil {
 		_ = p.Close()
 		return nil, os.NewSyscallError("timerfd_create", err)
-	}
-	ts := unix.NsecToTimespec(int64(tick))
-	if err := unix.TimerfdSettime(l.tfd, 0, &unix.ItimerSpec{Interval: ts, Value: ts}, nil); err != nil {
-		l.closeFDs()
-		return nil, os.NewSyscallError("timerfd_settime", err)
 	}
 	if err := p.AddRead(&netpoll.PollAttachment{FD: l.tfd}, false); err != nil {
 		l.closeFDs()
@@ -319,13 +315,29 @@ func (l *loop) flush(c *conn, now time.Time) {
 	}
 }
 
-// arm makes sure the wheel holds an entry for c at or before deadline.
+// arm makes sure the wheel holds an entry for c at or before deadline,
+// and that the timerfd wakes the loop by then.
 func (l *loop) arm(c *conn, deadline time.Time) {
 	if deadline.IsZero() || (!c.armed.IsZero() && !deadline.Before(c.armed)) {
 		return
 	}
 	c.armed = deadline
-	l.wheel.add(deadline, timerRef{fd: c.fd, gen: c.gen})
+	if at := l.wheel.add(deadline, timerRef{fd: c.fd, gen: c.gen}); l.wakeAt == 0 || at < l.wakeAt {
+		l.setWake(at)
+	}
+}
+
+// setWake sets the one-shot timerfd for tick t. An idle loop (held
+// connections that ping every minutes) then wakes only when something is
+// due, not every tick: a periodic 10-ms timerfd cost 3 % of a core on
+// 1,000 held connections (S8), the wakeups themselves.
+func (l *loop) setWake(t int64) {
+	l.wakeAt = t
+	d := max(time.Until(l.wheel.at(t)), time.Microsecond) // a zero value would disarm it
+	ts := unix.NsecToTimespec(int64(d))
+	if err := unix.TimerfdSettime(l.tfd, 0, &unix.ItimerSpec{Value: ts}, nil); err != nil {
+		l.e.opts.Log.Error().Err(err).Msg("eventloop: timerfd_settime")
+	}
 }
 
 // tick fires due deadlines: connect timeouts, and the conversation's own
@@ -350,6 +362,10 @@ func (l *loop) tick(now time.Time) {
 		}
 		l.send(c, c.conv.Tick(now, l.out[:0]), now)
 		l.after(c, now)
+	}
+	l.wakeAt = 0
+	if t, ok := l.wheel.next(); ok {
+		l.setWake(t)
 	}
 }
 

@@ -119,7 +119,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if !measuring {
-			return
+			return // samples of the window only: not while connecting
 		}
 		switch e.Kind {
 		case hold.RTT:

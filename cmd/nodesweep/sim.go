@@ -62,8 +62,18 @@ func runSim(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 0, "close connections idle this long (0: 5m)")
 	fs.IntVar(&cfg.MaxConns, "max-conns", 0, "connections held at once (0: 16000)")
 	height := fs.Int("height", 0, "tip height modern nodes report (0: 925000)")
+	var hs simnet.HoldSim
+	holdOn := fs.Bool("hold", false, "keep handshaken connections open, announce blocks, answer pings after per-node delays")
+	fs.DurationVar(&hs.BlockInterval, "block-interval", 0, "with --hold: a new block every this long (0: 10m, negative: none)")
+	fs.DurationVar(&hs.DelayMax, "block-delay-max", 0, "with --hold: largest per-node block announcement delay (0: 2s)")
+	fs.DurationVar(&hs.RTTMin, "hold-rtt-min", 0, "with --hold: smallest per-node ping answer delay (with --hold-rtt-max; both 0: 20ms–200ms)")
+	fs.DurationVar(&hs.RTTMax, "hold-rtt-max", 0, "with --hold: largest per-node ping answer delay")
+	fs.DurationVar(&hs.MinPingGap, "min-ping-gap", 0, "with --hold: count pings closer than this as violations (0: not checked)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *holdOn {
+		cfg.Hold = &hs
 	}
 	lvl, err := zerolog.ParseLevel(*logLevel)
 	if err != nil {

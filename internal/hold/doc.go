@@ -28,7 +28,8 @@
 //     timestamp and nonce change on every connection and do not count).
 //
 // How it holds: every session runs in hold mode (internal/session
-// HoldConfig: a ping every 60–600 s, jittered, RTT from the matching pong;
+// HoldConfig: a ping every 60–600 s, jittered, the first within 60 s of the
+// handshake, RTT from the matching pong;
 // pongs to the node's pings; inv of blocks with their arrival time; a peer
 // silent for the pong wait is dropped; the session ends itself after its
 // lifetime, a day, and the holder reconnects at once and compares the

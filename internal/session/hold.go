@@ -129,14 +129,18 @@ func (h *holdState) emit(e Event) {
 	h.events = append(h.events, e)
 }
 
-// enterHold replaces the end of a crawl session: the first ping is due at
-// once (an RTT sample as soon as the node is held).
+// enterHold replaces the end of a crawl session. The first ping is due at a
+// random moment within PingMin: soon enough for a first RTT sample, and
+// spread, so that a holder that (re)connects to thousands of nodes at once
+// does not ping them all in the same second (nor measure its RTTs while it
+// is busy connecting).
 func (s *Session) enterHold(now time.Time) {
 	h := s.hold
 	if h.held {
 		return
 	}
-	h.held, h.heldAt, h.nextPing = true, now, now
+	h.held, h.heldAt = true, now
+	h.nextPing = now.Add(time.Duration(h.cfg.Rand() % uint64(h.cfg.PingMin)))
 	h.winBytes = s.att.BytesIn
 	s.frames = 0
 	h.emit(Event{Kind: EventUp, At: now, Version: s.att.Version})

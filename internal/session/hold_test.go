@@ -93,6 +93,10 @@ func TestHoldSession(t *testing.T) {
 	if len(ev) != 1 || ev[0].Kind != EventUp || ev[0].Version == nil || ev[0].Version.Msg.StartHeight != 870000 {
 		t.Fatalf("want one Up with the version: %+v", ev)
 	}
+	if d := r.s.Deadline().Sub(r.now); d < 0 || d >= 60*time.Second {
+		t.Fatalf("first ping in %v, want within PingMin", d)
+	}
+	r.tick(r.s.Deadline())
 	nonce := r.lastPing()
 	if d := r.s.Deadline(); !d.Equal(r.now.Add(2 * time.Minute)) {
 		t.Fatalf("deadline %v, want the pong wait", d.Sub(r.now))
@@ -165,13 +169,16 @@ func TestHoldLifetime(t *testing.T) {
 	r.handshake()
 	start := r.now
 	for !r.s.Done() {
+		r.tick(r.s.Deadline())
+		if r.s.Done() {
+			break
+		}
 		nonce := r.lastPing()
 		r.feed(30*time.Millisecond, msg(codec.CmdPong, codec.AppendPong(nil, nonce)))
 		// well over MaxFrames over the day, a few per window
 		for i := 0; i < 20; i++ {
 			r.feed(0, msg(codec.CmdPing, codec.AppendPing(nil, uint64(i))))
 		}
-		r.tick(r.s.Deadline())
 	}
 	a := r.s.Finish(r.now, nil)
 	if !strings.Contains(a.Detail, "lifetime") || r.now.Sub(start) != 24*time.Hour {
