@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -102,8 +103,7 @@ type node struct {
 	up         bool
 	dialing    bool
 	first      *record.Version // version when first held
-	startH     int32
-	failures   int // dials since the last Up
+	failures   int             // dials since the last Up
 	reconnects int
 	recheck    bool // the last session ended by its lifetime
 	retryAt    time.Time
@@ -255,7 +255,7 @@ func (h *Holder) deliver(a *record.Attempt) {
 		h.stats.Held--
 		delete(h.heights, a.Addr)
 	}
-	recheck := wasUp && len(a.Detail) > 0 && contains(a.Detail, "lifetime over")
+	recheck := wasUp && strings.Contains(a.Detail, session.DetailLifetime)
 	if !recheck {
 		h.enqueueLocked(Event{Kind: Down, Addr: a.Addr, At: a.End, Class: a.Class, Detail: a.Detail, Reconnects: n.reconnects})
 	}
@@ -290,15 +290,6 @@ func (h *Holder) deliver(a *record.Attempt) {
 	case h.wake <- struct{}{}:
 	default:
 	}
-}
-
-func contains(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
-		}
-	}
-	return false
 }
 
 // observe is the engine's Observe: on the engine's goroutine, never blocks.

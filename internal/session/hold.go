@@ -35,6 +35,10 @@ const (
 	maxPendingEvents = 64
 )
 
+// DetailLifetime is the detail of a held session that ended because its
+// lifetime was over (the holder reconnects at once: the version re-check).
+const DetailLifetime = "held: lifetime over (version re-check)"
+
 // HoldConfig makes sessions held: after the handshake (and the addr answer,
 // if getaddr was asked) the session stays open, answers pings, pings on a
 // jittered cadence and reports RTT samples, and reports block announcements
@@ -166,7 +170,7 @@ func (s *Session) holdTick(now time.Time, out []byte) []byte {
 	h := s.hold
 	switch {
 	case !now.Before(h.heldAt.Add(h.cfg.Lifetime)):
-		s.finish(record.ClassReachable, "held: lifetime over (version re-check)")
+		s.finish(record.ClassReachable, DetailLifetime)
 	case !h.pingSent.IsZero() && !now.Before(h.pingSent.Add(h.cfg.PongWait)):
 		s.finish(record.ClassReachable, fmt.Sprintf("held: no pong in %v", h.cfg.PongWait))
 	case h.pingSent.IsZero() && !now.Before(h.nextPing):
