@@ -205,6 +205,7 @@ func (h *Holder) Hold(a codec.Addr) {
 		return
 	}
 	n.want = true
+	h.stats.Wanted++
 	if !n.dialing && !n.up {
 		h.dialLocked(a, n)
 	}
@@ -219,6 +220,7 @@ func (h *Holder) Release(a codec.Addr) {
 		return
 	}
 	n.want = false
+	h.stats.Wanted--
 	busy := n.dialing || n.up
 	if !busy {
 		delete(h.nodes, a)
@@ -450,13 +452,7 @@ func (h *Holder) Tip() (int32, [32]byte) {
 func (h *Holder) Stats() Stats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	s := h.stats
-	for _, n := range h.nodes {
-		if n.want {
-			s.Wanted++
-		}
-	}
-	return s
+	return h.stats // O(1): a watch may read it often
 }
 
 // Shutdown stops redialling, hangs up every connection and returns when
