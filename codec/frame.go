@@ -29,6 +29,10 @@ func (s CommandSet) Has(c Command) bool { return s&(1<<c) != 0 }
 var CrawlerCommands = NewCommandSet(CmdVersion, CmdVerack, CmdPing, CmdPong, CmdSendAddrV2,
 	CmdGetAddr, CmdAddr, CmdAddrV2, CmdReject)
 
+// HoldCommands are what a held (long-lived) session reads: the crawler's
+// commands and inv, for block announcements.
+var HoldCommands = CrawlerCommands | NewCommandSet(CmdInv)
+
 // Frame is one decoded message header, with its payload if it was wanted.
 type Frame struct {
 	Command Command

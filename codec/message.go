@@ -144,6 +144,8 @@ func MaxPayloadFor(c Command) uint32 {
 		return MaxAddrV2Payload
 	case CmdReject:
 		return MaxRejectPayload
+	case CmdInv:
+		return MaxInvPayload
 	}
 	return MaxPayload
 }

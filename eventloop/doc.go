@@ -37,9 +37,10 @@
 //
 // Every deadline — connect timeout, SOCKS5 handshake, the session's
 // handshake, getaddr wait and session cap — sits in the loop's wheel (10-ms
-// ticks, 4,096 slots; longer timers wait extra turns), advanced by a timerfd
-// registered on the same poller, so timers cost no goroutine and no runtime
-// timer. A wheel entry names a connection by fd and generation, not by
+// ticks, 4,096 slots; longer timers wait extra turns), advanced by a
+// one-shot timerfd registered on the same poller and set for the wheel's
+// next due tick (so an idle loop sleeps), so timers cost no goroutine and no
+// runtime timer. A wheel entry names a connection by fd and generation, not by
 // pointer: a finished connection is not kept alive by a stale entry, and an
 // entry of an fd closed and reused since is recognised and ignored. After
 // every event and every tick the connection re-arms for the conversation's

@@ -10,6 +10,7 @@ import (
 
 	"github.com/panjf2000/gnet/v2/pkg/queue"
 
+	"github.com/nodesweep/nodesweep/codec"
 	"github.com/nodesweep/nodesweep/internal/engine"
 	"github.com/nodesweep/nodesweep/internal/record"
 )
@@ -117,6 +118,15 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		e.wg.Wait()
 	})
 	return nil
+}
+
+var _ engine.Hanger = (*Engine)(nil)
+
+// Hangup ends the connection to a, if one is open (delivered as aborted).
+func (e *Engine) Hangup(a codec.Addr) {
+	for _, l := range e.loops {
+		_ = l.poller.Trigger(queue.HighPriority, l.hangup, a)
+	}
 }
 
 // abort asks every loop to abort its attempts (once).

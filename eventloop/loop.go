@@ -10,6 +10,7 @@ import (
 	"github.com/panjf2000/gnet/v2/pkg/netpoll"
 	"golang.org/x/sys/unix"
 
+	"github.com/nodesweep/nodesweep/codec"
 	"github.com/nodesweep/nodesweep/internal/engine"
 	"github.com/nodesweep/nodesweep/internal/record"
 	"github.com/nodesweep/nodesweep/internal/sockstate"
@@ -22,7 +23,8 @@ import (
 type loop struct {
 	e      *Engine
 	poller *netpoll.Poller
-	tfd    int // timerfd: one tick every `tick`
+	tfd    int   // timerfd: one-shot, set for the wheel's next due tick
+	wakeAt int64 // the tick the timerfd is set for (0: disarmed)
 
 	conns []*conn // by fd
 	gen   uint32  // makes a wheel entry of a closed fd's earlier owner stale
@@ -52,11 +54,6 @@ func newLoop(e *Engine) (*loop, error) {
 	if err != nil {
 		_ = p.Close()
 		return nil, os.NewSyscallError("timerfd_create", err)
-	}
-	ts := unix.NsecToTimespec(int64(tick))
-	if err := unix.TimerfdSettime(l.tfd, 0, &unix.ItimerSpec{Interval: ts, Value: ts}, nil); err != nil {
-		l.closeFDs()
-		return nil, os.NewSyscallError("timerfd_settime", err)
 	}
 	if err := p.AddRead(&netpoll.PollAttachment{FD: l.tfd}, false); err != nil {
 		l.closeFDs()
@@ -92,6 +89,19 @@ func (l *loop) abortAll(any) error {
 	return nil
 }
 
+// hangup ends the attempt to the address in arg (a codec.Addr), if the
+// loop has one: a scan of the loop's connections, as hangups are rare.
+func (l *loop) hangup(arg any) error {
+	a := arg.(codec.Addr)
+	now := time.Now()
+	for _, c := range l.conns {
+		if c != nil && c.conv.Addr() == a {
+			l.close(c, now, record.ErrAborted)
+		}
+	}
+	return nil
+}
+
 // start is a Dial arriving on the loop: socket, connect, register.
 func (l *loop) start(arg any) error {
 	c := arg.(*conn)
@@ -110,6 +120,17 @@ func (l *loop) start(arg any) error {
 	if err != nil {
 		e.deliver(c, now, os.NewSyscallError("socket", err))
 		return nil
+	}
+	if e.opts.Session.Hold != nil {
+		// A held session's ping must leave at once: with Nagle's algorithm a
+		// small write waits behind an unacknowledged one (our pong, say) for
+		// the peer's delayed ACK, and the RTT sample would carry it. Go's
+		// net package (the goroutine engine) sets TCP_NODELAY by default.
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
+			unix.Close(fd)
+			e.deliver(c, now, engine.LocalError(err))
+			return nil
+		}
 	}
 	if f := e.opts.SocketOption; f != nil {
 		if err := f(fd); err != nil {
@@ -206,6 +227,7 @@ func (l *loop) connectDone(c *conn, ev netpoll.IOEvent, now time.Time) {
 
 // after closes a finished conversation or re-arms its deadline.
 func (l *loop) after(c *conn, now time.Time) {
+	c.conv.Observe(l.e.opts.Observe)
 	if l.conns[c.fd] != c {
 		return // closed by a write error
 	}
@@ -293,13 +315,29 @@ func (l *loop) flush(c *conn, now time.Time) {
 	}
 }
 
-// arm makes sure the wheel holds an entry for c at or before deadline.
+// arm makes sure the wheel holds an entry for c at or before deadline,
+// and that the timerfd wakes the loop by then.
 func (l *loop) arm(c *conn, deadline time.Time) {
 	if deadline.IsZero() || (!c.armed.IsZero() && !deadline.Before(c.armed)) {
 		return
 	}
 	c.armed = deadline
-	l.wheel.add(deadline, timerRef{fd: c.fd, gen: c.gen})
+	if at := l.wheel.add(deadline, timerRef{fd: c.fd, gen: c.gen}); l.wakeAt == 0 || at < l.wakeAt {
+		l.setWake(at)
+	}
+}
+
+// setWake sets the one-shot timerfd for tick t. An idle loop (held
+// connections that ping every minutes) then wakes only when something is
+// due, not every tick: a periodic 10-ms timerfd cost 3 % of a core on
+// 1,000 held connections (S8), the wakeups themselves.
+func (l *loop) setWake(t int64) {
+	l.wakeAt = t
+	d := max(time.Until(l.wheel.at(t)), time.Microsecond) // a zero value would disarm it
+	ts := unix.NsecToTimespec(int64(d))
+	if err := unix.TimerfdSettime(l.tfd, 0, &unix.ItimerSpec{Value: ts}, nil); err != nil {
+		l.e.opts.Log.Error().Err(err).Msg("eventloop: timerfd_settime")
+	}
 }
 
 // tick fires due deadlines: connect timeouts, and the conversation's own
@@ -324,6 +362,10 @@ func (l *loop) tick(now time.Time) {
 		}
 		l.send(c, c.conv.Tick(now, l.out[:0]), now)
 		l.after(c, now)
+	}
+	l.wakeAt = 0
+	if t, ok := l.wheel.next(); ok {
+		l.setWake(t)
 	}
 }
 

@@ -35,12 +35,34 @@ func (w *wheel[T]) tickOf(t time.Time) int64 {
 	return int64((d + w.tick - 1) / w.tick) // round up: never fire early
 }
 
-// add schedules item at deadline.
-func (w *wheel[T]) add(deadline time.Time, item T) {
+// add schedules item at deadline and returns the tick it fires at.
+func (w *wheel[T]) add(deadline time.Time, item T) int64 {
 	at := max(w.tickOf(deadline), w.cur)
 	s := at % int64(len(w.slots))
 	w.slots[s] = append(w.slots[s], wheelEntry[T]{at: at, item: item})
 	w.n++
+	return at
+}
+
+// at is the time of tick t.
+func (w *wheel[T]) at(t int64) time.Time { return w.start.Add(time.Duration(t) * w.tick) }
+
+// next returns the first tick at which an entry is due, looking one turn
+// ahead: if no entry is due within the turn, the tick one turn ahead (to
+// look again then). ok is false for an empty wheel. O(slots + entries).
+func (w *wheel[T]) next() (t int64, ok bool) {
+	if w.n == 0 {
+		return 0, false
+	}
+	size := int64(len(w.slots))
+	for t = w.cur; t < w.cur+size; t++ {
+		for _, e := range w.slots[t%size] {
+			if e.at <= t {
+				return t, true
+			}
+		}
+	}
+	return w.cur + size, true
 }
 
 // len returns the number of pending entries (stale ones included).

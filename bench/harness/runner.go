@@ -16,9 +16,10 @@ type Options struct {
 	Bin     string          // the nodesweep binary (sim, crawl and bench floor)
 	WorkDir string          // logs, truth and summaries
 	Quick   bool            // smaller networks, one round
-	Only    map[string]bool // scenario groups to run ("S1".."S8"); empty = all
+	Only    map[string]bool // scenario groups to run ("S1".."S9"); empty = all
 	Runs    int             // rounds per scenario; 0 = the scenario's
 	Log     io.Writer       // progress lines
+	Hold    HoldOptions     // S9 (hold.go); zero Nodes: not run
 }
 
 // Outcome is one measured run.
@@ -52,6 +53,7 @@ type Results struct {
 	Start, End time.Time
 	Scenarios  []*Scenario
 	Outcomes   []Outcome
+	Holds      []HoldOutcome // S9
 }
 
 // Of returns the successful outcomes of one variant of one scenario.
@@ -136,6 +138,9 @@ func Run(ctx context.Context, opt Options) (*Results, error) {
 				logOutcome(opt.Log, time.Since(res.Start), o)
 			}
 		}
+	}
+	if opt.Hold.Nodes > 0 && (len(opt.Only) == 0 || opt.Only["S9"]) {
+		runHolds(ctx, opt, res)
 	}
 	res.End = time.Now()
 	return res, nil

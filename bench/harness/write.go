@@ -41,6 +41,7 @@ func WriteFiles(out string, r *Results, m Machine) ([]string, error) {
 	}
 	var b bytes.Buffer
 	rep.Markdown(&b)
+	writeHolds(&b, r)
 	if err := os.WriteFile(out, b.Bytes(), 0o644); err != nil {
 		return files, err
 	}

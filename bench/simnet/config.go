@@ -78,6 +78,9 @@ type Config struct {
 	// V2Share of the reachable nodes advertise NODE_P2P_V2 (BIP324);
 	// V2HostileShare of those break v2 in one of V2HostileKinds. Default 0.
 	V2Share, V2HostileShare float64
+	// Hold, if set, keeps handshaken connections open, announces blocks and
+	// answers pings after per-node delays (hold.go).
+	Hold *HoldSim
 
 	// Logger gets the simulator's log; nil = zerolog.Nop().
 	Logger *zerolog.Logger

@@ -23,6 +23,7 @@ import (
 //   - getaddr once, only after its own verack (Core handles messages in
 //     order, so it need not wait for the node's verack);
 //   - pong only in answer to the node's ping, with its nonce;
+//   - ping only when connections are held (Config.Hold), by hold.go's rules;
 //   - nothing else, and every empty message empty.
 //
 // A violation is counted (Stats.Violations) and described
@@ -99,6 +100,12 @@ func (c *crawlerCheck) observe(s *session, cmd [12]byte, payload []byte, nodeVer
 			s.violation("pong with the wrong nonce", fmt.Sprintf("%x", payload))
 		}
 		c.pong = true
+	case cmdPing:
+		if s.n.hold == nil {
+			s.violation("unexpected command", name)
+			return
+		}
+		s.n.hold.checkPing(s, c, payload)
 	default:
 		s.violation("unexpected command", name)
 	}

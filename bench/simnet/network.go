@@ -41,6 +41,7 @@ type Network struct {
 	contacted  map[uint32]bool // flaky identities whose first connection has come
 	connLog    *bufio.Writer
 	closeOnce  sync.Once
+	hold       *holdNet // nil unless cfg.Hold
 
 	st struct {
 		accepted, active, handshakes, getaddrs, forbidden, stray, shed, socks, crawlerErrors, violations, notV1 atomic.Int64
@@ -113,6 +114,11 @@ func Start(ctx context.Context, cfg Config) (*Network, error) {
 			n.Close()
 			return nil, err
 		}
+	}
+	if cfg.Hold != nil {
+		n.hold = newHoldNet(n)
+		n.wg.Add(1)
+		go n.hold.run()
 	}
 	n.wg.Add(2)
 	go n.acceptLoop()

@@ -50,6 +50,9 @@ type session struct {
 	sentVersion bool         // the node has sent its valid version
 	pingNonce   *uint64      // the nonce of the node's ping, once sent
 	viaSOCKS    bool         // an onion served through the SOCKS front
+
+	wmu  sync.Mutex // writes, and held, when connections are held (hold.go)
+	held *heldConn
 }
 
 var (
@@ -64,6 +67,9 @@ func newSession(n *Network, c net.Conn, id Identity, remote netip.AddrPort) *ses
 }
 
 func (s *session) release() {
+	if s.n.hold != nil {
+		s.n.hold.unregister(s)
+	}
 	s.putIn()
 }
 
@@ -144,6 +150,8 @@ func (s *session) violation(rule, detail string) {
 }
 
 func (s *session) write(b []byte) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	s.c.SetWriteDeadline(time.Now().Add(writeTimeout))
 	_, err := s.c.Write(b)
 	return err
@@ -313,9 +321,15 @@ func (s *session) handle(cmd [12]byte, p []byte) error {
 	case cmdVerack:
 		if !s.gotVerack {
 			s.gotVerack = true
+			if s.n.hold != nil {
+				s.n.hold.register(s)
+			}
 			return s.afterVerack()
 		}
 	case cmdPing:
+		if s.n.hold != nil {
+			return s.n.hold.onPing(s, p)
+		}
 		return s.send(appendFrame(s.outBuf(), s.n.cfg.Network.Magic, cmdPong, p))
 	case cmdGetAddr:
 		// Core answers once per connection, and only after the handshake.

@@ -41,6 +41,10 @@ type TruthNode struct {
 	// "v1", for nodes that send a version); V2 how it answers v2.
 	Transport string `json:"transport,omitempty"`
 	V2        V2Kind `json:"v2,omitempty"`
+	// With Config.Hold: the node's ping answer delay and block
+	// announcement delay (hold.go).
+	HoldRTTMs    *float64 `json:"hold_rtt_ms,omitempty"`
+	BlockDelayMs *float64 `json:"block_delay_ms,omitempty"`
 }
 
 func truthNode(id Identity) TruthNode {
@@ -72,7 +76,10 @@ func (n *Network) Truth() *Truth {
 	t := n.truthHeader()
 	t.Nodes = make([]TruthNode, 0, n.lay.total)
 	for u := uint32(0); u < n.lay.total; u++ {
-		t.Nodes = append(t.Nodes, truthNode(n.lay.identity(u)))
+		id := n.lay.identity(u)
+		tn := truthNode(id)
+		n.holdTruth(&tn, id)
+		t.Nodes = append(t.Nodes, tn)
 	}
 	return &t
 }
@@ -92,7 +99,10 @@ func (n *Network) WriteTruth(w io.Writer) error {
 	bw.Write(hb[:len(hb)-1]) // leave the object open for "nodes"
 	bw.WriteString(",\"nodes\":[\n")
 	for u := uint32(0); u < n.lay.total; u++ {
-		b, err := json.Marshal(truthNode(n.lay.identity(u)))
+		id := n.lay.identity(u)
+		tn := truthNode(id)
+		n.holdTruth(&tn, id)
+		b, err := json.Marshal(tn)
 		if err != nil {
 			return err
 		}

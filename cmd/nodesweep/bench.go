@@ -26,9 +26,12 @@ func runBench(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "floor" {
 		return runFloor(ctx, args[1:]) // hidden: the harness's floor child
 	}
+	if len(args) > 0 && args[0] == "hold" {
+		return runBenchHold(ctx, args[1:]) // hidden: the harness's holding child (S9)
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	quick := fs.Bool("quick", false, "small networks, one run per variant (< 3 min)")
-	scenarios := fs.String("scenarios", "", "comma-separated scenario groups to run, e.g. S1,S2 (default: all of S1..S8)")
+	scenarios := fs.String("scenarios", "", "comma-separated scenario groups to run, e.g. S1,S2 (default: all of S1..S9)")
 	runs := fs.Int("runs", 0, "runs per variant (default 3, quick 1)")
 	out := fs.String("out", "bench/results/latest.md", "markdown report (S4 plots are written next to it)")
 	work := fs.String("workdir", "", "directory for logs, truth and summaries (default: a new temporary directory)")
@@ -36,13 +39,19 @@ func runBench(ctx context.Context, args []string) error {
 	from := fs.String("from", "", "render the report from a results JSON of an earlier run instead of measuring")
 	profiles := fs.Bool("profiles", true, "full runs: after the scenarios, profile S1 (CPU) and S2 (heap) once per engine into profiles/ next to --out")
 	profilesOnly := fs.Bool("profiles-only", false, "only take the profiles (then re-render with --from)")
+	holdNodes := fs.Int("hold-nodes", 19_000, "S9: simulated nodes held by each engine (0: skip S9)")
+	holdFor := fs.Duration("hold-duration", 10*time.Minute, "S9: the measured window per engine (quick: 2m unless set)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	opt := harness.Options{Quick: *quick, Runs: *runs, Log: os.Stderr, Bin: *bin, WorkDir: *work}
+	opt := harness.Options{Quick: *quick, Runs: *runs, Log: os.Stderr, Bin: *bin, WorkDir: *work,
+		Hold: harness.HoldOptions{Nodes: *holdNodes, Duration: *holdFor}}
+	if *quick && !flagSet(fs, "hold-duration") {
+		opt.Hold.Duration = 2 * time.Minute
+	}
 	if opt.Bin == "" {
 		exe, err := os.Executable()
 		if err != nil {
@@ -103,6 +112,12 @@ func runBench(ctx context.Context, args []string) error {
 		return err
 	}
 	return runErr
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // runFloor is `nodesweep bench floor`: the floor client as a child process,

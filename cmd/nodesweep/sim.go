@@ -64,8 +64,18 @@ func runSim(ctx context.Context, args []string) error {
 	height := fs.Int("height", 0, "tip height modern nodes report (0: 925000)")
 	fs.Float64Var(&cfg.V2Share, "v2-share", simnet.DefaultV2Share, "share of reachable nodes that advertise NODE_P2P_V2 and speak BIP324 v2 (0: none)")
 	fs.Float64Var(&cfg.V2HostileShare, "v2-hostile-share", 0, "share of the v2 nodes that break v2 (drop it, endless garbage, bad tag, oversized length)")
+	var hs simnet.HoldSim
+	holdOn := fs.Bool("hold", false, "keep handshaken connections open, announce blocks, answer pings after per-node delays")
+	fs.DurationVar(&hs.BlockInterval, "block-interval", 0, "with --hold: a new block every this long (0: 10m, negative: none)")
+	fs.DurationVar(&hs.DelayMax, "block-delay-max", 0, "with --hold: largest per-node block announcement delay (0: 2s)")
+	fs.DurationVar(&hs.RTTMin, "hold-rtt-min", 0, "with --hold: smallest per-node ping answer delay (with --hold-rtt-max; both 0: 20ms–200ms)")
+	fs.DurationVar(&hs.RTTMax, "hold-rtt-max", 0, "with --hold: largest per-node ping answer delay")
+	fs.DurationVar(&hs.MinPingGap, "min-ping-gap", 0, "with --hold: count pings closer than this as violations (0: not checked)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *holdOn {
+		cfg.Hold = &hs
 	}
 	lvl, err := zerolog.ParseLevel(*logLevel)
 	if err != nil {

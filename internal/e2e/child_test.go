@@ -36,6 +36,9 @@ func TestMain(m *testing.M) {
 	if spec := os.Getenv(childEnv); spec != "" {
 		os.Exit(runChild(spec))
 	}
+	if spec := os.Getenv(holdSimEnv); spec != "" {
+		os.Exit(runHoldSim(spec))
+	}
 	os.Exit(m.Run())
 }
 

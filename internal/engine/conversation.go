@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/nodesweep/nodesweep/codec"
 	"github.com/nodesweep/nodesweep/internal/record"
 	"github.com/nodesweep/nodesweep/internal/session"
 	"github.com/nodesweep/nodesweep/internal/socks5"
@@ -91,7 +92,7 @@ func (c *Conversation) Receive(now time.Time, in, out []byte) (int, []byte) {
 		return used, out
 	}
 	n, out := c.sess.Receive(now, in[used:], out)
-	c.sess.Tick(now)
+	out = c.sess.Tick(now, out)
 	return used + n, out
 }
 
@@ -104,8 +105,7 @@ func (c *Conversation) Tick(now time.Time, out []byte) []byte {
 		}
 		return out
 	}
-	c.sess.Tick(now)
-	return out
+	return c.sess.Tick(now, out)
 }
 
 // Deadline is the next moment Tick must be called (zero: none).
@@ -117,6 +117,23 @@ func (c *Conversation) Deadline() time.Time {
 		return c.proxyDeadline
 	}
 	return c.sess.Deadline()
+}
+
+// Addr is the peer's address.
+func (c *Conversation) Addr() codec.Addr { return c.sess.Addr() }
+
+// Events returns what a held session reported since the last call (see
+// session.Session.Events).
+func (c *Conversation) Events() ([]session.Event, int) { return c.sess.Events() }
+
+// Observe passes the session's pending events to o (if any and if o is set).
+func (c *Conversation) Observe(o func(codec.Addr, []session.Event, int)) {
+	if o == nil {
+		return
+	}
+	if ev, d := c.sess.Events(); len(ev) > 0 || d > 0 {
+		o(c.sess.Addr(), ev, d)
+	}
 }
 
 // Done reports whether the conversation has ended: close the connection and

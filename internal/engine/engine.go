@@ -67,6 +67,18 @@ type Options struct {
 	Log zerolog.Logger
 	// Nonce makes the nonce of each version we send (default math/rand).
 	Nonce func() uint64
+	// Observe receives the events of held sessions (session.Config.Hold),
+	// on the engine's own goroutine (a reactor loop, or the connection's
+	// goroutine): it must not block, and must not keep evs past its return.
+	// dropped counts events the session could not keep. Nil: none.
+	Observe func(a codec.Addr, evs []session.Event, dropped int)
+}
+
+// Hanger is an engine that can end one connection on request: held
+// sessions never end by themselves. Hangup ends the attempt to a (if one is
+// open), delivered as aborted; it does not block on the network.
+type Hanger interface {
+	Hangup(a codec.Addr)
 }
 
 // WithDefaults returns o with every zero field set to its default.

@@ -49,6 +49,9 @@ type Config struct {
 	// V2MaxGarbage caps the garbage we send after our v2 key (default
 	// DefaultV2Garbage; at most 4095).
 	V2MaxGarbage int
+	// Hold, if set, keeps each session open after its handshake (see
+	// HoldConfig); the session cap then does not apply.
+	Hold *HoldConfig
 }
 
 // withDefaults returns c with zero fields set to the defaults.
@@ -84,5 +87,9 @@ func (c Config) withDefaults() Config {
 		c.V2MaxGarbage = DefaultV2Garbage
 	}
 	c.V2MaxGarbage = min(c.V2MaxGarbage, 4095)
+	if c.Hold != nil {
+		h := c.Hold.withDefaults()
+		c.Hold = &h
+	}
 	return c
 }

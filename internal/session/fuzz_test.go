@@ -40,9 +40,9 @@ func FuzzSession(f *testing.F) {
 				t.Fatalf("%d bytes pending: more than one frame", len(pending))
 			}
 			now = now.Add(100 * time.Millisecond)
-			s.Tick(now)
+			s.Tick(now, nil)
 		}
-		s.Tick(now.Add(cfg.SessionTimeout))
+		s.Tick(now.Add(cfg.SessionTimeout), nil)
 		if !s.Done() {
 			t.Fatal("the session outlived its whole-session deadline")
 		}

@@ -46,18 +46,32 @@ type Session struct {
 	policy      Policy
 	v2          *bip324.Conn // nil on a v1 connection
 	sentVersion bool
-	scratch     []byte // a v2 message before sealing
+	scratch     []byte     // a v2 message before sealing
+	hold        *holdState // nil unless cfg.Hold
 }
 
 // New prepares a session for addr. dialStart is when the connect began (for
 // the connect RTT); nonce is sent in our version (injected for determinism).
 // cfg must have gone through Prepare (or be shared from NewConfig).
 func New(cfg *Config, addr codec.Addr, try uint8, nonce uint64, dialStart time.Time) *Session {
-	s := &Session{cfg: cfg, nonce: nonce, dec: codec.NewDecoder(cfg.Params.Magic, codec.CrawlerCommands)}
+	s := &Session{cfg: cfg, nonce: nonce}
+	if cfg.Hold != nil {
+		s.hold = &holdState{cfg: cfg.Hold}
+	}
+	s.dec = codec.NewDecoder(cfg.Params.Magic, s.commands())
 	s.att.Addr = addr
 	s.att.Try = try
 	s.att.Start = dialStart
 	return s
+}
+
+// commands are the messages whose payloads the session reads, on either
+// transport: a held session also reads inv.
+func (s *Session) commands() codec.CommandSet {
+	if s.hold != nil {
+		return codec.HoldCommands
+	}
+	return codec.CrawlerCommands
 }
 
 // Prepare returns cfg with defaults filled in, to be shared by many sessions.
@@ -77,6 +91,9 @@ func (s *Session) Done() bool { return s.done }
 func (s *Session) Deadline() time.Time {
 	if !s.connected || s.done {
 		return time.Time{}
+	}
+	if s.Held() {
+		return s.holdDeadline()
 	}
 	d := s.sessionDeadline
 	if !s.handshakeComplete() && s.handshakeDeadline.Before(d) {
@@ -166,7 +183,7 @@ func (s *Session) Receive(now time.Time, in []byte, out []byte) (int, []byte) {
 			continue // swallowed part of a skipped payload
 		}
 		if s.frames++; s.frames > s.cfg.MaxFrames {
-			s.finishLimit(fmt.Sprintf("more than %d frames", s.cfg.MaxFrames))
+			s.finishLimit(fmt.Sprintf("more than %d frames", s.cfg.MaxFrames), s.Held())
 			break
 		}
 		if f.Skipped {
@@ -175,15 +192,29 @@ func (s *Session) Receive(now time.Time, in []byte, out []byte) (int, []byte) {
 		}
 		out = s.handle(now, &f, out)
 	}
-	if s.att.BytesIn > uint64(s.cfg.MaxBytesIn) {
-		s.finishLimit(fmt.Sprintf("more than %d bytes", s.cfg.MaxBytesIn))
-	}
+	s.checkBytesIn()
 	return consumed, out
+}
+
+// checkBytesIn ends the session when the peer sent more than MaxBytesIn: in
+// the session, or in one ping window of a held one. Both transports call it.
+func (s *Session) checkBytesIn() {
+	if s.Held() {
+		if s.overWindow() {
+			s.finishLimit(fmt.Sprintf("more than %d bytes", s.cfg.MaxBytesIn), true)
+		}
+	} else if s.att.BytesIn > uint64(s.cfg.MaxBytesIn) {
+		s.finishLimit(fmt.Sprintf("more than %d bytes", s.cfg.MaxBytesIn), false)
+	}
 }
 
 // finishLimit ends a session whose peer sent too much: still reachable if the
 // handshake completed (the census datum is in), a protocol error otherwise.
-func (s *Session) finishLimit(why string) {
+// In a held session the caps count per ping window.
+func (s *Session) finishLimit(why string, window bool) {
+	if window {
+		why += " in one ping window"
+	}
 	if s.handshakeComplete() {
 		s.finish(record.ClassReachable, "closed: "+why)
 		return
@@ -245,8 +276,15 @@ func (s *Session) handle(now time.Time, f *codec.Frame, out []byte) []byte {
 			var b [8]byte
 			out = s.send(out, codec.CmdPong, codec.AppendPong(b[:0], nonce))
 		}
+	case codec.CmdPong:
+		s.onPong(now, f.Payload)
+	case codec.CmdInv:
+		s.onInv(now, f.Payload)
 	case codec.CmdAddr, codec.CmdAddrV2:
-		s.onAddr(f)
+		if s.Held() {
+			return out // gossip on a held connection: not the census's answer, not kept
+		}
+		s.onAddr(now, f)
 	case codec.CmdReject:
 		if r, err := codec.DecodeReject(f.Payload); err == nil && s.detail == "" {
 			s.detail = fmt.Sprintf("reject %s code %#x: %.64q", r.Message, r.Code, r.Reason)
@@ -296,6 +334,10 @@ func (s *Session) onComplete(now time.Time) {
 		return
 	}
 	if !s.sentGetAddr || s.answered || !now.Before(s.addrDeadline) {
+		if s.hold != nil {
+			s.enterHold(now)
+			return
+		}
 		detail := ""
 		if s.sentGetAddr && s.addrTotal == 0 {
 			detail = "no answer to getaddr"
@@ -304,7 +346,7 @@ func (s *Session) onComplete(now time.Time) {
 	}
 }
 
-func (s *Session) onAddr(f *codec.Frame) {
+func (s *Session) onAddr(now time.Time, f *codec.Frame) {
 	var (
 		entries []codec.AddrEntry
 		skipped int
@@ -339,6 +381,10 @@ func (s *Session) onAddr(f *codec.Frame) {
 	if s.sentGetAddr && (len(entries)+skipped != 1 || s.addrTotal >= codec.MaxAddrEntries) {
 		s.answered = true
 		if s.handshakeComplete() {
+			if s.hold != nil {
+				s.enterHold(now)
+				return
+			}
 			s.finish(record.ClassReachable, "")
 		}
 	}
@@ -348,10 +394,14 @@ func (s *Session) onAddr(f *codec.Frame) {
 // failure, say); Finish then reports it.
 func (s *Session) Fail(c record.Class, detail string) { s.finish(c, detail) }
 
-// Tick tells the session the time; it ends the session if a deadline passed.
-func (s *Session) Tick(now time.Time) {
+// Tick tells the session the time; it ends the session if a deadline passed
+// and returns out with what a held session sends unprompted (its ping).
+func (s *Session) Tick(now time.Time, out []byte) []byte {
 	if !s.connected || s.done {
-		return
+		return out
+	}
+	if s.Held() {
+		return s.holdTick(now, out)
 	}
 	switch {
 	case s.v2Pending() && !now.Before(s.handshakeDeadline):
@@ -363,9 +413,12 @@ func (s *Session) Tick(now time.Time) {
 		}
 		if c, d := s.misbehaviour(); c != record.ClassUnknown {
 			s.finish(c, d)
-			return
+			return out
 		}
 		s.finish(record.ClassHandshakeTimeout, what)
+	case s.handshakeComplete() && !s.addrDeadline.IsZero() && !now.Before(s.addrDeadline) && s.hold != nil:
+		s.enterHold(now)
+		return s.holdTick(now, out)
 	case s.handshakeComplete() && !s.addrDeadline.IsZero() && !now.Before(s.addrDeadline):
 		detail := ""
 		if s.addrTotal == 0 {
@@ -379,6 +432,7 @@ func (s *Session) Tick(now time.Time) {
 			s.finish(record.ClassSessionTimeout, "")
 		}
 	}
+	return out
 }
 
 // Finish ends the session and returns its record. err is why the transport
@@ -392,6 +446,8 @@ func (s *Session) Finish(now time.Time, err error) *record.Attempt {
 	case !s.connected:
 		s.att.Class = record.ClassifyTransport(err)
 		s.att.Detail = errText(err)
+	case s.Held():
+		s.att.Class, s.att.Detail = record.ClassReachable, "held, then: "+errText(err)
 	case s.handshakeComplete():
 		s.att.Class = record.ClassReachable
 		if s.att.Detail = s.detail; s.detail == "" && s.sentGetAddr && s.addrTotal == 0 {

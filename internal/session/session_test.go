@@ -184,11 +184,11 @@ func TestDeadlines(t *testing.T) {
 	if d := s.Deadline(); !d.Equal(t0.Add(cfg.HandshakeTimeout)) {
 		t.Fatalf("deadline %v", d)
 	}
-	s.Tick(t0.Add(cfg.HandshakeTimeout - time.Millisecond))
+	s.Tick(t0.Add(cfg.HandshakeTimeout-time.Millisecond), nil)
 	if s.Done() {
 		t.Fatal("ended before its deadline")
 	}
-	s.Tick(t0.Add(cfg.HandshakeTimeout))
+	s.Tick(t0.Add(cfg.HandshakeTimeout), nil)
 	if a := s.Finish(t0.Add(cfg.HandshakeTimeout), nil); a.Class != record.ClassHandshakeTimeout || a.Detail != "no version" {
 		t.Fatalf("class %v %q", a.Class, a.Detail)
 	}
@@ -199,7 +199,7 @@ func TestDeadlines(t *testing.T) {
 	if d := s.Deadline(); !d.Equal(t0.Add(cfg.GetAddrWait)) {
 		t.Fatalf("getaddr deadline %v", d)
 	}
-	s.Tick(t0.Add(cfg.GetAddrWait))
+	s.Tick(t0.Add(cfg.GetAddrWait), nil)
 	if a := s.Finish(t0.Add(cfg.GetAddrWait), nil); a.Class != record.ClassReachable || a.Detail != "no answer to getaddr" {
 		t.Fatalf("class %v %q", a.Class, a.Detail)
 	}
@@ -234,7 +234,7 @@ func TestGetAddrRightAfterOurVerack(t *testing.T) {
 	s.Connected(t0, nil)
 	s.Receive(t0, msg(codec.CmdVersion, codec.AppendVersion(nil, peerVersion(70016))), nil)
 	late := t0.Add(s.cfg.GetAddrWait + time.Second)
-	s.Tick(late)
+	s.Tick(late, nil)
 	if s.Done() {
 		t.Fatal("ended at the getaddr wait without their verack")
 	}
@@ -248,7 +248,7 @@ func TestGetAddrRightAfterOurVerack(t *testing.T) {
 	s.Connected(t0, nil)
 	s.Receive(t0, append(msg(codec.CmdVersion, codec.AppendVersion(nil, peerVersion(70016))),
 		msg(codec.CmdAddrV2, codec.AppendAddrV2(nil, entries(4)))...), nil)
-	s.Tick(t0.Add(s.cfg.HandshakeTimeout))
+	s.Tick(t0.Add(s.cfg.HandshakeTimeout), nil)
 	if a := s.Finish(t0.Add(s.cfg.HandshakeTimeout), nil); a.Class != record.ClassHandshakeTimeout || a.Detail != "no verack" {
 		t.Fatalf("no verack: %v %q", a.Class, a.Detail)
 	}
@@ -371,7 +371,7 @@ func TestAncientPeerWithoutVerack(t *testing.T) {
 	if got := commands(t, out); fmt.Sprint(got) != fmt.Sprint([]codec.Command{codec.CmdVerack, codec.CmdGetAddr}) {
 		t.Fatalf("sent %v", got)
 	}
-	s.Tick(t0.Add(DefaultGetAddrWait))
+	s.Tick(t0.Add(DefaultGetAddrWait), nil)
 	if a := s.Finish(t0.Add(DefaultGetAddrWait), nil); a.Class != record.ClassReachable || a.Version.Msg.HasNonce {
 		t.Fatalf("class %v version %+v", a.Class, a.Version.Msg)
 	}

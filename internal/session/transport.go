@@ -120,7 +120,7 @@ func (s *Session) receiveV2(now time.Time, in, out []byte) (int, []byte) {
 			continue
 		}
 		if s.frames++; s.frames > s.cfg.MaxFrames {
-			s.finishLimit(fmt.Sprintf("more than %d frames", s.cfg.MaxFrames))
+			s.finishLimit(fmt.Sprintf("more than %d frames", s.cfg.MaxFrames), s.Held())
 			break
 		}
 		name, payload, err := bip324.ParseMessage(contents)
@@ -133,7 +133,7 @@ func (s *Session) receiveV2(now time.Time, in, out []byte) (int, []byte) {
 			s.decodeError(nil, &codec.OversizeError{Name: f.NameString(), Length: f.Length, Max: max})
 			continue
 		}
-		if !codec.CrawlerCommands.Has(f.Command) {
+		if !s.commands().Has(f.Command) {
 			s.att.SkippedFrames++
 			continue
 		}
@@ -142,9 +142,7 @@ func (s *Session) receiveV2(now time.Time, in, out []byte) (int, []byte) {
 		}
 		out = s.handle(now, &f, out)
 	}
-	if s.att.BytesIn > uint64(s.cfg.MaxBytesIn) {
-		s.finishLimit(fmt.Sprintf("more than %d bytes", s.cfg.MaxBytesIn))
-	}
+	s.checkBytesIn()
 	return consumed, out
 }
 

@@ -42,7 +42,7 @@ func FuzzSessionV2(f *testing.F) {
 				t.Fatalf("%d bytes pending", len(pending))
 			}
 			now = now.Add(time.Second)
-			s.Tick(now)
+			s.Tick(now, nil)
 		}
 		a := s.Finish(now, nil)
 		if a.Class == record.ClassUnknown || a.Class.String() == "" {

@@ -159,7 +159,7 @@ func TestV2FallbackReasons(t *testing.T) {
 		{"closed", func(s *Session) *record.Attempt { return s.Finish(t0, io.EOF) }, record.ClassClosed, record.V2Closed, true},
 		{"reset", func(s *Session) *record.Attempt { return s.Finish(t0, syscall.ECONNRESET) }, record.ClassReset, record.V2Reset, true},
 		{"timeout", func(s *Session) *record.Attempt {
-			s.Tick(t0.Add(time.Hour))
+			s.Tick(t0.Add(time.Hour), nil)
 			return s.Finish(t0.Add(time.Hour), nil)
 		}, record.ClassHandshakeTimeout, record.V2Timeout, false},
 		{"bad-terminator", func(s *Session) *record.Attempt {

@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nodesweep/nodesweep/codec"
 	"github.com/nodesweep/nodesweep/internal/engine"
 	"github.com/nodesweep/nodesweep/internal/record"
 	"github.com/nodesweep/nodesweep/internal/sockstate"
@@ -44,14 +45,23 @@ type Engine struct {
 	abort   atomic.Bool // in-flight attempts end now
 
 	mu    sync.Mutex
-	conns map[net.Conn]struct{}
+	conns map[net.Conn]*tracked
 }
 
-var _ engine.Engine = (*Engine)(nil)
+// tracked is an open connection: its peer, and whether Hangup ended it.
+type tracked struct {
+	addr codec.Addr
+	hung bool
+}
+
+var (
+	_ engine.Engine = (*Engine)(nil)
+	_ engine.Hanger = (*Engine)(nil)
+)
 
 // New returns a ready engine.
 func New(opts engine.Options) *Engine {
-	e := &Engine{opts: opts.WithDefaults(), conns: map[net.Conn]struct{}{}}
+	e := &Engine{opts: opts.WithDefaults(), conns: map[net.Conn]*tracked{}}
 	e.dialer.Timeout = e.opts.ConnectTimeout
 	if f := e.opts.SocketOption; f != nil {
 		e.dialer.Control = tuning.DialerControl(func(fd int) error {
@@ -118,17 +128,17 @@ func (e *Engine) run(c *engine.Conversation) {
 		e.opts.Deliver(c.Finish(time.Now(), e.dialError(err)))
 		return
 	}
-	e.track(conn, true)
+	e.track(conn, c.Addr(), true)
 	err = e.converse(c, conn)
-	e.track(conn, false)
+	e.track(conn, c.Addr(), false)
 	_ = conn.Close()
 	e.opts.Deliver(c.Finish(time.Now(), err))
 }
 
-func (e *Engine) track(c net.Conn, add bool) {
+func (e *Engine) track(c net.Conn, a codec.Addr, add bool) {
 	e.mu.Lock()
 	if add {
-		e.conns[c] = struct{}{}
+		e.conns[c] = &tracked{addr: a}
 		if e.abort.Load() {
 			_ = c.SetDeadline(time.Unix(1, 0))
 		}
@@ -136,6 +146,26 @@ func (e *Engine) track(c net.Conn, add bool) {
 		delete(e.conns, c)
 	}
 	e.mu.Unlock()
+}
+
+// Hangup ends the connection to a, if one is open (delivered as aborted):
+// its blocked read wakes at once and sees the mark.
+func (e *Engine) Hangup(a codec.Addr) {
+	e.mu.Lock()
+	for c, t := range e.conns {
+		if t.addr == a {
+			t.hung = true
+			_ = c.SetDeadline(time.Unix(1, 0))
+		}
+	}
+	e.mu.Unlock()
+}
+
+func (e *Engine) hung(c net.Conn) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t := e.conns[c]
+	return t != nil && t.hung
 }
 
 func (e *Engine) dialError(err error) error {
@@ -173,6 +203,9 @@ func (e *Engine) converse(c *engine.Conversation, conn net.Conn) error {
 			return record.ErrAborted
 		}
 		_ = conn.SetReadDeadline(c.Deadline())
+		if e.hung(conn) { // after our deadline: a Hangup's own comes later, or is seen here
+			return record.ErrAborted
+		}
 		if len(buf) == cap(buf) {
 			buf = append(buf, make([]byte, cap(buf))...)[:len(buf)]
 		}
@@ -186,8 +219,12 @@ func (e *Engine) converse(c *engine.Conversation, conn net.Conn) error {
 			buf = buf[:copy(buf, buf[used:])]
 		}
 		out = c.Tick(now, out)
+		c.Observe(e.opts.Observe)
 		if err != nil && !c.Done() {
 			if errors.Is(err, os.ErrDeadlineExceeded) && !e.abort.Load() {
+				if e.hung(conn) {
+					return record.ErrAborted
+				}
 				continue // a conversation deadline: Tick above handled it
 			}
 			if errors.Is(err, io.EOF) && peerReset(conn) {

@@ -1,0 +1,135 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/nodesweep/nodesweep/bench/holdbench"
+)
+
+// S9, holding: `watch --hold` keeps one connection open to every reachable
+// node. The simulator (`nodesweep sim --hold`) holds its side, announces a
+// block every minute (mainnet: ten; more blocks give more delay samples
+// and cost more CPU, so the CPU figure errs high) with a per-node delay of
+// up to 2 s and answers pings after a per-node 20–200 ms; the holder
+// (`nodesweep bench hold`, bench/holdbench) holds every node with the real
+// cadence (a ping every 60–600 s), waits until all are held, then measures
+// a window: RSS per held connection, CPU while only pinging, reconnects,
+// and each node's RTT and block delay against the truth. Simulator and
+// holder are separate processes: each holds the 19,000 connections within
+// the 20,000 open files a process may have here.
+
+// HoldOptions size S9 (Options.Hold; zero: not run).
+type HoldOptions struct {
+	Nodes    int
+	Duration time.Duration // the measured window per engine
+}
+
+// HoldOutcome is one engine's S9 run.
+type HoldOutcome struct {
+	Variant string
+	Result  holdbench.Result
+	Child   Usage
+	Sim     Usage
+	Err     string `json:",omitempty"`
+}
+
+// holdBlockInterval is S9's simulated block interval.
+const holdBlockInterval = time.Minute
+
+// runHolds runs S9 once per engine.
+func runHolds(ctx context.Context, opt Options, res *Results) {
+	for _, v := range []Variant{gnet, goroutine} {
+		if ctx.Err() != nil {
+			return
+		}
+		o := runHold(ctx, opt, v)
+		res.Holds = append(res.Holds, o)
+		if o.Err != "" {
+			fmt.Fprintf(opt.Log, "[%6.0fs] S9       %-22s FAILED: %s\n", time.Since(res.Start).Seconds(), v.Label, o.Err)
+			continue
+		}
+		fmt.Fprintf(opt.Log, "[%6.0fs] S9       %-22s %s\n", time.Since(res.Start).Seconds(), v.Label, o.Result)
+	}
+}
+
+func runHold(ctx context.Context, opt Options, v Variant) HoldOutcome {
+	o := HoldOutcome{Variant: v.Label}
+	h := opt.Hold
+	name := fileName("S9-" + v.Label)
+	logs, tmp := filepath.Join(opt.WorkDir, "logs"), filepath.Join(opt.WorkDir, "tmp")
+	truth, summary := filepath.Join(tmp, "hold-truth.json"), filepath.Join(tmp, name+".json")
+	spec := SimSpec{Profile: "healthy", Nodes: h.Nodes, Seed: simSeed, Extra: []string{
+		"--onions", "-1", "--i2p", "-1", "--cjdns", "-1", "--forbidden", "-1", "--latency-max", "1ns",
+		"--hold", "--block-interval", holdBlockInterval.String(), "--min-ping-gap", "59s",
+		"--idle-timeout", "15m", "--max-conns", strconv.Itoa(h.Nodes + 500)}}
+	sim, err := StartSim(ctx, opt.Bin, spec, truth, filepath.Join(logs, name+".sim.log"))
+	if err != nil {
+		o.Err = "simulator: " + err.Error()
+		return o
+	}
+	defer os.Remove(truth)
+	args := []string{"bench", "hold", "--truth", truth, "--engine", v.Args[1], "--duration", h.Duration.String(),
+		"--summary-json", summary}
+	c, err := runHoldChild(ctx, opt.Bin, args, summary, filepath.Join(logs, name+".log"), h.Duration+5*time.Minute, &o.Result)
+	o.Child = c
+	su, serr := sim.Stop()
+	o.Sim = su
+	switch {
+	case err != nil:
+		o.Err = err.Error()
+	case serr != nil:
+		o.Err = "simulator: " + serr.Error()
+	}
+	return o
+}
+
+// runHoldChild is RunChild for a child whose summary is a holdbench.Result.
+func runHoldChild(ctx context.Context, bin string, args []string, summary, logPath string, timeout time.Duration, into *holdbench.Result) (Usage, error) {
+	// RunChild reads a crawl summary; run it with a summary path it will not
+	// find parsed, then read ours.
+	c, err := RunChild(ctx, bin, args, summary, logPath, timeout)
+	if err != nil && c.Wall == 0 {
+		return c.Usage, err
+	}
+	b, rerr := os.ReadFile(summary)
+	if rerr != nil {
+		return c.Usage, fmt.Errorf("%v; %v (see %s)", err, rerr, logPath)
+	}
+	if err := json.Unmarshal(b, into); err != nil {
+		return c.Usage, fmt.Errorf("%s: %w", summary, err)
+	}
+	return c.Usage, nil
+}
+
+// writeHolds renders S9.
+func writeHolds(w io.Writer, r *Results) {
+	if len(r.Holds) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n## S9 holding: `watch --hold` on %d simulated nodes\n\n", r.Holds[0].Result.Nodes)
+	fmt.Fprintf(w, "Simulator and holder in separate processes; real ping cadence (60–600 s, jittered; the first within 60 s of the handshake); "+
+		"a block every %v with per-node announcement delays ≤ 2 s; ping answers after 20–200 ms per node. "+
+		"RSS per held connection = (VmRSS at the window's end − VmRSS before the first dial) ÷ held; CPU = the holder's user+sys over the window ÷ its length. "+
+		"RTT and delay errors: each node's median sample against its truth (bounds ±5 ms and ±20 ms), then the worst single sample.\n\n", holdBlockInterval)
+	fmt.Fprintf(w, "| engine | held / nodes (min in window) | all held after | reconnects | window | RSS per held conn | CPU %% of one core | goroutines | RTT node worst err (over 5 ms) | RTT samples, worst sample err | delay node worst err (over 20 ms) | block samples (blocks), worst sample err | simulator CPU s |\n")
+	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, o := range r.Holds {
+		x := o.Result
+		if o.Err != "" {
+			fmt.Fprintf(w, "| %s | FAILED: %s |||||||||||| \n", o.Variant, o.Err)
+			continue
+		}
+		fmt.Fprintf(w, "| %s | %d / %d (%d) | %.1f s | %d | %.0f s | **%.2f KiB** | **%.2f %%** | %d | %.2f ms (%d) | %d, %.2f ms | %.2f ms (%d) | %d (%d), %.2f ms | %.1f |\n",
+			o.Variant, x.Held, x.Nodes, x.MinHeld, x.HeldAll, x.Reconnects, x.WindowSec, x.RSSPerConnKiB, x.CPUPctOneCore,
+			x.Goroutines, x.RTTNodeMaxErrMs, x.RTTNodesOver5ms, x.RTTSamples, x.RTTMaxErrMs,
+			x.DelayNodeMaxErrMs, x.DelayNodesOver20ms, x.BlockSamples, x.Blocks, x.DelayMaxErrMs, o.Sim.CPU())
+	}
+	fmt.Fprintln(w)
+}

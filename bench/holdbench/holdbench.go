@@ -1,0 +1,309 @@
+// Package holdbench measures holding connections (internal/hold) against
+// a simulated network with held connections (bench/simnet Config.Hold) and
+// scores what the holder saw against the simulator's truth: how many nodes
+// are held, how often they were lost, what the held connections cost (RSS
+// per connection, CPU while only pinging), and the error of each node's
+// RTT samples and block announcement delays. The e2e test runs it in the
+// test process; the benchmark (bench/harness S9) runs it as
+// `nodesweep bench hold` against a simulator in another process.
+//
+// Scoring: a node's RTT truth is its ping answer delay (hold_rtt_ms); its
+// block delay truth is its announcement delay minus the smallest one among
+// the held nodes (block_delay_ms − min), because the holder measures
+// delays from the first announcement it received, as on the real network.
+package holdbench
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/nodesweep/nodesweep/bench/simnet"
+	"github.com/nodesweep/nodesweep/codec"
+	"github.com/nodesweep/nodesweep/internal/engine"
+	"github.com/nodesweep/nodesweep/internal/hold"
+	"github.com/nodesweep/nodesweep/internal/session"
+)
+
+// Options say what to hold and for how long.
+type Options struct {
+	Truth     *simnet.Truth
+	NewEngine func(engine.Options) (engine.Engine, error)
+	Engine    engine.Options
+	Hold      session.HoldConfig
+	DialRate  float64
+	// Settle bounds the wait until every node is held; then the measured
+	// window of Duration runs.
+	Settle, Duration time.Duration
+	Log              func(format string, args ...any)
+}
+
+// Result is what one run measured.
+type Result struct {
+	Nodes         int     `json:"nodes"`            // reachable nodes in the truth (to hold)
+	Held          int     `json:"held"`             // held at the end
+	HeldAll       float64 `json:"held_all_sec"`     // seconds until every node was held (−1: never)
+	MinHeld       int     `json:"min_held"`         // fewest held during the window
+	Reconnects    int     `json:"reconnects"`       // connections lost and re-made
+	RSSPerConnKiB float64 `json:"rss_per_conn_kib"` // (RSS at the end − RSS before holding) ÷ held
+	RSSKiB        int64   `json:"rss_kib"`
+	BaseRSSKiB    int64   `json:"base_rss_kib"`
+	CPUPctOneCore float64 `json:"cpu_pct_one_core"` // CPU during the window ÷ its length
+	WindowSec     float64 `json:"window_sec"`
+	// Per node: the median of its samples against its truth (the figure
+	// the must-show bounds: ±5 ms RTT, ±20 ms delay).
+	RTTNodeMaxErrMs    float64 `json:"rtt_node_max_err_ms"`
+	RTTNodesOver5ms    int     `json:"rtt_nodes_over_5ms"`
+	DelayNodeMaxErrMs  float64 `json:"delay_node_max_err_ms"`
+	DelayNodesOver20ms int     `json:"delay_nodes_over_20ms"`
+	// Per sample.
+	RTTMinErrMs   float64 `json:"rtt_min_err_ms"` // signed: the most negative error
+	RTTSamples    int     `json:"rtt_samples"`
+	RTTNodes      int     `json:"rtt_nodes"`      // nodes with at least one sample
+	RTTMaxErrMs   float64 `json:"rtt_max_err_ms"` // over every sample
+	RTTP99ErrMs   float64 `json:"rtt_p99_err_ms"`
+	RTTOver5ms    int     `json:"rtt_over_5ms"`    // samples off by more than 5 ms
+	RTTMeanErrMs  float64 `json:"rtt_mean_err_ms"` // signed: measured − truth
+	BlockSamples  int     `json:"block_samples"`
+	Blocks        int     `json:"blocks"` // distinct blocks announced
+	DelayMaxErrMs float64 `json:"delay_max_err_ms"`
+	DelayP99ErrMs float64 `json:"delay_p99_err_ms"`
+	DelayOver20ms int     `json:"delay_over_20ms"`
+	Goroutines    int     `json:"goroutines"`
+	TipHeight     int32   `json:"tip_height"`
+	DroppedEvents int     `json:"dropped_events"`
+}
+
+type sample struct {
+	node  codec.Addr
+	value time.Duration
+	block [32]byte
+}
+
+// Run holds every reachable node of the truth and measures.
+func Run(ctx context.Context, o Options) (Result, error) {
+	logf := o.Log
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	rttTruth, delayTruth := map[codec.Addr]time.Duration{}, map[codec.Addr]time.Duration{}
+	var addrs []codec.Addr
+	for _, n := range o.Truth.Nodes {
+		if n.Class != simnet.ClassReachable || n.HoldRTTMs == nil {
+			continue
+		}
+		a, err := codec.ParseAddr(n.Addr)
+		if err != nil {
+			return Result{}, err
+		}
+		addrs = append(addrs, a)
+		rttTruth[a] = time.Duration(*n.HoldRTTMs * float64(time.Millisecond))
+		delayTruth[a] = time.Duration(*n.BlockDelayMs * float64(time.Millisecond))
+	}
+	res := Result{Nodes: len(addrs), HeldAll: -1}
+	var (
+		mu        sync.Mutex
+		measuring bool
+		rtts      []sample
+		blocks    []sample
+	)
+	sink := func(e hold.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !measuring {
+			return // samples of the window only: not while connecting
+		}
+		switch e.Kind {
+		case hold.RTT:
+			rtts = append(rtts, sample{node: e.Addr, value: e.RTT})
+		case hold.Block:
+			blocks = append(blocks, sample{node: e.Addr, value: e.Delay, block: e.Block})
+		}
+	}
+	runtime.GC()
+	res.BaseRSSKiB = rssKiB()
+	h, err := hold.New(o.NewEngine, hold.Config{Engine: o.Engine, Hold: o.Hold, DialRate: o.DialRate,
+		RetryMin: time.Second, RetryMax: 30 * time.Second}, sink)
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		_ = h.Shutdown(sctx)
+	}()
+	start := time.Now()
+	for _, a := range addrs {
+		h.Hold(a)
+	}
+	// Wait until every node is held (or Settle passes).
+	for time.Since(start) < o.Settle && h.Stats().Held < len(addrs) {
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if h.Stats().Held == len(addrs) {
+		res.HeldAll = time.Since(start).Seconds()
+	}
+	logf("held %d of %d after %.1fs", h.Stats().Held, len(addrs), time.Since(start).Seconds())
+	// The window: only pinging (and block announcements).
+	mu.Lock()
+	measuring = true
+	mu.Unlock()
+	cpu0, w0 := cpuSec(), time.Now()
+	res.MinHeld = h.Stats().Held
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	lastLog := time.Now()
+	for time.Since(w0) < o.Duration {
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-tick.C:
+		}
+		st := h.Stats()
+		res.MinHeld = min(res.MinHeld, st.Held)
+		if time.Since(lastLog) >= 30*time.Second {
+			lastLog = time.Now()
+			mu.Lock()
+			logf("window %.0fs: held %d, reconnects %d, %d RTT and %d block samples", time.Since(w0).Seconds(),
+				st.Held, st.Reconnects, len(rtts), len(blocks))
+			mu.Unlock()
+		}
+	}
+	res.WindowSec = time.Since(w0).Seconds()
+	res.CPUPctOneCore = 100 * (cpuSec() - cpu0) / res.WindowSec
+	res.RSSKiB = rssKiB()
+	st := h.Stats()
+	res.Held, res.Reconnects, res.DroppedEvents = st.Held, st.Reconnects, st.Dropped
+	if st.Held > 0 {
+		res.RSSPerConnKiB = float64(res.RSSKiB-res.BaseRSSKiB) / float64(st.Held)
+	}
+	res.Goroutines = runtime.NumGoroutine()
+	res.TipHeight, _ = h.Tip()
+	mu.Lock()
+	defer mu.Unlock()
+	scoreRTT(&res, rtts, rttTruth)
+	scoreDelay(&res, blocks, delayTruth)
+	return res, nil
+}
+
+func scoreRTT(res *Result, rtts []sample, truth map[codec.Addr]time.Duration) {
+	var errs []float64
+	nodes := map[codec.Addr][]float64{}
+	sum := 0.0
+	res.RTTMinErrMs = math.Inf(1)
+	for _, s := range rtts {
+		e := ms(s.value - truth[s.node])
+		sum += e
+		res.RTTMinErrMs = min(res.RTTMinErrMs, e)
+		errs = append(errs, math.Abs(e))
+		nodes[s.node] = append(nodes[s.node], e)
+		if math.Abs(e) > 5 {
+			res.RTTOver5ms++
+		}
+	}
+	res.RTTSamples, res.RTTNodes = len(rtts), len(nodes)
+	res.RTTNodeMaxErrMs, res.RTTNodesOver5ms = perNode(nodes, 5)
+	if len(rtts) > 0 {
+		res.RTTMeanErrMs = sum / float64(len(rtts))
+	} else {
+		res.RTTMinErrMs = 0
+	}
+	res.RTTMaxErrMs, res.RTTP99ErrMs = maxP99(errs)
+}
+
+func scoreDelay(res *Result, blocks []sample, truth map[codec.Addr]time.Duration) {
+	// Per block: the smallest true delay among the nodes that announced it.
+	minOf := map[[32]byte]time.Duration{}
+	for _, s := range blocks {
+		d := truth[s.node]
+		if m, ok := minOf[s.block]; !ok || d < m {
+			minOf[s.block] = d
+		}
+	}
+	var errs []float64
+	nodes := map[codec.Addr][]float64{}
+	for _, s := range blocks {
+		e := ms(s.value - (truth[s.node] - minOf[s.block]))
+		errs = append(errs, math.Abs(e))
+		nodes[s.node] = append(nodes[s.node], e)
+		if math.Abs(e) > 20 {
+			res.DelayOver20ms++
+		}
+	}
+	res.BlockSamples, res.Blocks = len(blocks), len(minOf)
+	res.DelayNodeMaxErrMs, res.DelayNodesOver20ms = perNode(nodes, 20)
+	res.DelayMaxErrMs, res.DelayP99ErrMs = maxP99(errs)
+}
+
+// perNode returns the largest |median error| over nodes and how many
+// nodes' median is off by more than bound.
+func perNode(nodes map[codec.Addr][]float64, bound float64) (float64, int) {
+	worst, over := 0.0, 0
+	for _, es := range nodes {
+		slices.Sort(es)
+		m := math.Abs(es[len(es)/2])
+		worst = max(worst, m)
+		if m > bound {
+			over++
+		}
+	}
+	return worst, over
+}
+
+func maxP99(xs []float64) (float64, float64) {
+	if len(xs) == 0 {
+		return 0, 0 // JSON has no NaN; the sample count says there were none
+	}
+	slices.Sort(xs)
+	return xs[len(xs)-1], xs[min(len(xs)-1, len(xs)*99/100)]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// cpuSec is this process's user + system CPU seconds.
+func cpuSec() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return math.NaN()
+	}
+	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return tv(ru.Utime) + tv(ru.Stime)
+}
+
+// rssKiB is this process's resident set (VmRSS).
+func rssKiB() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// String is a one-line summary.
+func (r Result) String() string {
+	return fmt.Sprintf("held %d/%d (min %d, all after %.1fs), reconnects %d, RSS/conn %.2f KiB, CPU %.2f%% of a core over %.0fs, "+
+		"RTT per node max err %.2f ms (%d over 5 ms), block delay per node max err %.2f ms (%d over 20 ms); "+
+		"RTT %d samples on %d nodes max err %.2f ms (p99 %.2f, mean %+.2f, %d over 5 ms), block delay %d samples of %d blocks max err %.2f ms (p99 %.2f, %d over 20 ms), goroutines %d, tip %d",
+		r.Held, r.Nodes, r.MinHeld, r.HeldAll, r.Reconnects, r.RSSPerConnKiB, r.CPUPctOneCore, r.WindowSec,
+		r.RTTNodeMaxErrMs, r.RTTNodesOver5ms, r.DelayNodeMaxErrMs, r.DelayNodesOver20ms,
+		r.RTTSamples, r.RTTNodes, r.RTTMaxErrMs, r.RTTP99ErrMs, r.RTTMeanErrMs, r.RTTOver5ms, r.BlockSamples, r.Blocks,
+		r.DelayMaxErrMs, r.DelayP99ErrMs, r.DelayOver20ms, r.Goroutines, r.TipHeight)
+}
