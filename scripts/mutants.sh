@@ -65,8 +65,8 @@ MUTATIONS = [
      [("internal/session/session.go", "Relay: s.cfg.Relay,", "Relay: true,")],
      "./internal/e2e", "TestHealthy"),
     ("getaddr-before-own-verack",
-     [("internal/session/session.go", "\tout = s.send(out, codec.CmdVerack, nil)\n\tif v.Protocol < minVerackProtocol {",
-       "\tout = s.send(out, codec.CmdGetAddr, nil)\n\tout = s.send(out, codec.CmdVerack, nil)\n\tif v.Protocol < minVerackProtocol {")],
+     [("internal/session/session.go", "\tout = s.send(out, codec.CmdVerack, nil)\n\tif !s.cfg.NoGetAddr {",
+       "\tout = s.send(out, codec.CmdGetAddr, nil)\n\tout = s.send(out, codec.CmdVerack, nil)\n\tif !s.cfg.NoGetAddr {")],
      "./internal/e2e", "TestHealthy"),
 ]
 
