@@ -19,6 +19,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/nodesweep/nodesweep/bench/simnet"
+	"github.com/nodesweep/nodesweep/codec"
 	"github.com/nodesweep/nodesweep/internal/app"
 )
 
@@ -51,7 +52,7 @@ func TestServeLoad(t *testing.T) {
 		o.Seeds = append(o.Seeds, s.String())
 	}
 	o.AllowNets = []string{n.Config().Range.String()}
-	o.Network = n.Config().Network
+	o.Network = codec.Params(n.Config().Network)
 	o.Interval = interval
 	type round struct {
 		start time.Time

@@ -46,7 +46,7 @@ func TestServeCensus(t *testing.T) {
 		o.Seeds = append(o.Seeds, s.String())
 	}
 	o.AllowNets = []string{n.Config().Range.String()}
-	o.Network = n.Config().Network
+	o.Network = codec.Params(n.Config().Network)
 	o.Interval, o.Rounds = time.Second, 3
 	so := app.ServeOptions{HTTP: "127.0.0.1:0", DNS: "127.0.0.1:0", DNSZone: serveZone, DNSNS: "ns1." + serveZone,
 		DNSMbox: "ops@nodesweep.test", DNSRefresh: 100 * time.Millisecond, DNSPort: n.Ports().Accept, APIRate: -1}

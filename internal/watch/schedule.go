@@ -51,6 +51,7 @@ type entry struct {
 	Fails      int        `json:"fails"`        // consecutive failed tests
 	LastGood   time.Time  `json:"last_good"`    // last good test (zero: never)
 	LastAddr   time.Time  `json:"last_getaddr"` // last getaddr answered
+	AddrDue    time.Time  `json:"getaddr_due"`  // ask for addresses again from then
 	FirstSeen  time.Time  `json:"first_seen"`   // first heard of (gossip or seed)
 	LastSeen   time.Time  `json:"last_seen"`    // last heard of in gossip
 	LastTested time.Time  `json:"last_tested"`
@@ -88,6 +89,17 @@ func (s *Schedule) slot(a codec.Addr) time.Duration {
 	return time.Duration(h % uint64(s.t.Interval))
 }
 
+// frac is a second stable offset of a in [0, 1).
+func (s *Schedule) frac(a codec.Addr) float64 {
+	var h uint64 = 0x9e3779b97f4a7c15
+	for _, b := range a.Raw() {
+		h = (h ^ uint64(b)) * 0x100000001b3
+	}
+	h = (h ^ uint64(a.Port())) * 0x100000001b3
+	h ^= h >> 31
+	return float64(h%(1<<20)) / (1 << 20)
+}
+
 // nextSlot is the first time at or after from that falls on a's slot.
 func (s *Schedule) nextSlot(a codec.Addr, from time.Time) time.Time {
 	iv := s.t.Interval
@@ -120,7 +132,7 @@ func (s *Schedule) Due(now time.Time) (a codec.Addr, getaddr bool, ok bool) {
 	}
 	e := heap.Pop(&s.queue).(*entry)
 	e.inflight = true
-	return e.Addr, e.LastAddr.IsZero() || now.Sub(e.LastAddr) >= s.t.GetAddrEvery, true
+	return e.Addr, !now.Before(e.AddrDue), true
 }
 
 // NextDue is when the earliest queued address is due (zero if none).
@@ -141,6 +153,14 @@ func (s *Schedule) Done(a codec.Addr, start time.Time, good, answered bool) time
 	e.inflight = false
 	e.LastTested = start
 	if answered {
+		// About daily; the first re-ask at the address's offset within the
+		// day, so that getaddrs are spread evenly (N per day) and not all a
+		// day after the watch started.
+		if e.LastAddr.IsZero() {
+			e.AddrDue = start.Add(time.Duration(float64(s.t.GetAddrEvery) * s.frac(a)))
+		} else {
+			e.AddrDue = start.Add(s.t.GetAddrEvery)
+		}
 		e.LastAddr = start
 	}
 	switch {

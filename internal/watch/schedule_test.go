@@ -41,6 +41,7 @@ func TestScheduleSpread(t *testing.T) {
 	}
 	buckets := make([]int, 10)
 	last := map[codec.Addr]time.Time{}
+	asked := map[codec.Addr]int{}
 	now := t0
 	for step := 0; step < 30*10; step++ { // 30 intervals in tenths
 		now = now.Add(tm.Interval / 10)
@@ -50,7 +51,7 @@ func TestScheduleSpread(t *testing.T) {
 				break
 			}
 			if getaddr {
-				t.Fatal("getaddr asked again within a day")
+				asked[a]++
 			}
 			e := s.get(a)
 			if p, seen := last[a]; seen && e.Next.Sub(p) != tm.Interval {
@@ -60,7 +61,16 @@ func TestScheduleSpread(t *testing.T) {
 			if step >= 20 && step < 30 {
 				buckets[e.Next.Sub(t0)%tm.Interval*10/tm.Interval]++
 			}
-			s.Done(a, e.Next, true, false)
+			s.Done(a, e.Next, true, getaddr)
+		}
+	}
+	// 30 intervals are 5 h: the first re-asks are spread over the day.
+	if w := n * 5 / 24; len(asked) < w*7/10 || len(asked) > w*13/10 {
+		t.Errorf("%d nodes asked for addresses again in 5 h, want %d ± 30%%", len(asked), w)
+	}
+	for a, k := range asked {
+		if k > 1 {
+			t.Fatalf("%v asked for addresses %d times in 5 h", a, k)
 		}
 	}
 	for i, b := range buckets {
@@ -73,15 +83,17 @@ func TestScheduleSpread(t *testing.T) {
 	s2.Learn(addrN(1), t0)
 	a, _, _ := s2.Due(t0)
 	s2.Done(a, t0, true, true)
-	var asked bool
-	for now := t0; now.Before(t0.Add(25 * time.Hour)); now = now.Add(time.Minute) {
+	var asks []time.Time
+	for now := t0; now.Before(t0.Add(73 * time.Hour)); now = now.Add(time.Minute) {
 		if a, g, ok := s2.Due(now); ok {
-			asked = asked || g
+			if g {
+				asks = append(asks, now)
+			}
 			s2.Done(a, now, true, g)
 		}
 	}
-	if !asked {
-		t.Error("getaddr not asked again after a day")
+	if len(asks) != 3 || asks[2].Sub(asks[1]) < 24*time.Hour || asks[2].Sub(asks[1]) > 24*time.Hour+tm.Interval {
+		t.Errorf("getaddr re-asked at %v, want 3 times in 3 days, a day apart", asks)
 	}
 }
 

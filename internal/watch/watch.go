@@ -417,3 +417,9 @@ func (w *Watch) stop(stop func() error) error {
 		}
 	}
 }
+
+// Census is the census the watch feeds.
+func (w *Watch) Census() *census.Census { return w.cfg.Census }
+
+// Timing is the watch's schedule durations (real time).
+func (w *Watch) Timing() Timing { return w.cfg.Timing }

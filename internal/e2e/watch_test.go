@@ -1,0 +1,305 @@
+package e2e
+
+import (
+	"context"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nodesweep/nodesweep/bench/simnet"
+	"github.com/nodesweep/nodesweep/codec"
+	"github.com/nodesweep/nodesweep/internal/app"
+	"github.com/nodesweep/nodesweep/internal/census"
+	"github.com/nodesweep/nodesweep/internal/record"
+	"github.com/nodesweep/nodesweep/internal/watch"
+	"github.com/nodesweep/nodesweep/store"
+)
+
+// churnSpec is the churning network of the watch tests: a compressed
+// Horizon of network time at Scale.
+type churnSpec struct {
+	Nodes   int
+	Scale   float64
+	Horizon time.Duration // network time the watch runs
+	Seed    uint64
+}
+
+func startChurn(t *testing.T, ctx context.Context, cs churnSpec) *simnet.Network {
+	t.Helper()
+	n, err := simnet.Start(ctx, simnet.Config{Profile: simnet.ProfileHealthy, Nodes: cs.Nodes, Seed: cs.Seed,
+		Churn: &simnet.ChurnConfig{Scale: cs.Scale, Periodic: 0.15, Flappers: 0.10, Leavers: 0.10, Newcomers: 0.10,
+			Period: cs.Horizon / 3, DownFor: cs.Horizon / 9, Horizon: cs.Horizon}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func watchOptions(n *simnet.Network, dir string) app.CrawlOptions {
+	o := fastOptions()
+	o.Seeds, o.AllowNets, o.DB = seedsOf(n), []string{n.Config().Range.String()}, dir
+	o.Interval = 10 * time.Minute
+	return o
+}
+
+// test is one stored test of an address.
+type test struct {
+	start time.Time
+	good  bool
+}
+
+// storedTests reads every non-aborted attempt of dir, by address, in order.
+func storedTests(t *testing.T, dir string) map[codec.Addr][]test {
+	t.Helper()
+	r, err := store.OpenReader(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	infos, err := r.Crawls()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[codec.Addr][]test{}
+	for _, in := range infos {
+		if err := r.EachAttempt(in.ID, store.ReadOptions{}, func(a *record.Attempt) error {
+			if a.Class != record.ClassAborted {
+				out[a.Addr] = append(out[a.Addr], test{a.Start, a.Class.Reachable()})
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, ts := range out {
+		sort.Slice(ts, func(i, j int) bool { return ts[i].start.Before(ts[j].start) })
+	}
+	return out
+}
+
+// truthStats folds the truth's status at the watch's test times with the
+// census formula.
+func truthStats(tn *simnet.ChurnNode, ts []test, scale float64) [5]census.Stat {
+	taus, first := census.ScaledWindows(scale)
+	var st [5]census.Stat
+	for i, x := range ts {
+		age := first
+		if i > 0 {
+			age = x.start.Sub(ts[i-1].start)
+		}
+		for w := range st {
+			st[w].Fold(tn.UpAt(x.start), age, taus[w])
+		}
+	}
+	return st
+}
+
+type watchScore struct {
+	nodes, relBad, statusBad, sinceBad, newBad, newFound, misclassified, tests int
+	worstRel                                                                   float64
+}
+
+// scoreWatch checks the census of a watch that ended at end against the
+// churn truth: reliability windows within ±0.02 of the truth's, up/down
+// status and connected_since right within one interval, newcomers found
+// within one interval of their appearance.
+func scoreWatch(t *testing.T, cen *census.Census, tm watch.Timing, scale float64, tr *simnet.ChurnTruth,
+	tests map[codec.Addr][]test, end time.Time) watchScore {
+	t.Helper()
+	var sc watchScore
+	iv := tm.Interval
+	slack := iv / 2 // a test takes a few ms of real time: network seconds at this scale
+	for key, tn := range tr.Nodes {
+		a, err := codec.ParseAddr(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := tests[a]
+		if tn.Kind == simnet.ChurnNewcomer && tn.Appear.Before(end.Add(-iv-slack)) {
+			if len(ts) == 0 || ts[0].start.Sub(tn.Appear) > iv+slack {
+				sc.newBad++
+				if len(ts) > 0 {
+					t.Logf("newcomer %s appeared %s, first tested %s later", key, tn.Appear.Format("15:04:05.000"), ts[0].start.Sub(tn.Appear))
+				}
+			} else {
+				sc.newFound++
+			}
+		}
+		st, ok := cen.NodeState(a)
+		if !ok || len(ts) == 0 {
+			continue
+		}
+		sc.nodes++
+		sc.tests += len(ts)
+		if st.Tests != len(ts) {
+			t.Errorf("%s: the census counted %d tests, the store holds %d", key, st.Tests, len(ts))
+		}
+		for _, x := range ts {
+			if x.good != tn.UpAt(x.start) {
+				sc.misclassified++
+			}
+		}
+		want := truthStats(tn, ts, scale)
+		bad := false
+		for w := range want {
+			d := math.Abs(st.Stats[w].Reliability - want[w].Reliability)
+			sc.worstRel = max(sc.worstRel, d)
+			if d > 0.02 {
+				bad = true
+			}
+		}
+		if bad {
+			sc.relBad++
+		}
+		if st.LastSuccess.IsZero() {
+			continue
+		}
+		// Status: the watch's view is its last test, at most an interval old.
+		if st.Up != tn.UpAt(st.LastTry) || end.Sub(st.LastTry) > iv+slack {
+			sc.statusBad++
+			t.Logf("%s (%s): up %v at %s (truth %v), %s before the end", key, tn.Kind, st.Up, st.LastTry.Format("15:04:05.000"), tn.UpAt(st.LastTry), end.Sub(st.LastTry))
+		}
+		if st.Up {
+			s := tn.StreakStart(st.LastTry)
+			if s.Before(ts[0].start) {
+				s = ts[0].start
+			}
+			if d := st.UpSince.Sub(s); d < 0 || d > iv+slack {
+				sc.sinceBad++
+				t.Logf("%s (%s): connected_since %s, truth %s", key, tn.Kind, st.UpSince.Format("15:04:05.000"), s.Format("15:04:05.000"))
+			}
+		}
+	}
+	return sc
+}
+
+func (sc watchScore) check(t *testing.T) {
+	t.Helper()
+	t.Logf("scored %d nodes, %d tests (%d misclassified): reliability off by > 0.02 in %d (worst %.4f), status wrong %d, connected_since wrong %d, newcomers found in time %d, late %d",
+		sc.nodes, sc.tests, sc.misclassified, sc.relBad, sc.worstRel, sc.statusBad, sc.sinceBad, sc.newFound, sc.newBad)
+	if sc.nodes == 0 || sc.relBad > 0 || sc.statusBad > 0 || sc.sinceBad > 0 || sc.newBad > 0 || sc.newFound == 0 {
+		t.Fatal("the watch's figures do not match the churn truth")
+	}
+}
+
+// TestWatchChurn watches a churning simulated network for a compressed
+// 6 hours (30 s) and scores every node's figures against the truth; while
+// it runs, report, export, diff and crawls read the database it writes.
+func TestWatchChurn(t *testing.T) {
+	cs := churnSpec{Nodes: 300, Scale: 720, Horizon: 6 * time.Hour, Seed: 11}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	n := startChurn(t, ctx, cs)
+	defer n.Close()
+	dir := t.TempDir()
+	o := watchOptions(n, dir)
+	var (
+		mu  sync.Mutex
+		w   *watch.Watch
+		ivs int
+	)
+	httpAddr := make(chan string, 1)
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- app.Watch(wctx, o, app.WatchOptions{Scale: cs.Scale, FlushEvery: 250 * time.Millisecond,
+			Serve:      &app.ServeOptions{HTTP: "127.0.0.1:0", OnServe: func(h, _ string) { httpAddr <- h }},
+			OnStart:    func(x *watch.Watch) { mu.Lock(); w = x; mu.Unlock() },
+			OnInterval: func(record.CrawlID, int, int) { mu.Lock(); ivs++; mu.Unlock() }})
+	}()
+	run := time.Duration(float64(cs.Horizon) / cs.Scale)
+	time.Sleep(run / 2)
+	readWhileWatching(t, dir, <-httpAddr)
+	time.Sleep(run - run/2)
+	end := time.Now()
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if ivs < 30 {
+		t.Fatalf("%d intervals published in %s, want ≥ 30", ivs, run)
+	}
+	scoreWatch(t, w.Census(), w.Timing(), cs.Scale, n.ChurnTruth(), storedTests(t, dir), end).check(t)
+}
+
+// readWhileWatching runs report, export, diff and crawls on the database a
+// watch is writing, and reads its API.
+func readWhileWatching(t *testing.T, dir, httpAddr string) {
+	t.Helper()
+	bin := nodesweepBinary(t)
+	out := func(args ...string) string {
+		cmd := exec.Command(bin, args...)
+		b, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("nodesweep %s beside a running watch: %v\n%s", strings.Join(args, " "), err, b)
+		}
+		return string(b)
+	}
+	crawls := out("crawls", "--db", dir)
+	lines := strings.Split(strings.TrimSpace(crawls), "\n")
+	if len(lines) < 5 {
+		t.Fatalf("crawls beside a running watch lists %d lines:\n%s", len(lines), crawls)
+	}
+	out("report", "--db", dir)
+	if e := out("export", "--db", dir, "--format", "jsonl"); !strings.Contains(e, "reachable") {
+		t.Fatalf("export beside a running watch has no reachable node:\n%.500s", e)
+	}
+	r, err := store.OpenReader(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos, err := r.Crawls()
+	r.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fin []string
+	for _, in := range infos {
+		if in.Finished {
+			fin = append(fin, in.ID.String())
+		}
+	}
+	if len(fin) < 2 {
+		t.Fatalf("%d finished intervals", len(fin))
+	}
+	out("diff", "--db", dir, fin[len(fin)-2], fin[len(fin)-1])
+	if b := httpGet(t, "http://"+httpAddr+"/api/v1/snapshots/latest/"); !strings.Contains(string(b), "latest_height") {
+		t.Fatalf("API beside the watch: %.300s", b)
+	}
+}
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// nodesweepBinary builds cmd/nodesweep once per test run.
+func nodesweepBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		d, err := os.MkdirTemp("", "nodesweep-bin")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(d, "nodesweep")
+		b, err := exec.Command("go", "build", "-o", binPath, "github.com/nodesweep/nodesweep/cmd/nodesweep").CombinedOutput()
+		if err != nil {
+			binErr = err
+			t.Logf("%s", b)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
