@@ -94,6 +94,7 @@ type Watch struct {
 	round    census.Round
 	obs      map[codec.Addr]int // index into round.Obs
 	tries    map[codec.Addr]uint8
+	dialedIn map[codec.Addr]record.CrawlID // the interval each test in flight was dialled in
 	heights  []int32
 	dirty    map[codec.Addr]bool
 	fresh    []codec.Addr
@@ -128,7 +129,7 @@ func New(cfg Config) *Watch {
 	}
 	return &Watch{cfg: cfg, sched: NewSchedule(cfg.Timing), results: make(chan *record.Attempt, cfg.MaxConns+64),
 		events: make(chan Event, 4096), lim: rate.NewLimiter(limit, max(1, int(float64(limit)/20))),
-		dirty: map[codec.Addr]bool{}}
+		dirty: map[codec.Addr]bool{}, dialedIn: map[codec.Addr]record.CrawlID{}}
 }
 
 // SetDial sets Config.Dial (the engines are built with Deliver, after New).
@@ -210,6 +211,7 @@ func (w *Watch) dialSome(now time.Time) time.Time {
 		if try < 255 {
 			w.tries[a] = try + 1
 		}
+		w.dialedIn[a] = w.epoch
 		w.cfg.Dial(engine.Job{Addr: a, Try: try}, getaddr)
 	}
 	if d := w.sched.NextDue(); !d.IsZero() && w.inflight < w.cfg.MaxConns {
@@ -223,7 +225,14 @@ func (w *Watch) dialSome(now time.Time) time.Time {
 func (w *Watch) handle(a *record.Attempt) error {
 	w.inflight--
 	now := w.cfg.Clock.Now()
+	// Recorded in the interval it was dialled in: its try number is that
+	// interval's (a test still in flight when an interval ends would
+	// otherwise overwrite a test of the next with the same number).
 	a.Crawl = w.epoch
+	if id, ok := w.dialedIn[a.Addr]; ok {
+		a.Crawl = id
+		delete(w.dialedIn, a.Addr)
+	}
 	err := w.cfg.Sink.Record(a)
 	if a.Class == record.ClassAborted {
 		// Cut short by our own stop: no test of the node. Due again.
