@@ -3,13 +3,17 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -320,4 +324,142 @@ func nodesweepBinary(t *testing.T) string {
 		t.Fatal(binErr)
 	}
 	return binPath
+}
+
+// watchChild is a watch run in a child process (to be killed).
+type watchChild struct {
+	Scale      float64
+	FlushEvery time.Duration
+}
+
+func runWatchChild(o app.CrawlOptions, wc watchChild) int {
+	o.Interval = 10 * time.Minute
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	if err := app.Watch(ctx, o, app.WatchOptions{Scale: wc.Scale, FlushEvery: wc.FlushEvery}); err != nil {
+		fmt.Fprintln(os.Stderr, "watch:", err)
+		return 1
+	}
+	return 0
+}
+
+// savedState is the part of the watch's saved state the kill test reads.
+type savedState struct {
+	Node *census.NodeState `json:"node"`
+}
+
+func watchStates(t *testing.T, dir string) map[codec.Addr]census.NodeState {
+	t.Helper()
+	st, err := store.Open(dir, store.WithoutReadSocket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	out := map[codec.Addr]census.NodeState{}
+	if err := st.EachWatch(func(a codec.Addr, v []byte) error {
+		var s savedState
+		if err := json.Unmarshal(v, &s); err != nil {
+			return err
+		}
+		if s.Node != nil {
+			out[a] = *s.Node
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestWatchKillNine kills a watch with SIGKILL at 5 random moments and
+// restarts it: the saved state never loses what an earlier kill had kept,
+// counts exactly the stored tests up to its last test (none twice), and
+// the schedule resumes: every node up re-tested within an interval of the
+// restart.
+func TestWatchKillNine(t *testing.T) {
+	cs := churnSpec{Nodes: 200, Scale: 720, Horizon: 6 * time.Hour, Seed: 23}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	n := startChurn(t, ctx, cs)
+	defer n.Close()
+	dir := t.TempDir()
+	spec := childSpec{Seeds: seedsOf(n), Allow: n.Config().Range.String(), DB: dir, MaxConns: 2000,
+		Watch: &watchChild{Scale: cs.Scale, FlushEvery: 200 * time.Millisecond}}
+	seed := killSeed(t)
+	rng := rand.New(rand.NewPCG(seed, 2))
+	iv := time.Duration(float64(10*time.Minute) / cs.Scale)
+	tr := n.ChurnTruth()
+	prev := map[codec.Addr]census.NodeState{}
+	var lastKill time.Time
+	for kill := 0; kill < 5; kill++ {
+		child := startChild(t, spec)
+		time.Sleep(time.Duration(1500+rng.IntN(2500)) * time.Millisecond)
+		_ = child.Process.Signal(syscall.SIGKILL)
+		_ = child.Wait()
+		lastKill = time.Now()
+		states, tests := watchStates(t, dir), storedTests(t, dir)
+		if len(states) == 0 {
+			t.Fatalf("kill %d (seed %d): no state saved", kill, seed)
+		}
+		for a, p := range prev {
+			if s, ok := states[a]; !ok || s.Tests < p.Tests || s.LastTry.Before(p.LastTry) {
+				t.Fatalf("kill %d (seed %d): %s had %d tests saved, now %d", kill, seed, a, p.Tests, s.Tests)
+			}
+		}
+		twice, lost := 0, 0
+		for a, s := range states {
+			k := 0
+			for _, x := range tests[a] {
+				if !x.start.After(s.LastTry) {
+					k++
+				}
+			}
+			switch {
+			case s.Tests > k:
+				twice++
+			case s.Tests < k:
+				lost++
+			}
+		}
+		if twice > 0 || lost > 0 {
+			t.Fatalf("kill %d (seed %d): %d addresses count more tests than stored up to their last, %d fewer", kill, seed, twice, lost)
+		}
+		t.Logf("kill %d: %d addresses saved", kill, len(states))
+		prev = states
+	}
+	// The last restart: runs five intervals, then stops cleanly.
+	child := startChild(t, spec)
+	time.Sleep(5 * iv)
+	_ = child.Process.Signal(syscall.SIGTERM)
+	waitChild(t, child, 30*time.Second)
+	tests := storedTests(t, dir)
+	var ready time.Time // the restarted watch's first test
+	for _, ts := range tests {
+		for _, x := range ts {
+			if x.start.After(lastKill) && (ready.IsZero() || x.start.Before(ready)) {
+				ready = x.start
+			}
+		}
+	}
+	late := 0
+	for a, s := range prev {
+		tn := tr.Nodes[a.String()]
+		if tn == nil || !s.Up || !tn.UpAt(ready) || !tn.UpAt(ready.Add(2*iv)) {
+			continue
+		}
+		var first time.Time
+		for _, x := range tests[a] {
+			if x.start.After(lastKill) {
+				first = x.start
+				break
+			}
+		}
+		if first.IsZero() || first.Sub(ready) > iv+iv/2 {
+			late++
+			t.Logf("%s: first re-test %s after the restart", a, first.Sub(ready))
+		}
+	}
+	if late > 0 {
+		t.Fatalf("seed %d: %d nodes up not re-tested within an interval of the restart", seed, late)
+	}
 }
