@@ -118,7 +118,7 @@ func (c *Census) NodeState(a codec.Addr) (NodeState, bool) {
 		s.Version = &v
 	}
 	for _, ch := range n.Changes {
-		s.Changes = append(s.Changes, ChangeState{ch.At, ch.From, ch.To})
+		s.Changes = append(s.Changes, ChangeState(ch))
 	}
 	if n.lat != nil {
 		s.Raw = append([]Sample(nil), n.lat.raw...)
@@ -133,7 +133,7 @@ func (c *Census) Restore(s NodeState) {
 		UpSince: s.UpSince, Up: s.Up, Tests: s.Tests, Good: s.Good, LastClass: s.LastClass, Stats: s.Stats,
 		Version: s.Version, Intervals: s.Intervals}
 	for _, ch := range s.Changes {
-		n.Changes = append(n.Changes, Change{ch.At, ch.From, ch.To})
+		n.Changes = append(n.Changes, Change(ch))
 	}
 	if s.Raw != nil || s.Buckets[0] != nil {
 		n.lat = &latency{raw: s.Raw, hours: bucketsIn(s.Buckets[0]), days: bucketsIn(s.Buckets[1])}
