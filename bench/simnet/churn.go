@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"sort"
 	"time"
 )
 
@@ -188,6 +189,7 @@ func newChurn(cfg ChurnConfig, l *layout, origin time.Time) *churn {
 		n.Up = out
 		ch.nodes[u] = n
 	}
+	sort.Slice(ch.fresh, func(i, j int) bool { return ch.nodes[ch.fresh[i]].Appear.Before(ch.nodes[ch.fresh[j]].Appear) })
 	return ch
 }
 
@@ -208,8 +210,8 @@ func (ch *churn) up(u uint32, t time.Time) bool {
 	return n == nil || n.UpAt(t)
 }
 
-// gossip removes newcomers not yet appeared from idx and adds those that
-// have (the newest maxFreshGossip): a new node's address spreads.
+// gossip removes newcomers from idx and adds the newest maxFreshGossip
+// that have appeared: a new node's address spreads to every node.
 func (ch *churn) gossip(idx []uint32, t time.Time) []uint32 {
 	if ch == nil || len(ch.fresh) == 0 {
 		return idx
@@ -221,12 +223,10 @@ func (ch *churn) gossip(idx []uint32, t time.Time) []uint32 {
 		}
 		out = append(out, u)
 	}
-	added := 0
-	for _, u := range ch.fresh {
-		if n := ch.nodes[u]; !t.Before(n.Appear) && added < maxFreshGossip && len(out) < maxAddrPerMsg {
-			out = append(out, u)
-			added++
-		}
+	// ch.fresh is sorted by appearance: the newest appeared first.
+	i := sort.Search(len(ch.fresh), func(i int) bool { return ch.nodes[ch.fresh[i]].Appear.After(t) })
+	for k := i - 1; k >= 0 && i-k <= maxFreshGossip && len(out) < maxAddrPerMsg; k-- {
+		out = append(out, ch.fresh[k])
 	}
 	return out
 }
