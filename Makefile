@@ -84,3 +84,7 @@ crawl: build ## mainnet crawl from the embedded defaults (DNS seeds, fixed-seed 
 	$(BIN)/nodesweep crawl $(CRAWL_FLAGS) && $(BIN)/nodesweep report
 
 .PHONY: crawl
+
+soak: ## long watch runs (not in make test): a compressed day of 20,000 churning nodes, scored, and the database size (SOAK_NODES, SOAK_SCALE, SOAK_HOURS)
+	NODESWEEP_SOAK=1 $(GO) test -count=1 -timeout 90m -run 'TestWatchSoak' -v ./internal/e2e/
+.PHONY: soak

@@ -20,6 +20,7 @@ import (
 //	't' crawl addr try                    → attempt: its fields, raw version payload, addr payload hashes
 //	'a' hash(32)                          → one distinct addr/addrv2 payload: command, raw bytes
 //	'u' hash(32)                          → when that payload was last referenced (for retention)
+//	'w' addr                              → a watch's state of addr (watch.go)
 //
 // Per-crawl data is a prefix scan on table+crawl. An address's history over
 // crawls (first/last seen, who told us) is one point lookup per crawl, since
@@ -36,6 +37,7 @@ const (
 	tabAttempt byte = 't'
 	tabBlob    byte = 'a'
 	tabUse     byte = 'u'
+	tabWatch   byte = 'w' // a watch's per-address state (watch.go)
 )
 
 var formatKey = append([]byte{tabFormat}, "format"...)

@@ -73,6 +73,10 @@ type Config struct {
 	IdleTimeout            time.Duration // a connection with no traffic from the crawler is closed; default 5 min
 	MaxConns               int           // connections held at once; beyond it new ones are closed; default 16,000
 
+	// Churn, if set, makes reachable nodes go down and come back, leave
+	// and appear over time (churn.go).
+	Churn *ChurnConfig
+
 	TipHeight int32 // best height modern nodes report; default 925,000
 
 	// V2Share of the reachable nodes advertise NODE_P2P_V2 (BIP324);

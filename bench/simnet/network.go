@@ -23,6 +23,7 @@ type Network struct {
 	lay    *layout
 	log    zerolog.Logger
 	frames *fixedFrames
+	churn  *churn // nil: every node up throughout
 
 	accept    net.Listener
 	blackhole int      // fd of the backlog-0 listener
@@ -100,6 +101,9 @@ func Start(ctx context.Context, cfg Config) (*Network, error) {
 	// Ports are known only now; the layout gossips them.
 	n.lay = newLayout(n.cfg)
 	n.frames = newFixedFrames(cfg.Network.Magic)
+	if cfg.Churn != nil {
+		n.churn = newChurn(*cfg.Churn, n.lay, time.Now())
+	}
 	if cfg.ConnLog != nil {
 		n.connLog = bufio.NewWriterSize(cfg.ConnLog, 64<<10)
 	}
@@ -405,6 +409,10 @@ func (n *Network) serveTCP(c net.Conn) {
 		// A refused or black-holed identity dialled on the accept port: no
 		// such service there, so answer as a closed port would.
 		n.st.stray.Add(1)
+		resetConn(c)
+		return
+	}
+	if !n.churn.up(u, time.Now()) { // down now (churn.go)
 		resetConn(c)
 		return
 	}

@@ -388,6 +388,7 @@ func (s *session) answerGetAddr() error {
 	defer idxPool.Put(idx)
 	defer entPool.Put(ent)
 	*idx = s.n.lay.gossip(s.id.Index, (*idx)[:0])
+	*idx = s.n.churn.gossip(*idx, time.Now())
 	*ent = s.n.entries(*idx, (*ent)[:0], time.Now())
 	b := s.outBuf()
 	start := len(b) + 24

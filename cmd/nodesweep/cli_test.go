@@ -81,7 +81,7 @@ func (r result) expect(t *testing.T, what string, code int, want ...string) {
 // command must be added here.
 var commandFlags = map[string]string{
 	"bench": "-quick", "crawl": "-max-conns", "crawls": "-db", "diff": "-db", "doctor": "-max-conns",
-	"export": "-format", "report": "-html", "sim": "-profile",
+	"export": "-format", "report": "-html", "sim": "-profile", "watch": "-time-scale",
 }
 
 func TestHelpOfEveryCommand(t *testing.T) {
@@ -189,4 +189,10 @@ func TestLockedDatabase(t *testing.T) {
 			r.expect(t, args[0]+" beside a writer", 1, "in use by another process", "wait for it to finish")
 		}
 	}
+}
+
+// TestWatchFlagErrors: bad watch flags are refused before anything starts.
+func TestWatchFlagErrors(t *testing.T) {
+	run(t, "watch", "--time-scale", "0.5", "--db", t.TempDir()).expect(t, "watch --time-scale 0.5", 1, "--time-scale 0.5: want ≥ 1")
+	run(t, "watch", "--interval", "0s", "--db", t.TempDir()).expect(t, "watch --interval 0", 1, "--interval 0s: want > 0")
 }

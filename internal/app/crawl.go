@@ -296,9 +296,13 @@ func buildPolicy(o CrawlOptions) (frontier.Policy, error) {
 	return frontier.Policy{Allow: allow, Tor: o.TorProxy != "", CJDNS: o.CJDNS}, nil
 }
 
-func sessionConfig(o CrawlOptions) *session.Config {
+func sessionConfig(o CrawlOptions) *session.Config { return sessionConfigWith(o, false) }
+
+// sessionConfigWith: noGetAddr makes sessions that only record the version
+// (the watch's re-tests between getaddrs).
+func sessionConfigWith(o CrawlOptions, noGetAddr bool) *session.Config {
 	return session.Prepare(session.Config{
-		Params: o.Network, UserAgent: o.UserAgent, StartHeight: o.StartHeight,
+		Params: o.Network, UserAgent: o.UserAgent, StartHeight: o.StartHeight, NoGetAddr: noGetAddr,
 		HandshakeTimeout: o.HandshakeTimeout, GetAddrWait: o.GetAddrWait, SessionTimeout: o.SessionTimeout,
 	})
 }
@@ -321,7 +325,11 @@ func socketOption(o CrawlOptions) func(fd int) error {
 }
 
 func buildEngine(o CrawlOptions, deliver func(*record.Attempt)) (engine.Engine, error) {
-	opts := engine.Options{Session: sessionConfig(o), Deliver: deliver, ConnectTimeout: o.ConnectTimeout,
+	return buildEngineWith(o, sessionConfig(o), deliver)
+}
+
+func buildEngineWith(o CrawlOptions, sess *session.Config, deliver func(*record.Attempt)) (engine.Engine, error) {
+	opts := engine.Options{Session: sess, Deliver: deliver, ConnectTimeout: o.ConnectTimeout,
 		SocketOption: socketOption(o), Log: o.Log}
 	if o.TorProxy != "" {
 		p, err := netip.ParseAddrPort(o.TorProxy)

@@ -42,6 +42,10 @@ type ServeOptions struct {
 	GeoIP, ASN    string // .mmdb files for the snapshot rows' geo fields
 	KeepSnapshots int    // rounds whose node rows are held (0: census.DefaultKeepSnapshots)
 
+	// Census, if set, is served as it is (the watch's, restored from its
+	// own state) instead of one loaded from the store's finished crawls.
+	Census *census.Census
+
 	// OnServe (tests) is told the bound addresses.
 	OnServe func(httpAddr, dnsAddr string)
 }
@@ -76,13 +80,15 @@ func Serve(o *CrawlOptions, so ServeOptions) (*Serving, error) {
 		sv.geo = &enrich.ExportGeo{Geo: g}
 		geo = sv.geo
 	}
-	sv.Census = census.New(census.Config{Geo: geo, KeepSnapshots: so.KeepSnapshots})
-	if err := loadCensus(sv.Census, o.DB); err != nil {
-		sv.Close()
-		return nil, err
+	if sv.Census = so.Census; sv.Census == nil {
+		sv.Census = census.New(census.Config{Geo: geo, KeepSnapshots: so.KeepSnapshots})
+		if err := loadCensus(sv.Census, o.DB); err != nil {
+			sv.Close()
+			return nil, err
+		}
+		st := sv.Census.Stats()
+		o.Log.Info().Int("rounds", st.Rounds).Int("nodes", st.Nodes).Msg("census loaded from the store")
 	}
-	st := sv.Census.Stats()
-	o.Log.Info().Int("rounds", st.Rounds).Int("nodes", st.Nodes).Msg("census loaded from the store")
 	network := o.Network.Name
 	o.Tap = func(id record.CrawlID, start time.Time, s record.Sink) (record.Sink, func(time.Time, bool)) {
 		t := sv.Census.Tap(id, network, start, s)

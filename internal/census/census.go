@@ -30,6 +30,10 @@ type Config struct {
 	MaxRounds     int        // round summaries kept
 	KeepSnapshots int        // rounds whose node rows are kept
 	Geo           export.Geo // fills the rows' geo fields; nil: null
+	// Scale > 1 divides the reliability windows (and the forgetting age)
+	// by it: a compressed run (watch --time-scale) keeps real timestamps
+	// and folds its tests with windows of 2 h/Scale … 30 d/Scale.
+	Scale float64
 }
 
 // Count is a label and how many.
@@ -67,6 +71,7 @@ type Snapshot struct {
 // takes the write lock only to swap in what it computed.
 type Census struct {
 	cfg     Config
+	win     windows
 	mu      sync.RWMutex
 	nodes   map[codec.Addr]*Node
 	rounds  []*Snapshot // oldest first
@@ -90,7 +95,7 @@ func New(cfg Config) *Census {
 	if cfg.KeepSnapshots <= 0 {
 		cfg.KeepSnapshots = DefaultKeepSnapshots
 	}
-	return &Census{cfg: cfg, nodes: map[codec.Addr]*Node{}}
+	return &Census{cfg: cfg, win: newWindows(cfg.Scale), nodes: map[codec.Addr]*Node{}}
 }
 
 // Source is what Load reads: the store's one reader interface.
@@ -133,18 +138,28 @@ func (c *Census) Apply(r Round) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i := range r.Obs {
-		o := &r.Obs[i]
-		n := c.nodes[o.Addr]
-		if n == nil {
-			if len(c.nodes) >= c.cfg.MaxNodes {
-				c.dropped++
-				continue
-			}
-			n = &Node{Addr: o.Addr}
-			c.nodes[o.Addr] = n
-		}
-		n.observe(o)
+		c.observeLocked(&r.Obs[i])
 	}
+	c.publishLocked(snap, r.End)
+}
+
+// observeLocked folds one test into its node (made if new and room).
+func (c *Census) observeLocked(o *Observation) {
+	n := c.nodes[o.Addr]
+	if n == nil {
+		if len(c.nodes) >= c.cfg.MaxNodes {
+			c.dropped++
+			return
+		}
+		n = &Node{Addr: o.Addr}
+		c.nodes[o.Addr] = n
+	}
+	n.observe(o, &c.win)
+}
+
+// publishLocked makes snap the newest snapshot, its rows' connected_since
+// from the nodes, and forgets addresses untested for forgetAfter before end.
+func (c *Census) publishLocked(snap *Snapshot, end time.Time) {
 	// connected_since is the start of each node's current up interval.
 	for i := range snap.Rows {
 		if n := c.nodes[snap.Rows[i].Addr]; n != nil {
@@ -161,7 +176,7 @@ func (c *Census) Apply(r Round) {
 	if k := len(c.rounds) - c.cfg.KeepSnapshots - 1; k >= 0 {
 		c.rounds[k].Rows = nil
 	}
-	cutoff := r.End.Add(-forgetAfter)
+	cutoff := end.Add(-time.Duration(float64(forgetAfter) / max(1, c.cfg.Scale)))
 	for a, n := range c.nodes {
 		if n.LastTry.Before(cutoff) {
 			delete(c.nodes, a)

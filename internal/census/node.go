@@ -118,13 +118,16 @@ type Node struct {
 	lat         *latency
 }
 
-// observe folds one round's observation in.
-func (n *Node) observe(o *Observation) {
+// observe folds one test in; w are the windows (Windows, or scaled).
+func (n *Node) observe(o *Observation, w *windows) {
 	good := o.Good()
 	first := n.Tests == 0
 	age := o.Start.Sub(n.LastTry)
+	if first {
+		age = w.firstAge
+	}
 	for i := range n.Stats {
-		n.Stats[i].update(good, age, Windows[i], first)
+		n.Stats[i].update(good, age, w.tau[i])
 	}
 	if first {
 		n.FirstTry = o.Start

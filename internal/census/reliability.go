@@ -30,10 +30,7 @@ const FirstTestAge = 1000 * time.Second
 // reliability·f + (good ? 1−f : 0); count = count·f + 1; weight =
 // weight·f + (1−f). age is the time since the previous test
 // (FirstTestAge for the first).
-func (s *Stat) update(good bool, age, tau time.Duration, first bool) {
-	if first {
-		age = FirstTestAge
-	}
+func (s *Stat) update(good bool, age, tau time.Duration) {
 	f := math.Exp(-float64(max(age, 0)) / float64(tau))
 	g := 0.0
 	if good {
@@ -59,4 +56,33 @@ func ReliableBySipa(st [5]Stat, tests, good int) bool {
 		}
 	}
 	return false
+}
+
+// Fold is the update above, for callers that score a series of tests the
+// same way (the watch's scorer computes the truth with it).
+func (s *Stat) Fold(good bool, age, tau time.Duration) { s.update(good, age, tau) }
+
+// windows are the taus a census folds tests with: Windows and FirstTestAge,
+// divided by a time scale (Config.Scale) in compressed runs.
+type windows struct {
+	tau      [5]time.Duration
+	firstAge time.Duration
+}
+
+// ScaledWindows returns Windows and FirstTestAge divided by scale (≤ 1: as is).
+func ScaledWindows(scale float64) ([5]time.Duration, time.Duration) {
+	w := newWindows(scale)
+	return w.tau, w.firstAge
+}
+
+func newWindows(scale float64) windows {
+	if scale <= 1 {
+		return windows{tau: Windows, firstAge: FirstTestAge}
+	}
+	var w windows
+	for i, d := range Windows {
+		w.tau[i] = time.Duration(float64(d) / scale)
+	}
+	w.firstAge = time.Duration(float64(FirstTestAge) / scale)
+	return w
 }

@@ -29,7 +29,8 @@ type childSpec struct {
 	HoldFDs  int    // fds the child opens and keeps, as other parts of a process would
 	MaxConns int
 	Summary  string
-	LogFile  string // the child's log as JSON lines ("" = testLogger)
+	LogFile  string      // the child's log as JSON lines ("" = testLogger)
+	Watch    *watchChild // run a watch instead of a crawl (watch_test.go)
 }
 
 func TestMain(m *testing.M) {
@@ -76,6 +77,9 @@ func runChild(raw string) int {
 		o.Log = zerolog.New(f)
 	}
 	o.Seeds, o.AllowNets, o.DB, o.Resume = spec.Seeds, []string{spec.Allow}, spec.DB, spec.Resume
+	if spec.Watch != nil {
+		return runWatchChild(o, *spec.Watch)
+	}
 	o.MaxConns, o.SummaryJSON = spec.MaxConns, spec.Summary
 	if o.DB == "" {
 		o.NoSink = true

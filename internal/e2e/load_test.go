@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"github.com/nodesweep/nodesweep/codec"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -20,6 +19,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/nodesweep/nodesweep/bench/simnet"
+	"github.com/nodesweep/nodesweep/codec"
 	"github.com/nodesweep/nodesweep/internal/app"
 )
 

@@ -1,0 +1,113 @@
+package e2e
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nodesweep/nodesweep/internal/app"
+	"github.com/nodesweep/nodesweep/internal/record"
+	"github.com/nodesweep/nodesweep/internal/watch"
+)
+
+func envFloat(name string, def float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
+		return v
+	}
+	return def
+}
+
+func dirSize(dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// TestWatchSoak (make soak) watches SOAK_NODES churning nodes (default
+// 20,000) for a compressed SOAK_HOURS (default 24) at SOAK_SCALE (default
+// 48: a day in 30 minutes, 10-minute intervals of 12.5 s) with the default
+// retention and maintenance, scores the figures as TestWatchChurn does, and
+// reports the database size.
+func TestWatchSoak(t *testing.T) {
+	if os.Getenv("NODESWEEP_SOAK") == "" {
+		t.Skip("make soak")
+	}
+	cs := churnSpec{Nodes: envInt("SOAK_NODES", 20_000), Scale: envFloat("SOAK_SCALE", 48),
+		Horizon: time.Duration(envFloat("SOAK_HOURS", 24) * float64(time.Hour)), Seed: 97}
+	run := time.Duration(float64(cs.Horizon) / cs.Scale)
+	ctx, cancel := context.WithTimeout(context.Background(), run+10*time.Minute)
+	defer cancel()
+	n := startChurn(t, ctx, cs)
+	defer n.Close()
+	dir := t.TempDir()
+	o := watchOptions(n, dir)
+	o.MaxConns = 4000
+	var (
+		mu      sync.Mutex
+		w       *watch.Watch
+		peak    int64
+		ivs     int
+		started = time.Now()
+	)
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- app.Watch(wctx, o, app.WatchOptions{Scale: cs.Scale,
+			OnStart: func(x *watch.Watch) { mu.Lock(); w = x; mu.Unlock() },
+			OnInterval: func(id record.CrawlID, tested, good int) {
+				mu.Lock()
+				defer mu.Unlock()
+				ivs++
+				sz := dirSize(dir)
+				peak = max(peak, sz)
+				if ivs%12 == 0 {
+					var ms runtime.MemStats
+					runtime.ReadMemStats(&ms)
+					t.Logf("%s network time: interval %d tested %d good %d, db %.1f MB, heap %.0f MB",
+						time.Duration(float64(time.Since(started))*cs.Scale).Truncate(time.Minute), ivs, tested, good, float64(sz)/1e6, float64(ms.HeapInuse)/1e6)
+				}
+			}})
+	}()
+	time.Sleep(run)
+	end := time.Now()
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	tests := storedTests(t, dir)
+	total := 0
+	for _, ts := range tests {
+		total += len(ts)
+	}
+	size := dirSize(dir)
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("%d nodes, %s network time at scale %g (%s real): %d intervals, %d tests stored; db %.1f MB at the end, peak %.1f MB (%.0f bytes per stored test)",
+		cs.Nodes, cs.Horizon, cs.Scale, run, ivs, total, float64(size)/1e6, float64(peak)/1e6, float64(size)/float64(max(total, 1)))
+	scoreWatch(t, w.Census(), w.Timing(), cs.Scale, n.ChurnTruth(), tests, end).check(t)
+	// The bound: a day of tests at soakBytesPerTest (key, the attempt's
+	// fields, the raw version payload ≈ 200 bytes; addr payloads stored once)
+	// and the saved state of each node (≤ 8 KB: its rings are bounded),
+	// doubled for what Badger has not compacted yet, plus the constant of
+	// the store's configuration (memtables, level-0 tables, the value-log
+	// file being written: ~320 MB, store/README.md).
+	bound := 2*(int64(total)*soakBytesPerTest+int64(cs.Nodes)*8<<10) + 320<<20
+	if peak > bound {
+		t.Fatalf("database peaked at %.1f MB, over the bound %.1f MB", float64(peak)/1e6, float64(bound)/1e6)
+	}
+}
+
+const soakBytesPerTest = 250

@@ -1,0 +1,434 @@
+package watch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
+
+	"github.com/nodesweep/nodesweep/codec"
+	"github.com/nodesweep/nodesweep/internal/census"
+	"github.com/nodesweep/nodesweep/internal/engine"
+	"github.com/nodesweep/nodesweep/internal/record"
+	"github.com/nodesweep/nodesweep/store"
+)
+
+// Defaults, in one place.
+const (
+	// DefaultFlushEvery bounds what a kill -9 loses: attempts and per-node
+	// state are made durable this often (scaled by nothing: it is about
+	// the host, not the network).
+	DefaultFlushEvery = 5 * time.Second
+	DefaultDialRate   = 200
+	DefaultMaxConns   = 1000
+	// TipMinReports is k of the tip rule (TipByK): the tip is the highest
+	// start height reported by at least k of the interval's good re-tests,
+	// k = max(TipMinReports, good/TipShare). One liar, or up to 1 % of the
+	// reachable nodes colluding, cannot move it; a new block moves it as soon
+	// as k nodes that have it are re-tested (at 20,000 nodes per 10 minutes,
+	// k = 200 re-tests take 6 s).
+	TipMinReports = 5
+	TipShare      = 100
+	stateVersion  = 1
+)
+
+// Persist is what the watch keeps in the store: its interval crawls and its
+// per-address state. *store.Store implements it.
+type Persist interface {
+	NewCrawl(record.CrawlMeta) (record.CrawlID, error)
+	FinishCrawl(id record.CrawlID, end time.Time) error
+	SaveWatch([]store.WatchEntry) error
+	EachWatch(func(codec.Addr, []byte) error) error
+}
+
+// Clock is the watch's time: Now and a timer. Tests inject a fake one.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Config configures a watch.
+type Config struct {
+	Network  string
+	Seeds    []codec.Addr
+	Timing   Timing
+	Census   *census.Census // per-node history and snapshots (served as crawl --interval serves)
+	Persist  Persist
+	Sink     record.Sink // the store's Writer: every attempt and sighting
+	Routable func(codec.Addr) bool
+	// Dial starts a test of job; getaddr asks the node for addresses.
+	Dial       func(job engine.Job, getaddr bool)
+	MaxConns   int
+	DialRate   float64 // per second; 0: DefaultDialRate; < 0 unlimited
+	FlushEvery time.Duration
+	Clock      Clock
+	Flags      []string
+	Log        zerolog.Logger
+	// Holder, if set, is told to hold every node found good and to release
+	// one that is no longer re-tested every interval (watch --hold).
+	Holder Holder
+	// OnInterval (tests, cmd) is told each interval's published crawl.
+	OnInterval func(id record.CrawlID, tested, good int)
+}
+
+// Watch is one running watch.
+type Watch struct {
+	cfg     Config
+	sched   *Schedule
+	results chan *record.Attempt
+	events  chan Event
+	lim     *rate.Limiter
+
+	inflight int
+	epoch    record.CrawlID
+	epochEnd time.Time
+	round    census.Round
+	obs      map[codec.Addr]int // index into round.Obs
+	tries    map[codec.Addr]uint8
+	dialedIn map[codec.Addr]record.CrawlID // the interval each test in flight was dialled in
+	heights  []int32
+	dirty    map[codec.Addr]bool
+	fresh    []codec.Addr
+	tested   int
+	// holdEvents counts the holder's events by kind.
+	holdEvents [EventVersion + 1]int
+}
+
+// New prepares a watch; Run starts it.
+func New(cfg Config) *Watch {
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	if cfg.FlushEvery <= 0 {
+		cfg.FlushEvery = DefaultFlushEvery
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = realClock{}
+	}
+	if cfg.Timing.Interval <= 0 {
+		cfg.Timing = NewTiming(0, 1)
+	}
+	if cfg.Routable == nil {
+		cfg.Routable = func(codec.Addr) bool { return true }
+	}
+	limit := rate.Limit(cfg.DialRate)
+	switch {
+	case cfg.DialRate == 0:
+		limit = DefaultDialRate
+	case cfg.DialRate < 0:
+		limit = rate.Inf
+	}
+	return &Watch{cfg: cfg, sched: NewSchedule(cfg.Timing), results: make(chan *record.Attempt, cfg.MaxConns+64),
+		events: make(chan Event, 4096), lim: rate.NewLimiter(limit, max(1, int(float64(limit)/20))),
+		dirty: map[codec.Addr]bool{}, dialedIn: map[codec.Addr]record.CrawlID{}}
+}
+
+// SetDial sets Config.Dial (the engines are built with Deliver, after New).
+func (w *Watch) SetDial(dial func(job engine.Job, getaddr bool)) { w.cfg.Dial = dial }
+
+// Deliver is what the engines call with each finished test.
+func (w *Watch) Deliver(a *record.Attempt) { w.results <- a }
+
+// Schedule exposes the schedule (tests).
+func (w *Watch) Schedule() *Schedule { return w.sched }
+
+// Run watches until ctx ends: it loads the saved state, then tests, learns,
+// flushes and publishes a snapshot every interval. stop ends the engines
+// (their bounded shutdown); Run delivers what they return before it
+// returns.
+func (w *Watch) Run(ctx context.Context, stop func() error) error {
+	now := w.cfg.Clock.Now()
+	if err := w.load(now); err != nil {
+		return err
+	}
+	for _, s := range w.cfg.Seeds {
+		w.learn(s, now)
+	}
+	if err := w.newEpoch(now); err != nil {
+		return err
+	}
+	nextFlush := now.Add(w.cfg.FlushEvery)
+	var err error
+	for err == nil {
+		now = w.cfg.Clock.Now()
+		if !now.Before(w.epochEnd) {
+			err = w.closeEpoch(now)
+			if err == nil {
+				err = w.newEpoch(now)
+			}
+			continue
+		}
+		if !now.Before(nextFlush) {
+			err = w.flush()
+			nextFlush = now.Add(w.cfg.FlushEvery)
+			for _, a := range w.sched.Forget(now) {
+				w.dirty[a] = true
+			}
+			continue
+		}
+		wake := w.dialSome(now)
+		for _, t := range []time.Time{w.epochEnd, nextFlush} {
+			if t.Before(wake) {
+				wake = t
+			}
+		}
+		select {
+		case a := <-w.results:
+			err = w.handle(a)
+		case ev := <-w.events:
+			w.observeEvent(ev)
+		case <-w.cfg.Clock.After(max(wake.Sub(now), time.Millisecond)):
+		case <-ctx.Done():
+			return w.stop(stop)
+		}
+	}
+	w.cfg.Log.Error().Err(err).Msg("watch: store write failed; stopping")
+	return errors.Join(err, w.stop(stop))
+}
+
+// dialSome starts the tests that are due and returns when to look again.
+func (w *Watch) dialSome(now time.Time) time.Time {
+	for w.inflight < w.cfg.MaxConns {
+		if w.lim.Limit() != rate.Inf && w.lim.TokensAt(now) < 1 {
+			return now.Add(10 * time.Millisecond)
+		}
+		a, getaddr, ok := w.sched.Due(now)
+		if !ok {
+			break
+		}
+		w.lim.AllowN(now, 1)
+		w.inflight++
+		try := w.tries[a]
+		if try < 255 {
+			w.tries[a] = try + 1
+		}
+		w.dialedIn[a] = w.epoch
+		w.cfg.Dial(engine.Job{Addr: a, Try: try}, getaddr)
+	}
+	if d := w.sched.NextDue(); !d.IsZero() && w.inflight < w.cfg.MaxConns {
+		return d
+	}
+	return now.Add(time.Hour)
+}
+
+// handle folds one finished test in: the store, the schedule, the census,
+// the interval's round; addresses it brought are learned.
+func (w *Watch) handle(a *record.Attempt) error {
+	w.inflight--
+	now := w.cfg.Clock.Now()
+	// Recorded in the interval it was dialled in: its try number is that
+	// interval's (a test still in flight when an interval ends would
+	// otherwise overwrite a test of the next with the same number).
+	a.Crawl = w.epoch
+	if id, ok := w.dialedIn[a.Addr]; ok {
+		a.Crawl = id
+		delete(w.dialedIn, a.Addr)
+	}
+	err := w.cfg.Sink.Record(a)
+	if a.Class == record.ClassAborted {
+		// Cut short by our own stop: no test of the node. Due again.
+		w.sched.Again(a.Addr, now)
+		return err
+	}
+	good := a.Class.Reachable()
+	answered := len(a.Addrs) > 0
+	wasKept := w.keptTesting(a.Addr, a.Start)
+	w.sched.Done(a.Addr, a.Start, good, answered)
+	o := census.Observation{Addr: a.Addr, Class: a.Class, Start: a.Start, End: a.End, ConnectRTT: a.ConnectRTT, Tries: 1}
+	if a.Version != nil {
+		m := &a.Version.Msg
+		o.Version = &census.VersionInfo{Protocol: m.Protocol, UserAgent: m.UserAgent, HasUserAgent: m.HasUserAgent,
+			Services: m.Services, Height: m.StartHeight, HasHeight: m.HasStartHeight}
+		if good && m.HasStartHeight {
+			w.heights = append(w.heights, m.StartHeight)
+		}
+	}
+	w.cfg.Census.Observe(o)
+	if i, ok := w.obs[a.Addr]; ok {
+		w.round.Obs[i] = o
+	} else {
+		w.obs[a.Addr] = len(w.round.Obs)
+		w.round.Obs = append(w.round.Obs, o)
+	}
+	w.dirty[a.Addr] = true
+	w.tested++
+	if h := w.cfg.Holder; h != nil {
+		switch {
+		case good:
+			h.Hold(a.Addr)
+		case wasKept && !w.keptTesting(a.Addr, now):
+			h.Release(a.Addr)
+		}
+	}
+	fresh := w.fresh[:0]
+	for _, m := range a.Addrs {
+		for _, e := range m.Entries {
+			if w.cfg.Routable(e.Addr) && w.learn(e.Addr, now) {
+				fresh = append(fresh, e.Addr)
+			}
+		}
+	}
+	if len(fresh) > 0 {
+		err = errors.Join(err, w.cfg.Sink.Seen(w.epoch, a.Addr, fresh))
+	}
+	w.fresh = fresh
+	return err
+}
+
+func (w *Watch) keptTesting(a codec.Addr, now time.Time) bool {
+	e := w.sched.get(a)
+	return e != nil && !e.LastGood.IsZero() && now.Sub(e.LastGood) < w.cfg.Timing.KeepTesting
+}
+
+func (w *Watch) learn(a codec.Addr, now time.Time) bool {
+	if !w.sched.Learn(a, now) {
+		return false
+	}
+	w.dirty[a] = true
+	return true
+}
+
+// newEpoch starts the crawl that records the interval's tests; intervals
+// are aligned to multiples of Interval since the Unix epoch.
+func (w *Watch) newEpoch(now time.Time) error {
+	id, err := w.cfg.Persist.NewCrawl(record.CrawlMeta{Network: w.cfg.Network, Start: now, Flags: w.cfg.Flags})
+	if err != nil {
+		return err
+	}
+	w.epoch = id
+	w.epochEnd = now.Truncate(w.cfg.Timing.Interval).Add(w.cfg.Timing.Interval)
+	w.round = census.Round{ID: id, Network: w.cfg.Network, Start: now}
+	w.obs = map[codec.Addr]int{}
+	w.tries = map[codec.Addr]uint8{}
+	w.heights = w.heights[:0]
+	w.tested = 0
+	return nil
+}
+
+// closeEpoch makes the interval durable, finishes its crawl and publishes
+// its snapshot.
+func (w *Watch) closeEpoch(now time.Time) error {
+	if err := w.flush(); err != nil {
+		return err
+	}
+	if err := w.cfg.Persist.FinishCrawl(w.epoch, now); err != nil {
+		return err
+	}
+	w.round.End = now
+	good := 0
+	for i := range w.round.Obs {
+		if w.round.Obs[i].Good() {
+			good++
+		}
+	}
+	tip := census.TipByK(w.heights, max(TipMinReports, good/TipShare))
+	w.cfg.Census.Publish(w.round, tip)
+	w.cfg.Log.Info().Str("crawl", w.epoch.String()).Int("tested", len(w.round.Obs)).Int("good", good).
+		Int32("tip", tip).Int("known", w.sched.Len()).Int("in_flight", w.inflight).Msg("watch interval")
+	if w.cfg.OnInterval != nil {
+		w.cfg.OnInterval(w.epoch, len(w.round.Obs), good)
+	}
+	return nil
+}
+
+// saved is one address's persisted state: its schedule and its census node.
+type saved struct {
+	V     int               `json:"v"`
+	Sched *entry            `json:"sched"`
+	Node  *census.NodeState `json:"node,omitempty"`
+}
+
+// flush makes the attempts durable first, then the state of every address
+// that changed since the last flush: a crash between the two leaves a
+// state older than the attempts, never a test counted in the state without
+// its attempt, and a test is folded into the state at most once.
+func (w *Watch) flush() error {
+	if err := w.cfg.Sink.Flush(); err != nil {
+		return err
+	}
+	if len(w.dirty) == 0 {
+		return nil
+	}
+	entries := make([]store.WatchEntry, 0, len(w.dirty))
+	for a := range w.dirty {
+		e := w.sched.get(a)
+		if e == nil {
+			entries = append(entries, store.WatchEntry{Addr: a})
+			continue
+		}
+		s := saved{V: stateVersion, Sched: e}
+		if n, ok := w.cfg.Census.NodeState(a); ok {
+			s.Node = &n
+		}
+		b, err := json.Marshal(&s)
+		if err != nil {
+			return fmt.Errorf("watch: encoding state of %s: %w", a, err)
+		}
+		entries = append(entries, store.WatchEntry{Addr: a, Value: b})
+	}
+	if err := w.cfg.Persist.SaveWatch(entries); err != nil {
+		return err
+	}
+	clear(w.dirty)
+	return nil
+}
+
+// load restores the saved state of every address.
+func (w *Watch) load(now time.Time) error {
+	n, bad := 0, 0
+	err := w.cfg.Persist.EachWatch(func(a codec.Addr, v []byte) error {
+		var s saved
+		if err := json.Unmarshal(v, &s); err != nil || s.V != stateVersion || s.Sched == nil {
+			bad++
+			return nil
+		}
+		s.Sched.Addr = a
+		w.sched.restore(s.Sched, now)
+		if s.Node != nil {
+			s.Node.Addr = a
+			w.cfg.Census.Restore(*s.Node)
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("watch: loading state: %w", err)
+	}
+	if n > 0 || bad > 0 {
+		w.cfg.Log.Info().Int("addresses", n).Int("unreadable", bad).Msg("watch state loaded")
+	}
+	return nil
+}
+
+// stop ends the engines, records what they deliver, and makes it durable.
+func (w *Watch) stop(stop func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- stop() }()
+	var err error
+	for {
+		select {
+		case a := <-w.results:
+			err = errors.Join(err, w.handle(a))
+		case serr := <-done:
+			for w.inflight > 0 {
+				err = errors.Join(err, w.handle(<-w.results))
+			}
+			return errors.Join(err, serr, w.flush())
+		}
+	}
+}
+
+// Census is the census the watch feeds.
+func (w *Watch) Census() *census.Census { return w.cfg.Census }
+
+// Timing is the watch's schedule durations (real time).
+func (w *Watch) Timing() Timing { return w.cfg.Timing }
