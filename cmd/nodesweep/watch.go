@@ -39,6 +39,7 @@ func runWatch(ctx context.Context, args []string) error {
 	fs.Float64Var(&wo.Scale, "time-scale", 1, "compress time by `F` (tests, simulations): every duration (interval, reliability windows, back-offs, getaddr cadence, retention) is divided by F; timestamps stay real. 360: a day in 4 minutes")
 	fs.DurationVar(&wo.Retention, "retention", store.DefaultRetention, "keep interval crawls and samples this long (0: forever); scaled by --time-scale")
 	fs.DurationVar(&wo.FlushEvery, "flush-every", 0, "make attempts and node state durable this often (default 5s): what a kill -9 can lose")
+	fs.BoolVar(&wo.Hold, "hold", false, "also keep one connection open to every good node (pings for RTT, block announcements, daily version re-check); off by default: each held connection takes one of the node's ~114 inbound slots")
 	fs.StringVar(&o.DB, "db", defaultDB, "Badger database directory")
 	fs.StringVar(&o.Engine, "engine", app.EngineGnet, "gnet (reactor) or goroutine (one goroutine per connection)")
 	fs.IntVar(&o.MaxConns, "max-conns", 0, "connections in flight (0: derived from the open-files limit)")

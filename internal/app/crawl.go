@@ -329,15 +329,29 @@ func buildEngine(o CrawlOptions, deliver func(*record.Attempt)) (engine.Engine, 
 }
 
 func buildEngineWith(o CrawlOptions, sess *session.Config, deliver func(*record.Attempt)) (engine.Engine, error) {
+	opts, err := engineOptions(o, sess, deliver)
+	if err != nil {
+		return nil, err
+	}
+	return newEngine(o, opts)
+}
+
+// engineOptions are the engine settings o asks for.
+func engineOptions(o CrawlOptions, sess *session.Config, deliver func(*record.Attempt)) (engine.Options, error) {
 	opts := engine.Options{Session: sess, Deliver: deliver, ConnectTimeout: o.ConnectTimeout,
 		SocketOption: socketOption(o), Log: o.Log}
 	if o.TorProxy != "" {
 		p, err := netip.ParseAddrPort(o.TorProxy)
 		if err != nil {
-			return nil, fmt.Errorf("tor proxy %q: want IP:PORT: %w", o.TorProxy, err)
+			return opts, fmt.Errorf("tor proxy %q: want IP:PORT: %w", o.TorProxy, err)
 		}
 		opts.TorProxy = p
 	}
+	return opts, nil
+}
+
+// newEngine builds the engine o names with opts.
+func newEngine(o CrawlOptions, opts engine.Options) (engine.Engine, error) {
 	switch engineName(o) {
 	case EngineGnet:
 		return eventloop.New(opts)

@@ -10,6 +10,7 @@ import (
 	"github.com/nodesweep/nodesweep/internal/crawl"
 	"github.com/nodesweep/nodesweep/internal/engine"
 	"github.com/nodesweep/nodesweep/internal/frontier"
+	"github.com/nodesweep/nodesweep/internal/hold"
 	"github.com/nodesweep/nodesweep/internal/record"
 	"github.com/nodesweep/nodesweep/internal/watch"
 	"github.com/nodesweep/nodesweep/store"
@@ -28,7 +29,11 @@ type WatchOptions struct {
 	Retention  time.Duration // of crawls and samples (0: store.DefaultRetention), unscaled
 	FlushEvery time.Duration // 0: watch.DefaultFlushEvery
 	Serve      *ServeOptions // serve the watch's census (nil: no serving)
-	Holder     watch.Holder  // watch --hold (nil: re-tests only)
+	// Hold keeps one connection open to every good node (watch --hold:
+	// internal/hold on the engine the options name), each taking one of the
+	// node's inbound slots. Holder, if set, is used instead (tests).
+	Hold   bool
+	Holder watch.Holder
 	// OnStart (tests) is given the running watch.
 	OnStart    func(*watch.Watch)
 	OnInterval func(id record.CrawlID, tested, good int)
@@ -87,10 +92,22 @@ func Watch(ctx context.Context, o CrawlOptions, wo WatchOptions) (err error) {
 	if err != nil && !errors.Is(err, ErrNoSeeds) {
 		return err
 	}
+	var (
+		holder  *hold.Holder
+		observe func(watch.Event)
+	)
+	if wo.Hold && wo.Holder == nil {
+		if holder, err = startHolder(o, scale, &observe); err != nil {
+			return err
+		}
+		wo.Holder = holder
+		defer func() { err = errors.Join(err, stopHolder(holder, crawl.DefaultDrain)) }()
+	}
 	w := watch.New(watch.Config{Network: o.Network.Name, Seeds: seeds, Timing: timing, Census: cen,
 		Persist: st, Sink: wr, Routable: func(a codec.Addr) bool { return policy.Check(a) == frontier.Dial },
 		MaxConns: maxConns, DialRate: o.DialRate, FlushEvery: wo.FlushEvery, Flags: append([]string{"watch"}, o.Flags...),
 		Log: o.Log, Holder: wo.Holder, OnInterval: wo.OnInterval})
+	observe = w.Observe
 	// Two engines: one asks getaddr (first contact and about daily), one
 	// only records the version (every other re-test).
 	full, err := buildEngine(o, w.Deliver)

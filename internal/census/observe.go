@@ -34,7 +34,8 @@ type Observation struct {
 // Good reports whether the handshake completed.
 func (o *Observation) Good() bool { return o.Class.Reachable() }
 
-func versionInfo(v *record.Version) *VersionInfo {
+// VersionOf is the census view of a version record (nil for nil).
+func VersionOf(v *record.Version) *VersionInfo {
 	if v == nil {
 		return nil
 	}
@@ -45,7 +46,7 @@ func versionInfo(v *record.Version) *VersionInfo {
 
 func observe(a *record.Attempt) Observation {
 	return Observation{Addr: a.Addr, Class: a.Class, Start: a.Start, End: a.End,
-		ConnectRTT: a.ConnectRTT, Version: versionInfo(a.Version)}
+		ConnectRTT: a.ConnectRTT, Version: VersionOf(a.Version)}
 }
 
 // merge folds attempt a into o by the nodes rule: a completed handshake is

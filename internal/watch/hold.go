@@ -45,12 +45,23 @@ type Event struct {
 // it blocks only when 4096 events wait).
 func (w *Watch) Observe(ev Event) { w.events <- ev }
 
+// HoldEvents is how many events of kind the holder reported (safe from any
+// goroutine).
+func (w *Watch) HoldEvents(kind EventKind) int64 {
+	if int(kind) >= len(w.holdEvents) {
+		return 0
+	}
+	return w.holdEvents[kind].Load()
+}
+
 // observeEvent folds an event in, in the watch's loop. Up and down are
 // tests of the node (they move its windows and up streak); RTT samples,
 // block arrivals and version re-checks are the holder's to store: the
 // watch counts them only.
 func (w *Watch) observeEvent(ev Event) {
-	w.holdEvents[ev.Kind]++
+	if int(ev.Kind) < len(w.holdEvents) {
+		w.holdEvents[ev.Kind].Add(1)
+	}
 	switch ev.Kind {
 	case EventUp, EventDown:
 		o := census.Observation{Addr: ev.Addr, Start: ev.At, End: ev.At, ConnectRTT: ev.RTT, Version: ev.Version, Tries: 1}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -100,7 +101,7 @@ type Watch struct {
 	fresh    []codec.Addr
 	tested   int
 	// holdEvents counts the holder's events by kind.
-	holdEvents [EventVersion + 1]int
+	holdEvents [EventVersion + 1]atomic.Int64
 }
 
 // New prepares a watch; Run starts it.
