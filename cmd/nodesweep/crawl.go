@@ -14,6 +14,7 @@ import (
 	"github.com/nodesweep/nodesweep/codec"
 	"github.com/nodesweep/nodesweep/internal/app"
 	"github.com/nodesweep/nodesweep/internal/engine"
+	"github.com/nodesweep/nodesweep/internal/frontier"
 	"github.com/nodesweep/nodesweep/internal/record"
 	"github.com/nodesweep/nodesweep/internal/session"
 	"github.com/nodesweep/nodesweep/store"
@@ -59,6 +60,8 @@ func runCrawl(ctx context.Context, args []string) error {
 	fs.DurationVar(&o.SessionTimeout, "session-timeout", session.DefaultSessionTimeout, "cap on one connection's life")
 	fs.IntVar(&o.Retries, "retries", 1, "extra attempts for transient failures (timeouts, resets)")
 	fs.IntVar(&o.MaxAddrs, "max-addrs", 0, "cap on addresses tracked (0: 4,000,000)")
+	order := fs.String("order", "priority", "dial order: priority (seeds, fresh gossip and many reporters first) or fifo (as learned)")
+	timeouts := fs.String("timeouts", "adaptive", "adaptive (first pass at a multiple of the connect latency seen, last tries at the full connect timeout and Core's 60 s handshake) or fixed")
 	fs.Var(&allow, "allow-net", "dial this CIDR even if not publicly routable (repeatable)")
 	fs.StringVar(&o.TorProxy, "tor-proxy", "", "SOCKS5 proxy IP:PORT for .onion addresses (e.g. 127.0.0.1:9050)")
 	fs.BoolVar(&o.CJDNS, "cjdns", false, "dial CJDNS (fc00::/8) addresses")
@@ -97,6 +100,17 @@ func runCrawl(ctx context.Context, args []string) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	o.Network, o.Seeds, o.AllowNets, o.StartHeight = p, seeds, allow, int32(*startHeight)
+	var ok bool
+	if o.Order, ok = frontier.ParseOrder(*order); !ok {
+		return fmt.Errorf("--order %q: want priority or fifo", *order)
+	}
+	switch *timeouts {
+	case "adaptive":
+		o.AdaptiveTimeouts = true
+	case "fixed":
+	default:
+		return fmt.Errorf("--timeouts %q: want adaptive or fixed", *timeouts)
+	}
 	if *seedFromCrawl != "" {
 		if o.SeedFromCrawl, err = record.ParseCrawlID(*seedFromCrawl); err != nil {
 			return fmt.Errorf("--seed-from-crawl: %w", err)

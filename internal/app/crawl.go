@@ -96,6 +96,8 @@ type CrawlOptions struct {
 	SessionTimeout   time.Duration
 	Retries          int
 	MaxAddrs         int
+	Order            frontier.Order // dial order (zero: priority)
+	AdaptiveTimeouts bool           // shorten the first pass's timeouts from what connects take (crawl.Adaptive)
 	AllowNets        []string
 	TorProxy         string
 	CJDNS            bool
@@ -246,7 +248,7 @@ func crawlOnce(ctx context.Context, o CrawlOptions, seeds []codec.Addr, exp *met
 	}
 	c := crawl.New(crawl.Config{
 		ID: id, Seeds: seeds, Policy: policy, MaxConns: maxConns, DialRate: o.DialRate,
-		Retries: o.Retries, MaxAddrs: o.MaxAddrs, Sink: sink, Log: o.Log,
+		Retries: o.Retries, MaxAddrs: o.MaxAddrs, Order: o.Order, Sink: sink, Log: o.Log,
 		Progress: o.Progress, ProgressEvery: o.ProgressEvery, TTY: o.TTY,
 	})
 	if resumeFn != nil {

@@ -53,8 +53,10 @@ type Config struct {
 	DialRate float64 // per second; 0 means DefaultDialRate; <0 means unlimited
 	Retries  int
 	MaxAddrs int
-	Sink     record.Sink
-	Log      zerolog.Logger
+	// Order is the dial order (default frontier.OrderPriority).
+	Order frontier.Order
+	Sink  record.Sink
+	Log   zerolog.Logger
 	// Progress receives the progress line; ProgressEvery is its period
 	// (1 s on a TTY, 10 s otherwise); TTY rewrites one line.
 	Progress      io.Writer
@@ -101,7 +103,8 @@ func New(cfg Config) *Crawler {
 	if cfg.ProgressEvery <= 0 {
 		cfg.ProgressEvery = 10 * time.Second
 	}
-	opts := []frontier.Option{frontier.WithRetries(cfg.Retries, frontier.DefaultRetryDelay)}
+	opts := []frontier.Option{frontier.WithRetries(cfg.Retries, frontier.DefaultRetryDelay),
+		frontier.WithOrder(cfg.Order)}
 	if cfg.MaxAddrs > 0 {
 		opts = append(opts, frontier.WithMaxAddrs(cfg.MaxAddrs))
 	}
@@ -146,7 +149,7 @@ func (c *Crawler) Run(ctx context.Context, eng Engine) (Summary, error) {
 	if len(c.cfg.Seeds) > 0 {
 		var fresh []codec.Addr
 		for _, s := range c.cfg.Seeds {
-			if c.fr.Add(s) {
+			if c.fr.Report(s, frontier.Evidence{Seed: true}, now) {
 				fresh = append(fresh, s)
 			}
 		}
@@ -272,7 +275,7 @@ func (c *Crawler) handle(a *record.Attempt) error {
 	fresh := c.fresh[:0]
 	for _, m := range a.Addrs {
 		for _, e := range m.Entries {
-			if c.fr.Add(e.Addr) {
+			if c.fr.Report(e.Addr, frontier.Evidence{Time: e.Time, Reporter: a.Addr}, now) {
 				fresh = append(fresh, e.Addr)
 			}
 		}
