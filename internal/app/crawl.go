@@ -248,7 +248,8 @@ func crawlOnce(ctx context.Context, o CrawlOptions, seeds []codec.Addr, exp *met
 	}
 	c := crawl.New(crawl.Config{
 		ID: id, Seeds: seeds, Policy: policy, MaxConns: maxConns, DialRate: o.DialRate,
-		Retries: o.Retries, MaxAddrs: o.MaxAddrs, Order: o.Order, Sink: sink, Log: o.Log,
+		Retries: o.Retries, MaxAddrs: o.MaxAddrs, Order: o.Order, Sink: sink,
+		ConnectTimeout: o.ConnectTimeout, HandshakeTimeout: o.HandshakeTimeout, Adaptive: o.AdaptiveTimeouts, Log: o.Log,
 		Progress: o.Progress, ProgressEvery: o.ProgressEvery, TTY: o.TTY,
 	})
 	if resumeFn != nil {

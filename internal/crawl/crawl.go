@@ -55,8 +55,14 @@ type Config struct {
 	MaxAddrs int
 	// Order is the dial order (default frontier.OrderPriority).
 	Order frontier.Order
-	Sink  record.Sink
-	Log   zerolog.Logger
+	// ConnectTimeout and HandshakeTimeout are the engine's (zero: their
+	// defaults); Adaptive shortens the first pass from what connects take
+	// and gives what timed out a last try (Timeouts).
+	ConnectTimeout   time.Duration
+	HandshakeTimeout time.Duration
+	Adaptive         bool
+	Sink             record.Sink
+	Log              zerolog.Logger
 	// Progress receives the progress line; ProgressEvery is its period
 	// (1 s on a TTY, 10 s otherwise); TTY rewrites one line.
 	Progress      io.Writer
@@ -77,6 +83,7 @@ type Crawler struct {
 	results chan *record.Attempt
 	lim     *rate.Limiter
 	sum     Summary
+	to      *Timeouts
 
 	fresh       []codec.Addr // scratch for newly learned addresses
 	inflight    int
@@ -125,6 +132,7 @@ func New(cfg Config) *Crawler {
 		results:  make(chan *record.Attempt, cfg.MaxConns+64),
 		lim:      rate.NewLimiter(limit, burst),
 		maxConns: cfg.MaxConns,
+		to:       NewTimeouts(cfg.ConnectTimeout, cfg.HandshakeTimeout, cfg.Adaptive),
 	}
 	c.sum.ByClass = map[record.Class]int{}
 	return c
@@ -240,7 +248,11 @@ func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
 		c.sum.Dials++
 		c.live.Dials.Add(1)
 		c.live.InFlight.Store(int64(c.inflight))
-		eng.Dial(Job{Addr: a, Try: try})
+		job := Job{Addr: a, Try: try}
+		if c.cfg.Adaptive {
+			c.to.Job(&job, c.fr.PassOf(a))
+		}
+		eng.Dial(job)
 	}
 	return time.Hour // woken by a result
 }
@@ -266,7 +278,12 @@ func (c *Crawler) handle(a *record.Attempt) error {
 	} else if c.maxConns < c.cfg.MaxConns && a.Class != record.ClassAborted {
 		c.maxConns++ // additive recovery
 	}
-	if c.fr.Done(a.Addr, a.Class, now) {
+	c.to.Observe(a)
+	if p, ok := c.to.LastTry(a, c.fr.PassOf(a.Addr)); ok && c.fr.LastTry(a.Addr, p) {
+		c.sum.LastTries++
+		c.sum.Retries++
+		c.live.Retries.Add(1)
+	} else if c.fr.Done(a.Addr, a.Class, now) {
 		c.sum.Retries++
 		c.live.Retries.Add(1)
 	}
@@ -358,6 +375,9 @@ func (c *Crawler) stop(eng Engine) error {
 func (c *Crawler) finish(err error) (Summary, error) {
 	c.sum.End = c.cfg.Clock()
 	c.sum.Frontier = c.fr.Stats()
+	if c.cfg.Adaptive {
+		c.sum.FirstConnect, c.sum.FirstHandshake = c.to.FirstPass()
+	}
 	if c.cfg.Progress != nil {
 		c.progressLine(c.sum.End)
 		if c.cfg.TTY {

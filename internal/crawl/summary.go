@@ -13,16 +13,22 @@ import (
 
 // Summary is what a crawl did, for the end-of-run report and the benchmarks.
 type Summary struct {
-	Start, End   time.Time
-	Dials        int
-	Reachable    int
-	Retries      int
-	RateBackoffs int // dial-rate halvings after pressure bursts
-	ConnBackoffs int // in-flight cap reductions after fd/port exhaustion
-	Interrupted  bool
-	PeakInFlight int // most connections in flight at once
-	ByClass      map[record.Class]int
-	Frontier     frontier.Stats
+	Start, End time.Time
+	Dials      int
+	Reachable  int
+	Retries    int
+	// LastTries: retries given at the end with a longer timeout (adaptive
+	// timeouts); FirstConnect/FirstHandshake the first pass's timeouts as
+	// learned by the end (zero when not adaptive).
+	LastTries      int
+	FirstConnect   time.Duration
+	FirstHandshake time.Duration
+	RateBackoffs   int // dial-rate halvings after pressure bursts
+	ConnBackoffs   int // in-flight cap reductions after fd/port exhaustion
+	Interrupted    bool
+	PeakInFlight   int // most connections in flight at once
+	ByClass        map[record.Class]int
+	Frontier       frontier.Stats
 }
 
 // Elapsed is the crawl's wall time.
@@ -44,6 +50,10 @@ func (s *Summary) Write(w io.Writer) {
 	fr := s.Frontier
 	fmt.Fprintf(w, "addresses: %d known, %d not dialled by policy, %d dropped over the cap, %d left queued\n",
 		fr.Known, fr.Skipped, fr.Dropped, fr.Queued)
+	if s.FirstConnect > 0 {
+		fmt.Fprintf(w, "adaptive timeouts: first pass connect %s, handshake %s; %d last tries at the full timeouts\n",
+			s.FirstConnect.Round(time.Millisecond), s.FirstHandshake.Round(time.Millisecond), s.LastTries)
+	}
 	if s.RateBackoffs+s.ConnBackoffs > 0 {
 		fmt.Fprintf(w, "back-offs: %d dial-rate halvings, %d in-flight cap reductions\n", s.RateBackoffs, s.ConnBackoffs)
 	}

@@ -19,6 +19,12 @@ import (
 type Job struct {
 	Addr codec.Addr
 	Try  uint8
+	// ConnectTimeout and HandshakeTimeout, when set, replace the engine's
+	// (Options.ConnectTimeout, Session.HandshakeTimeout) for this attempt:
+	// the coordinator shortens the first pass and gives a last try a longer
+	// one. Zero: the engine's.
+	ConnectTimeout   time.Duration
+	HandshakeTimeout time.Duration
 }
 
 // Engine makes connection attempts. Dial must not block for long; for every

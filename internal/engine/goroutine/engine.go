@@ -52,7 +52,6 @@ var _ engine.Engine = (*Engine)(nil)
 // New returns a ready engine.
 func New(opts engine.Options) *Engine {
 	e := &Engine{opts: opts.WithDefaults(), conns: map[net.Conn]struct{}{}}
-	e.dialer.Timeout = e.opts.ConnectTimeout
 	if f := e.opts.SocketOption; f != nil {
 		e.dialer.Control = tuning.DialerControl(func(fd int) error {
 			if err := f(fd); err != nil {
@@ -113,7 +112,9 @@ func (e *Engine) run(c *engine.Conversation) {
 		e.opts.Deliver(c.Finish(time.Now(), nil))
 		return
 	}
-	conn, err := e.dialer.DialContext(e.ctx, "tcp", c.Target().String())
+	d := e.dialer // a copy: the timeout is the attempt's own
+	d.Timeout = c.ConnectTimeout()
+	conn, err := d.DialContext(e.ctx, "tcp", c.Target().String())
 	if err != nil {
 		e.opts.Deliver(c.Finish(time.Now(), e.dialError(err)))
 		return
