@@ -267,6 +267,7 @@ func (c *Crawler) handle(a *record.Attempt) error {
 	}
 	if a.Class.Reachable() {
 		c.sum.Reachable++
+		c.sum.Found.add(now.Sub(c.sum.Start))
 		c.live.Reachable.Add(1)
 	}
 	if a.Class == record.ClassLocalError || a.Class == record.ClassUnreachable {

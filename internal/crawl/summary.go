@@ -23,6 +23,8 @@ type Summary struct {
 	LastTries      int
 	FirstConnect   time.Duration
 	FirstHandshake time.Duration
+	// Found is when reachable nodes were found (time to 95 %, 99 %).
+	Found Curve
 	RateBackoffs   int // dial-rate halvings after pressure bursts
 	ConnBackoffs   int // in-flight cap reductions after fd/port exhaustion
 	Interrupted    bool
