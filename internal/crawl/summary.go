@@ -24,13 +24,13 @@ type Summary struct {
 	FirstConnect   time.Duration
 	FirstHandshake time.Duration
 	// Found is when reachable nodes were found (time to 95 %, 99 %).
-	Found Curve
-	RateBackoffs   int // dial-rate halvings after pressure bursts
-	ConnBackoffs   int // in-flight cap reductions after fd/port exhaustion
-	Interrupted    bool
-	PeakInFlight   int // most connections in flight at once
-	ByClass        map[record.Class]int
-	Frontier       frontier.Stats
+	Found        Curve
+	RateBackoffs int // dial-rate halvings after pressure bursts
+	ConnBackoffs int // in-flight cap reductions after fd/port exhaustion
+	Interrupted  bool
+	PeakInFlight int // most connections in flight at once
+	ByClass      map[record.Class]int
+	Frontier     frontier.Stats
 }
 
 // Elapsed is the crawl's wall time.
