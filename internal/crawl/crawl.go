@@ -61,8 +61,15 @@ type Config struct {
 	ConnectTimeout   time.Duration
 	HandshakeTimeout time.Duration
 	Adaptive         bool
-	Sink             record.Sink
-	Log              zerolog.Logger
+	// Proxies is the number of SOCKS5 proxies; ProxiedMaxConns and
+	// ProxiedDialRate cap proxied connections (zero: per proxy,
+	// DefaultProxiedConnsPerProxy and DefaultProxiedRatePerProxy; a
+	// negative rate: unlimited).
+	Proxies         int
+	ProxiedMaxConns int
+	ProxiedDialRate float64
+	Sink            record.Sink
+	Log             zerolog.Logger
 	// Progress receives the progress line; ProgressEvery is its period
 	// (1 s on a TTY, 10 s otherwise); TTY rewrites one line.
 	Progress      io.Writer
@@ -84,6 +91,7 @@ type Crawler struct {
 	lim     *rate.Limiter
 	sum     Summary
 	to      *Timeouts
+	tor     *proxyGate
 
 	fresh       []codec.Addr // scratch for newly learned addresses
 	inflight    int
@@ -133,6 +141,7 @@ func New(cfg Config) *Crawler {
 		lim:      rate.NewLimiter(limit, burst),
 		maxConns: cfg.MaxConns,
 		to:       NewTimeouts(cfg.ConnectTimeout, cfg.HandshakeTimeout, cfg.Adaptive),
+		tor:      newProxyGate(cfg.Proxies, cfg.ProxiedMaxConns, cfg.ProxiedDialRate),
 	}
 	c.sum.ByClass = map[record.Class]int{}
 	return c
@@ -179,7 +188,7 @@ func (c *Crawler) Run(ctx context.Context, eng Engine) (Summary, error) {
 	for {
 		now = c.cfg.Clock()
 		wait := c.dialSome(now, eng)
-		if c.inflight == 0 && c.fr.Queued() == 0 {
+		if c.inflight == 0 && c.fr.Queued() == 0 && c.tor.waiting() == 0 {
 			break
 		}
 		resetTimer(wake, wait)
@@ -235,12 +244,34 @@ func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
 			need := (1 - c.lim.TokensAt(now)) / float64(c.lim.Limit())
 			return max(time.Duration(need*float64(time.Second)), time.Millisecond)
 		}
-		a, try, ok := c.fr.Next(now)
+		torReady, torWait := c.tor.ready(now)
+		var (
+			a   codec.Addr
+			try uint8
+			ok  bool
+		)
+		if torReady && c.tor.waiting() > 0 {
+			j := c.tor.unpark()
+			a, try, ok = j.addr, j.try, true
+		} else {
+			a, try, ok = c.fr.Next(now)
+		}
 		if !ok {
+			wait := time.Hour
 			if r := c.fr.NextRetry(); !r.IsZero() {
-				return max(r.Sub(now), time.Millisecond)
+				wait = max(r.Sub(now), time.Millisecond)
 			}
-			return time.Hour
+			if c.tor.waiting() > 0 {
+				wait = min(wait, torWait)
+			}
+			return wait
+		}
+		if proxied(a) {
+			if !torReady {
+				c.tor.park(a, try)
+				continue
+			}
+			c.tor.start(now)
 		}
 		c.lim.AllowN(now, 1)
 		c.inflight++
@@ -260,6 +291,9 @@ func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
 func (c *Crawler) handle(a *record.Attempt) error {
 	now := c.cfg.Clock()
 	c.inflight--
+	if proxied(a.Addr) {
+		c.tor.inflight--
+	}
 	a.Crawl = c.cfg.ID
 	c.sum.ByClass[a.Class]++
 	if int(a.Class) < len(c.live.byClass) {
@@ -376,6 +410,7 @@ func (c *Crawler) stop(eng Engine) error {
 func (c *Crawler) finish(err error) (Summary, error) {
 	c.sum.End = c.cfg.Clock()
 	c.sum.Frontier = c.fr.Stats()
+	c.sum.PeakProxied = c.tor.peak
 	if c.cfg.Adaptive {
 		c.sum.FirstConnect, c.sum.FirstHandshake = c.to.FirstPass()
 	}

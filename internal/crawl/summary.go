@@ -23,6 +23,8 @@ type Summary struct {
 	LastTries      int
 	FirstConnect   time.Duration
 	FirstHandshake time.Duration
+	// PeakProxied is the most proxied (Tor) connections in flight at once.
+	PeakProxied int
 	// Found is when reachable nodes were found (time to 95 %, 99 %).
 	Found        Curve
 	RateBackoffs int // dial-rate halvings after pressure bursts
