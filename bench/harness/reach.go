@@ -12,7 +12,7 @@ import (
 // frontier with adaptive timeouts. Both keep the default retry (one), which
 // the adaptive crawl spends on its last try at the full timeout. It
 // measures when 95 % and 99 % of the reachable nodes were found and the
-// whole sweep's wall. `nodesweep bench --only S8` runs it alone.
+// whole sweep's wall. `nodesweep bench --scenarios S8` runs it alone.
 func reachScenario(quick bool) *Scenario {
 	return &Scenario{ID: "S8", Group: "S8",
 		Title:  "S8 reach: mainnet profile, FIFO + fixed timeouts vs prioritised + adaptive",
