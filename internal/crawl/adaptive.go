@@ -194,3 +194,11 @@ func (h *latencyHist) bound(floor, full time.Duration) time.Duration {
 	}
 	return min(max(floor, AdaptiveMultiple*h.cached), full)
 }
+
+// lastTry learns from a finished attempt and, if the policy gives it a last
+// try, schedules it in place of Done.
+func (c *Crawler) lastTry(a *record.Attempt) bool {
+	c.to.Observe(a)
+	p, ok := c.to.LastTry(a, c.fr.PassOf(a.Addr))
+	return ok && c.fr.LastTry(a.Addr, p)
+}

@@ -313,8 +313,7 @@ func (c *Crawler) handle(a *record.Attempt) error {
 	} else if c.maxConns < c.cfg.MaxConns && a.Class != record.ClassAborted {
 		c.maxConns++ // additive recovery
 	}
-	c.to.Observe(a)
-	if p, ok := c.to.LastTry(a, c.fr.PassOf(a.Addr)); ok && c.fr.LastTry(a.Addr, p) {
+	if c.cfg.Adaptive && c.lastTry(a) {
 		c.sum.LastTries++
 		c.sum.Retries++
 		c.live.Retries.Add(1)
