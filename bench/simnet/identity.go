@@ -71,6 +71,7 @@ const (
 	saltAddr
 	saltPerm
 	saltTimestamp
+	saltCircuit
 )
 
 // layout is the immutable shape of a network, shared by every connection.
