@@ -82,7 +82,9 @@ func TestInterruptThenResume(t *testing.T) {
 		t.Fatalf("interrupted=%v after %v (stop at 1.5 s, drain ≤ 2 s)", res.Summary.Interrupted, took)
 	}
 	id, partial, finished := reachableInStore(t, dir)
-	if finished || id != res.ID || len(partial) == 0 || len(partial) >= 1200 {
+	// Stopped mid-crawl: some but not all reachable nodes recorded (the
+	// prioritised frontier finds most of them early, so not a fixed share).
+	if finished || id != res.ID || len(partial) == 0 || len(partial) >= len(truthReachable(n.Truth())) {
 		t.Fatalf("after the stop: crawl %v finished=%v with %d reachable", id, finished, len(partial))
 	}
 
