@@ -74,6 +74,10 @@ type Frontier struct {
 	queue      rankQueue
 	final      []codec.Addr // last tries, handed out when nothing else is
 	finalHead  int
+	// lastRep/lastTag cache the reporter's tag: one answer's ~1,000
+	// entries share one reporter.
+	lastRep codec.Addr
+	lastTag uint16
 	retry      retryHeap
 	maxAddrs   int
 	maxRetries int
@@ -137,7 +141,7 @@ func (f *Frontier) Report(a codec.Addr, ev Evidence, now time.Time) bool {
 	if f.order == OrderPriority {
 		e.seed, e.age = ev.Seed, ageClass(ev.Time, now)
 		if ev.Reporter.IsValid() {
-			e.reports, e.reporter = 1, reporterTag(ev.Reporter)
+			e.reports, e.reporter = 1, f.tag(ev.Reporter)
 		}
 		e.rank = rank(e, a.Network())
 	}
@@ -152,7 +156,7 @@ func (f *Frontier) strengthen(a codec.Addr, e entry, ev Evidence, now time.Time)
 	e.seed = e.seed || ev.Seed
 	e.age = max(e.age, ageClass(ev.Time, now))
 	if ev.Reporter.IsValid() {
-		if tag := reporterTag(ev.Reporter); tag != e.reporter && e.reports < 255 {
+		if tag := f.tag(ev.Reporter); tag != e.reporter && e.reports < 255 {
 			e.reports++
 			e.reporter = tag
 		}

@@ -163,3 +163,11 @@ func (r *rankQueue) pop() (codec.Addr, uint8, bool) {
 	}
 	return codec.Addr{}, 0, false
 }
+
+// tag is reporterTag(a), cached for the last reporter.
+func (f *Frontier) tag(a codec.Addr) uint16 {
+	if a != f.lastRep || f.lastTag == 0 {
+		f.lastRep, f.lastTag = a, reporterTag(a)
+	}
+	return f.lastTag
+}
