@@ -68,16 +68,16 @@ type Stats struct {
 // FIFO of addresses to dial, and a retry schedule. One per crawl; not safe for
 // concurrent use (the coordinator owns it). It does no I/O and reads no clock.
 type Frontier struct {
-	policy     Policy
-	seen       map[codec.Addr]entry
-	order      Order
-	queue      rankQueue
-	final      []codec.Addr // last tries, handed out when nothing else is
-	finalHead  int
+	policy    Policy
+	seen      map[codec.Addr]entry
+	order     Order
+	queue     rankQueue
+	final     []codec.Addr // last tries, handed out when nothing else is
+	finalHead int
 	// lastRep/lastTag cache the reporter's tag: one answer's ~1,000
 	// entries share one reporter.
-	lastRep codec.Addr
-	lastTag uint16
+	lastRep    codec.Addr
+	lastTag    uint16
 	retry      retryHeap
 	maxAddrs   int
 	maxRetries int
