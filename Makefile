@@ -79,6 +79,11 @@ bench-quick: build ## quick benchmark (< 3 min): bench/results/quick.md
 
 .PHONY: bench bench-quick
 
+soak-tor: ## 10,000 onions behind a Tor-like SOCKS front (circuit delays, a pending-circuit limit)
+	E2E_ONIONS=10000 go test -count=1 -timeout 15m -run 'TestTorAtScale$$' -v ./internal/e2e/
+
+.PHONY: soak-tor
+
 CRAWL_FLAGS ?=
 crawl: build ## mainnet crawl from the embedded defaults (DNS seeds, fixed-seed fallback) into ./nodesweep-data, then the report (needs internet)
 	$(BIN)/nodesweep crawl $(CRAWL_FLAGS) && $(BIN)/nodesweep report

@@ -30,7 +30,7 @@ done
 [ -s "$work/seeds.txt" ] || { echo "the simulator did not start" >&2; exit 1; }
 
 echo "== crawling it"
-"$bin" crawl --seeds-file "$work/seeds.txt" --allow-net 127.16.0.0/12 --tor-proxy "$socks" \
+"$bin" crawl --seeds-file "$work/seeds.txt" --allow-net 127.16.0.0/12 --tor-proxy "$socks" --tor-dial-rate 500 \
 	--db "$out/db" --dial-rate 5000 --connect-timeout 2s --handshake-timeout 5s --getaddr-wait 3s --log-level warn
 
 echo "== report"

@@ -152,7 +152,7 @@ func (l *loop) start(arg any) error {
 		return nil
 	}
 	l.register(c, fd)
-	c.connDeadline = c.dialStart.Add(e.opts.ConnectTimeout)
+	c.connDeadline = c.dialStart.Add(c.conv.ConnectTimeout())
 	l.arm(c, c.connDeadline)
 	return nil
 }

@@ -122,5 +122,5 @@ func (r *Results) Goals() []Goal {
 		parts = append(parts, fmt.Sprintf("%s %s", strings.TrimPrefix(sc.ID, "S4@"), ratioStr(x)))
 	}
 	g4.Measured = strings.Join(parts, ", ")
-	return append(out, g4)
+	return append(out, g4, r.reachGoal())
 }

@@ -49,6 +49,8 @@ var Metrics = []Metric{
 	{"peak in flight", 0, func(o Outcome) float64 { return float64(o.Child.Summary.PeakInFlight) }},
 	{"GC pause ms", 1, runtimeOr(func(o Outcome) float64 { return o.Child.Summary.Runtime.GCPauseTotalMS })},
 	{"recall %", 2, func(o Outcome) float64 { return 100 * o.Recall() }},
+	{"95 % found s", 2, timeToFound(0.95)},
+	{"99 % found s", 2, timeToFound(0.99)},
 	{"sim CPU s", 2, func(o Outcome) float64 {
 		if !o.HasSim {
 			return nan

@@ -104,6 +104,8 @@ func Scenarios(quick bool) []*Scenario {
 		Expect: reach, MaxConns: 15_000, Common: []string{"--dial-rate", "-1", "--retries", "0"},
 		Variants: []Variant{gnet, goroutine}, Timeout: 10 * time.Minute})
 
+	add(reachScenario(quick))
+
 	levels := []int{1000, 2000, 5000, 10_000, 15_000}
 	if quick {
 		levels = []int{1000, 5000}

@@ -62,6 +62,12 @@ type Config struct {
 	// SOCKS is the address of the optional SOCKS5 front ("" = none), e.g.
 	// "127.0.0.1:9050". It resolves the simulated .onion names.
 	SOCKS string
+	// Tor-like SOCKS front: each onion connect first builds a circuit,
+	// drawn per onion from [CircuitMin, CircuitMax]; at most CircuitsPending
+	// builds at once, and a connect beyond them is refused (SOCKS general
+	// failure) and counted in Stats.SOCKSOverloads. Zero: no delay, no limit.
+	CircuitMin, CircuitMax time.Duration
+	CircuitsPending        int
 
 	Seeds  int // number of seed addresses; default 3
 	Degree int // addresses each reachable node gossips (≤ 1000); 0 = profile default

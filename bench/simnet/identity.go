@@ -72,6 +72,7 @@ const (
 	saltAddr
 	saltPerm
 	saltTimestamp
+	saltCircuit
 )
 
 // layout is the immutable shape of a network, shared by every connection.

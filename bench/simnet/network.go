@@ -30,6 +30,7 @@ type Network struct {
 	bhFill    net.Conn // the one connection that fills its queue
 	refused   int      // fd bound to the refused port, never listening
 	socks     net.Listener
+	circuits  circuits // the SOCKS front's circuit builds (socks_tor.go)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -59,6 +60,10 @@ type Stats struct {
 	Stray           int64 // connections to in-range addresses that are not accepting identities
 	Shed            int64 // connections closed at once because MaxConns were open
 	SOCKSDials      int64 // onion connections made through the SOCKS front
+	// SOCKSOverloads: onion connects refused because CircuitsPending
+	// circuits were being built; SOCKSPeakPending the most at once.
+	SOCKSOverloads   int64
+	SOCKSPeakPending int64
 	// CrawlerErrors: crawler messages with another network's magic, over
 	// 4,000,000 bytes, or no valid version first — crawler bugs.
 	CrawlerErrors int64
@@ -295,6 +300,7 @@ func (n *Network) Stats() Stats {
 		Accepted: n.st.accepted.Load(), Active: n.st.active.Load(), Handshakes: n.st.handshakes.Load(),
 		GetAddrAnswered: n.st.getaddrs.Load(), ForbiddenHits: n.st.forbidden.Load(),
 		Stray: n.st.stray.Load(), Shed: n.st.shed.Load(), SOCKSDials: n.st.socks.Load(),
+		SOCKSOverloads: n.circuits.overloads.Load(), SOCKSPeakPending: n.circuits.peak.Load(),
 		CrawlerErrors: n.st.crawlerErrors.Load(), Violations: n.st.violations.Load(),
 		NotV1Openings: n.st.notV1.Load(),
 	}

@@ -405,14 +405,14 @@ func (s *session) answerGetAddr() error {
 	return s.send(b)
 }
 
-// entries turns universe indices into gossip entries, timestamps within
-// the last three hours.
+// entries turns universe indices into gossip entries, with the timestamps
+// of gossipTime (live: within a day; dead: 1–30 days old).
 func (n *Network) entries(idx []uint32, dst []gossipEntry, now time.Time) []gossipEntry {
 	t := uint32(now.Unix())
 	for _, u := range idx {
 		id := n.lay.identity(u)
 		dst = append(dst, gossipEntry{addr: id.Addr, services: id.Services,
-			time: t - uint32(n.lay.h(u, saltTimestamp)%10800)})
+			time: n.lay.gossipTime(u, id.Class, t)})
 	}
 	return dst
 }

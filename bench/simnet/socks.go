@@ -63,6 +63,9 @@ func (n *Network) startSOCKS() error {
 
 func (n *Network) socksDial(ctx context.Context, network, addr string) (net.Conn, error) {
 	if u, ok := ctx.Value(onionKey{}).(uint32); ok {
+		if err := n.buildCircuit(ctx, u); err != nil {
+			return nil, err
+		}
 		return n.servePipe(u)
 	}
 	ap, err := netip.ParseAddrPort(addr)

@@ -12,7 +12,7 @@ import (
 // contract other tools read:
 //
 //	{"network": "mainnet", "range": "CIDR", "seeds": ["ADDR", ...],
-//	 "nodes": [{"addr": "ADDR", "class": "reachable", "dialable": true,
+//	 "nodes": [{"addr": "ADDR", "class": "reachable", "dialable": true, "live": true,
 //	            "protocol_version": 70016, "services": 1033, "user_agent": "…",
 //	            "start_height": 925000, "relay": true}, ...]}
 //
@@ -32,6 +32,7 @@ type TruthNode struct {
 	Addr            string  `json:"addr"`
 	Class           Class   `json:"class"`
 	Dialable        bool    `json:"dialable"`
+	Live            bool    `json:"live"` // a running node (Class.Live): gossiped with a timestamp < 24 h old
 	ProtocolVersion *uint32 `json:"protocol_version,omitempty"`
 	Services        *uint64 `json:"services,omitempty"`
 	UserAgent       *string `json:"user_agent,omitempty"`
@@ -48,7 +49,7 @@ type TruthNode struct {
 }
 
 func truthNode(id Identity) TruthNode {
-	t := TruthNode{Addr: id.Addr.String(), Class: id.Class, Dialable: id.Class.Dialable()}
+	t := TruthNode{Addr: id.Addr.String(), Class: id.Class, Dialable: id.Class.Dialable(), Live: id.Class.Live()}
 	if id.Class.SendsVersion() {
 		t.ProtocolVersion = &id.ProtocolVersion
 		t.Services = &id.Services

@@ -31,7 +31,7 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	quick := fs.Bool("quick", false, "small networks, one run per variant (< 3 min)")
-	scenarios := fs.String("scenarios", "", "comma-separated scenario groups to run, e.g. S1,S2 (default: all of S1..S9)")
+	scenarios := fs.String("scenarios", "", "comma-separated scenario groups to run, e.g. S1,S2 (default: all of S1..S10)")
 	runs := fs.Int("runs", 0, "runs per variant (default 3, quick 1)")
 	out := fs.String("out", "bench/results/latest.md", "markdown report (S4 plots are written next to it)")
 	work := fs.String("workdir", "", "directory for logs, truth and summaries (default: a new temporary directory)")

@@ -14,6 +14,7 @@ import (
 	"github.com/nodesweep/nodesweep/codec"
 	"github.com/nodesweep/nodesweep/internal/app"
 	"github.com/nodesweep/nodesweep/internal/engine"
+	"github.com/nodesweep/nodesweep/internal/frontier"
 	"github.com/nodesweep/nodesweep/internal/record"
 	"github.com/nodesweep/nodesweep/internal/session"
 	"github.com/nodesweep/nodesweep/store"
@@ -60,8 +61,12 @@ func runCrawl(ctx context.Context, args []string) error {
 	fs.IntVar(&o.Retries, "retries", 1, "extra attempts for transient failures (timeouts, resets)")
 	transport := fs.String("transport", session.DefaultPolicy.String(), "v2-first (BIP324, then v1 on a fresh connection if the peer is v1-only), v1 or v2-only")
 	fs.IntVar(&o.MaxAddrs, "max-addrs", 0, "cap on addresses tracked (0: 4,000,000)")
+	order := fs.String("order", "priority", "dial order: priority (seeds, fresh gossip and many reporters first) or fifo (as learned)")
+	timeouts := fs.String("timeouts", "adaptive", "adaptive (first pass at a multiple of the connect latency seen, last tries at the full connect timeout and Core's 60 s handshake) or fixed")
 	fs.Var(&allow, "allow-net", "dial this CIDR even if not publicly routable (repeatable)")
-	fs.StringVar(&o.TorProxy, "tor-proxy", "", "SOCKS5 proxy IP:PORT for .onion addresses (e.g. 127.0.0.1:9050)")
+	fs.StringVar(&o.TorProxy, "tor-proxy", "", "SOCKS5 proxy IP:PORT for .onion addresses (e.g. 127.0.0.1:9050); several comma-separated: onions spread over them")
+	fs.IntVar(&o.TorMaxConns, "tor-max-conns", 0, "proxied (onion) connections in flight (0: 100 per --tor-proxy)")
+	fs.Float64Var(&o.TorDialRate, "tor-dial-rate", 0, "proxied connects per second (0: 10 per --tor-proxy; negative: unlimited)")
 	fs.BoolVar(&o.CJDNS, "cjdns", false, "dial CJDNS (fc00::/8) addresses")
 	fs.StringVar(&o.UserAgent, "user-agent", "/nodesweep:"+Version+"/", "user agent we announce")
 	startHeight := fs.Int("start-height", 0, "start height we announce")
@@ -101,6 +106,17 @@ func runCrawl(ctx context.Context, args []string) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	o.Network, o.Seeds, o.AllowNets, o.StartHeight = p, seeds, allow, int32(*startHeight)
+	var ok bool
+	if o.Order, ok = frontier.ParseOrder(*order); !ok {
+		return fmt.Errorf("--order %q: want priority or fifo", *order)
+	}
+	switch *timeouts {
+	case "adaptive":
+		o.AdaptiveTimeouts = true
+	case "fixed":
+	default:
+		return fmt.Errorf("--timeouts %q: want adaptive or fixed", *timeouts)
+	}
 	if *seedFromCrawl != "" {
 		if o.SeedFromCrawl, err = record.ParseCrawlID(*seedFromCrawl); err != nil {
 			return fmt.Errorf("--seed-from-crawl: %w", err)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -97,8 +98,12 @@ type CrawlOptions struct {
 	Retries          int
 	MaxAddrs         int
 	Transport        session.Policy // zero: v1; the command line defaults to session.DefaultPolicy
+	Order            frontier.Order // dial order (zero: priority)
+	AdaptiveTimeouts bool           // shorten the first pass's timeouts from what connects take (crawl.Adaptive)
 	AllowNets        []string
-	TorProxy         string
+	TorProxy         string  // IP:PORT, or several separated by commas (onions spread over them)
+	TorMaxConns      int     // proxied connections in flight (0: crawl.DefaultProxiedConnsPerProxy per proxy)
+	TorDialRate      float64 // proxied connects per second (0: crawl.DefaultProxiedRatePerProxy per proxy)
 	CJDNS            bool
 	UserAgent        string
 	StartHeight      int32
@@ -247,7 +252,9 @@ func crawlOnce(ctx context.Context, o CrawlOptions, seeds []codec.Addr, exp *met
 	}
 	c := crawl.New(crawl.Config{
 		ID: id, Seeds: seeds, Policy: policy, MaxConns: maxConns, DialRate: o.DialRate,
-		Retries: o.Retries, MaxAddrs: o.MaxAddrs, Sink: sink, Log: o.Log, Transport: o.Transport,
+		Retries: o.Retries, MaxAddrs: o.MaxAddrs, Order: o.Order, Sink: sink, Transport: o.Transport,
+		ConnectTimeout: o.ConnectTimeout, HandshakeTimeout: o.HandshakeTimeout, Adaptive: o.AdaptiveTimeouts,
+		Proxies: len(strings.Split(o.TorProxy, ",")), ProxiedMaxConns: o.TorMaxConns, ProxiedDialRate: o.TorDialRate, Log: o.Log,
 		Progress: o.Progress, ProgressEvery: o.ProgressEvery, TTY: o.TTY,
 	})
 	if resumeFn != nil {
@@ -341,11 +348,17 @@ func engineOptions(o CrawlOptions, sess *session.Config, deliver func(*record.At
 	opts := engine.Options{Session: sess, Deliver: deliver, ConnectTimeout: o.ConnectTimeout,
 		SocketOption: socketOption(o), Log: o.Log}
 	if o.TorProxy != "" {
-		p, err := netip.ParseAddrPort(o.TorProxy)
-		if err != nil {
-			return opts, fmt.Errorf("tor proxy %q: want IP:PORT: %w", o.TorProxy, err)
+		for i, s := range strings.Split(o.TorProxy, ",") {
+			p, err := netip.ParseAddrPort(strings.TrimSpace(s))
+			if err != nil {
+				return opts, fmt.Errorf("tor proxy %q: want IP:PORT[,IP:PORT…]: %w", s, err)
+			}
+			if i == 0 {
+				opts.TorProxy = p
+			} else {
+				opts.TorProxies = append(opts.TorProxies, p)
+			}
 		}
-		opts.TorProxy = p
 	}
 	return opts, nil
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 )
 
@@ -25,6 +26,24 @@ type SummaryFile struct {
 	PeakInFlight     int            `json:"peak_in_flight"`
 	Runtime          RuntimeStats   `json:"runtime"`
 	ByClass          map[string]int `json:"by_class"`
+	// FoundStep and FoundSec: the FoundStep·(i+1)-th reachable node was
+	// found FoundSec[i] seconds after the start (crawl.Curve).
+	FoundStep int       `json:"found_step,omitempty"`
+	FoundSec  []float64 `json:"found_sec,omitempty"`
+	LastTries int       `json:"last_tries,omitempty"`
+}
+
+// TimeToFound is when the n-th reachable node was found, in seconds (NaN if
+// fewer were).
+func (f SummaryFile) TimeToFound(n int) float64 {
+	if n <= 0 || f.FoundStep <= 0 {
+		return math.NaN()
+	}
+	i := (n+f.FoundStep-1)/f.FoundStep - 1
+	if i >= len(f.FoundSec) {
+		return math.NaN()
+	}
+	return f.FoundSec[i]
 }
 
 func writeSummary(path string, r CrawlResult) error {
@@ -33,6 +52,10 @@ func writeSummary(path string, r CrawlResult) error {
 		HandshakesPerSec: s.HandshakesPerSec(), Retries: s.Retries, RateBackoffs: s.RateBackoffs,
 		ConnBackoffs: s.ConnBackoffs, MaxConns: r.MaxConns, Known: s.Frontier.Known, Interrupted: s.Interrupted,
 		PeakInFlight: s.PeakInFlight, Runtime: r.Runtime, ByClass: map[string]int{}}
+	out.FoundStep, out.LastTries = s.Found.Step, s.LastTries
+	for _, e := range s.Found.Elapsed {
+		out.FoundSec = append(out.FoundSec, e.Seconds())
+	}
 	for c, n := range s.ByClass {
 		out.ByClass[c.String()] = n
 	}

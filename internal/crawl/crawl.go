@@ -56,8 +56,23 @@ type Config struct {
 	MaxAddrs int
 	// Transport is the policy of every attempt (the zero policy is v1).
 	Transport session.Policy
-	Sink      record.Sink
-	Log       zerolog.Logger
+	// Order is the dial order (default frontier.OrderPriority).
+	Order frontier.Order
+	// ConnectTimeout and HandshakeTimeout are the engine's (zero: their
+	// defaults); Adaptive shortens the first pass from what connects take
+	// and gives what timed out a last try (Timeouts).
+	ConnectTimeout   time.Duration
+	HandshakeTimeout time.Duration
+	Adaptive         bool
+	// Proxies is the number of SOCKS5 proxies; ProxiedMaxConns and
+	// ProxiedDialRate cap proxied connections (zero: per proxy,
+	// DefaultProxiedConnsPerProxy and DefaultProxiedRatePerProxy; a
+	// negative rate: unlimited).
+	Proxies         int
+	ProxiedMaxConns int
+	ProxiedDialRate float64
+	Sink            record.Sink
+	Log             zerolog.Logger
 	// Progress receives the progress line; ProgressEvery is its period
 	// (1 s on a TTY, 10 s otherwise); TTY rewrites one line.
 	Progress      io.Writer
@@ -78,6 +93,8 @@ type Crawler struct {
 	results chan *record.Attempt
 	lim     *rate.Limiter
 	sum     Summary
+	to      *Timeouts
+	tor     *proxyGate
 
 	eng         Engine       // set by Run: v1 legs of v2-first attempts are dialled from handle
 	stopping    bool         // no v1 legs once the crawl stops
@@ -106,7 +123,8 @@ func New(cfg Config) *Crawler {
 	if cfg.ProgressEvery <= 0 {
 		cfg.ProgressEvery = 10 * time.Second
 	}
-	opts := []frontier.Option{frontier.WithRetries(cfg.Retries, frontier.DefaultRetryDelay)}
+	opts := []frontier.Option{frontier.WithRetries(cfg.Retries, frontier.DefaultRetryDelay),
+		frontier.WithOrder(cfg.Order)}
 	if cfg.MaxAddrs > 0 {
 		opts = append(opts, frontier.WithMaxAddrs(cfg.MaxAddrs))
 	}
@@ -127,6 +145,8 @@ func New(cfg Config) *Crawler {
 		results:  make(chan *record.Attempt, cfg.MaxConns+64),
 		lim:      rate.NewLimiter(limit, burst),
 		maxConns: cfg.MaxConns,
+		to:       NewTimeouts(cfg.ConnectTimeout, cfg.HandshakeTimeout, cfg.Adaptive),
+		tor:      newProxyGate(cfg.Proxies, cfg.ProxiedMaxConns, cfg.ProxiedDialRate),
 	}
 	c.sum.ByClass = map[record.Class]int{}
 	return c
@@ -152,7 +172,7 @@ func (c *Crawler) Run(ctx context.Context, eng Engine) (Summary, error) {
 	if len(c.cfg.Seeds) > 0 {
 		var fresh []codec.Addr
 		for _, s := range c.cfg.Seeds {
-			if c.fr.Add(s) {
+			if c.fr.Report(s, frontier.Evidence{Seed: true}, now) {
 				fresh = append(fresh, s)
 			}
 		}
@@ -174,7 +194,7 @@ func (c *Crawler) Run(ctx context.Context, eng Engine) (Summary, error) {
 	for {
 		now = c.cfg.Clock()
 		wait := c.dialSome(now, eng)
-		if c.inflight == 0 && c.fr.Queued() == 0 {
+		if c.inflight == 0 && c.fr.Queued() == 0 && c.tor.waiting() == 0 {
 			break
 		}
 		resetTimer(wake, wait)
@@ -230,12 +250,34 @@ func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
 			need := (1 - c.lim.TokensAt(now)) / float64(c.lim.Limit())
 			return max(time.Duration(need*float64(time.Second)), time.Millisecond)
 		}
-		a, try, ok := c.fr.Next(now)
+		torReady, torWait := c.tor.ready(now)
+		var (
+			a   codec.Addr
+			try uint8
+			ok  bool
+		)
+		if torReady && c.tor.waiting() > 0 {
+			j := c.tor.unpark()
+			a, try, ok = j.addr, j.try, true
+		} else {
+			a, try, ok = c.fr.Next(now)
+		}
 		if !ok {
+			wait := time.Hour
 			if r := c.fr.NextRetry(); !r.IsZero() {
-				return max(r.Sub(now), time.Millisecond)
+				wait = max(r.Sub(now), time.Millisecond)
 			}
-			return time.Hour
+			if c.tor.waiting() > 0 {
+				wait = min(wait, torWait)
+			}
+			return wait
+		}
+		if proxied(a) {
+			if !torReady {
+				c.tor.park(a, try)
+				continue
+			}
+			c.tor.start(now)
 		}
 		c.lim.AllowN(now, 1)
 		c.inflight++
@@ -243,7 +285,11 @@ func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
 		c.sum.Dials++
 		c.live.Dials.Add(1)
 		c.live.InFlight.Store(int64(c.inflight))
-		eng.Dial(Job{Addr: a, Try: try, Transport: c.cfg.Transport})
+		job := Job{Addr: a, Try: try, Transport: c.cfg.Transport}
+		if c.cfg.Adaptive {
+			c.to.Job(&job, c.fr.PassOf(a))
+		}
+		eng.Dial(job)
 	}
 	return time.Hour // woken by a result
 }
@@ -256,12 +302,19 @@ func (c *Crawler) handle(a *record.Attempt) error {
 			// on a fresh connection, still in flight; only that leg is recorded.
 			c.sum.V1Fallbacks++
 			c.live.Dials.Add(1)
-			c.eng.Dial(Job{Addr: a.Addr, Try: a.Try, Transport: session.PolicyV1, V2Failure: a.V2Failure})
+			job := Job{Addr: a.Addr, Try: a.Try, Transport: session.PolicyV1, V2Failure: a.V2Failure}
+			if c.cfg.Adaptive {
+				c.to.Job(&job, c.fr.PassOf(a.Addr)) // the same timeouts as its v2 leg
+			}
+			c.eng.Dial(job)
 			return nil
 		}
 	}
 	now := c.cfg.Clock()
 	c.inflight--
+	if proxied(a.Addr) {
+		c.tor.inflight--
+	}
 	a.Crawl = c.cfg.ID
 	c.sum.ByClass[a.Class]++
 	if int(a.Class) < len(c.live.byClass) {
@@ -272,6 +325,7 @@ func (c *Crawler) handle(a *record.Attempt) error {
 			c.sum.ReachableV2++
 		}
 		c.sum.Reachable++
+		c.sum.Found.add(now.Sub(c.sum.Start))
 		c.live.Reachable.Add(1)
 	}
 	if a.Class == record.ClassLocalError || a.Class == record.ClassUnreachable {
@@ -283,7 +337,11 @@ func (c *Crawler) handle(a *record.Attempt) error {
 	} else if c.maxConns < c.cfg.MaxConns && a.Class != record.ClassAborted {
 		c.maxConns++ // additive recovery
 	}
-	if c.fr.Done(a.Addr, a.Class, now) {
+	if c.cfg.Adaptive && c.lastTry(a) {
+		c.sum.LastTries++
+		c.sum.Retries++
+		c.live.Retries.Add(1)
+	} else if c.fr.Done(a.Addr, a.Class, now) {
 		c.sum.Retries++
 		c.live.Retries.Add(1)
 	}
@@ -292,7 +350,7 @@ func (c *Crawler) handle(a *record.Attempt) error {
 	fresh := c.fresh[:0]
 	for _, m := range a.Addrs {
 		for _, e := range m.Entries {
-			if c.fr.Add(e.Addr) {
+			if c.fr.Report(e.Addr, frontier.Evidence{Time: e.Time, Reporter: a.Addr}, now) {
 				fresh = append(fresh, e.Addr)
 			}
 		}
@@ -376,6 +434,10 @@ func (c *Crawler) stop(eng Engine) error {
 func (c *Crawler) finish(err error) (Summary, error) {
 	c.sum.End = c.cfg.Clock()
 	c.sum.Frontier = c.fr.Stats()
+	c.sum.PeakProxied = c.tor.peak
+	if c.cfg.Adaptive {
+		c.sum.FirstConnect, c.sum.FirstHandshake = c.to.FirstPass()
+	}
 	if c.cfg.Progress != nil {
 		c.progressLine(c.sum.End)
 		if c.cfg.TTY {

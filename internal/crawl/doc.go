@@ -5,6 +5,13 @@
 // every finished attempt to the sink and every learned address back to the
 // frontier, and prints progress.
 //
+// Reach: the frontier hands out seeds and addresses with fresh gossip
+// first (frontier.OrderPriority); with Config.Adaptive the first pass's
+// timeouts are learned from the connects seen (Timeouts, adaptive.go) and
+// what timed out gets a last try at the end; proxied (Tor) connections have
+// their own cap and rate (proxied.go); Summary.Found records when reachable
+// nodes were found.
+//
 // It does not make connections (an engine does, through the contract in
 // internal/engine: the reactor in eventloop/, or one goroutine per
 // connection in internal/engine/goroutine), speak the protocol

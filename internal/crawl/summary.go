@@ -13,12 +13,22 @@ import (
 
 // Summary is what a crawl did, for the end-of-run report and the benchmarks.
 type Summary struct {
-	Start, End   time.Time
-	Dials        int
-	Reachable    int
-	Retries      int
-	V1Fallbacks  int // v2-first attempts redialled over v1
-	ReachableV2  int // reachable attempts whose handshake was over BIP324 v2
+	Start, End  time.Time
+	Dials       int
+	Reachable   int
+	Retries     int
+	V1Fallbacks int // v2-first attempts redialled over v1
+	ReachableV2 int // reachable attempts whose handshake was over BIP324 v2
+	// LastTries: retries given at the end with a longer timeout (adaptive
+	// timeouts); FirstConnect/FirstHandshake the first pass's timeouts as
+	// learned by the end (zero when not adaptive).
+	LastTries      int
+	FirstConnect   time.Duration
+	FirstHandshake time.Duration
+	// PeakProxied is the most proxied (Tor) connections in flight at once.
+	PeakProxied int
+	// Found is when reachable nodes were found (time to 95 %, 99 %).
+	Found        Curve
 	RateBackoffs int // dial-rate halvings after pressure bursts
 	ConnBackoffs int // in-flight cap reductions after fd/port exhaustion
 	Interrupted  bool
@@ -48,6 +58,10 @@ func (s *Summary) Write(w io.Writer) {
 		fr.Known, fr.Skipped, fr.Dropped, fr.Queued)
 	if s.ReachableV2+s.V1Fallbacks > 0 {
 		fmt.Fprintf(w, "transport: %d handshakes over v2, %d attempts fell back to v1\n", s.ReachableV2, s.V1Fallbacks)
+	}
+	if s.FirstConnect > 0 {
+		fmt.Fprintf(w, "adaptive timeouts: first pass connect %s, handshake %s; %d last tries at the full timeouts\n",
+			s.FirstConnect.Round(time.Millisecond), s.FirstHandshake.Round(time.Millisecond), s.LastTries)
 	}
 	if s.RateBackoffs+s.ConnBackoffs > 0 {
 		fmt.Fprintf(w, "back-offs: %d dial-rate halvings, %d in-flight cap reductions\n", s.RateBackoffs, s.ConnBackoffs)

@@ -34,7 +34,9 @@ type Conversation struct {
 	// proxyTimeout bounds the SOCKS5 handshake, from connect to the proxy.
 	proxyTimeout  time.Duration
 	proxyDeadline time.Time
-	connected     bool
+	// connectTimeout bounds the TCP connect (the job's, else the engine's).
+	connectTimeout time.Duration
+	connected      bool
 }
 
 // NewConversation prepares the conversation of job, whose connect starts
@@ -42,9 +44,20 @@ type Conversation struct {
 // setting of Job is passed on here.
 func (o *Options) NewConversation(job Job, dialStart time.Time) Conversation {
 	route, target := o.Route(job.Addr)
+	scfg := o.Session
+	if job.HandshakeTimeout > 0 && job.HandshakeTimeout != scfg.HandshakeTimeout {
+		cp := *scfg // rare (a last try): a copy rather than a field on every session
+		cp.HandshakeTimeout = job.HandshakeTimeout
+		cp.SessionTimeout = max(cp.SessionTimeout, job.HandshakeTimeout+cp.GetAddrWait)
+		scfg = &cp
+	}
 	c := Conversation{
-		sess:  session.New(o.Session, job.Addr, job.Try, o.Nonce(), dialStart),
-		route: route, target: target, proxyTimeout: o.Session.HandshakeTimeout,
+		sess:  session.New(scfg, job.Addr, job.Try, o.Nonce(), dialStart),
+		route: route, target: target, proxyTimeout: scfg.HandshakeTimeout,
+		connectTimeout: o.ConnectTimeout,
+	}
+	if job.ConnectTimeout > 0 {
+		c.connectTimeout = job.ConnectTimeout
 	}
 	c.sess.SetTransport(job.Transport, job.V2Failure)
 	if route == Proxied {
@@ -56,6 +69,9 @@ func (o *Options) NewConversation(job Job, dialStart time.Time) Conversation {
 // Route is how the address is reached; Refused means: do not connect,
 // Finish with any error (the refusal is recorded as proxy-error).
 func (c *Conversation) Route() Route { return c.route }
+
+// ConnectTimeout bounds the TCP connect of this attempt.
+func (c *Conversation) ConnectTimeout() time.Duration { return c.connectTimeout }
 
 // Target is the TCP address to connect to: the peer or the proxy.
 func (c *Conversation) Target() netip.AddrPort { return c.target }

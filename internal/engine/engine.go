@@ -23,6 +23,12 @@ type Job struct {
 	// of a v2-first attempt, why its v2 leg failed (for the record).
 	Transport session.Policy
 	V2Failure record.V2Failure
+	// ConnectTimeout and HandshakeTimeout, when set, replace the engine's
+	// (Options.ConnectTimeout, Session.HandshakeTimeout) for this attempt:
+	// the coordinator shortens the first pass and gives a last try a longer
+	// one. Zero: the engine's.
+	ConnectTimeout   time.Duration
+	HandshakeTimeout time.Duration
 }
 
 // Engine makes connection attempts. Dial must not block for long; for every
@@ -58,6 +64,10 @@ type Options struct {
 	ConnectTimeout time.Duration
 	// TorProxy, if valid, is the SOCKS5 proxy .onion addresses go through.
 	TorProxy netip.AddrPort
+	// TorProxies are further SOCKS5 proxies: onion addresses are spread
+	// over TorProxy and these by a hash of the address (each onion always
+	// through the same one).
+	TorProxies []netip.AddrPort
 	// SocketOption runs on every new socket before connect (SO_LINGER,
 	// TCP_SYNCNT: see tuning/). Its error fails the attempt as local-error.
 	SocketOption func(fd int) error
@@ -121,6 +131,11 @@ func (o *Options) Route(a codec.Addr) (Route, netip.AddrPort) {
 		if !o.TorProxy.IsValid() {
 			return Refused, netip.AddrPort{}
 		}
+		if n := len(o.TorProxies); n > 0 {
+			if i := addrHash(a) % uint64(n+1); i > 0 {
+				return Proxied, o.TorProxies[i-1]
+			}
+		}
 		return Proxied, o.TorProxy
 	}
 	ap, ok := a.AddrPort()
@@ -132,3 +147,12 @@ func (o *Options) Route(a codec.Addr) (Route, netip.AddrPort) {
 
 // LocalError marks err as our own failure (a socket option, socket()).
 func LocalError(err error) error { return ClassError{Class: record.ClassLocalError, Err: err} }
+
+// addrHash is FNV-1a of the address's bytes (spreads onions over proxies).
+func addrHash(a codec.Addr) uint64 {
+	h := uint64(14695981039346656037)
+	for _, b := range []byte(a.Host()) {
+		h = (h ^ uint64(b)) * 1099511628211
+	}
+	return h
+}

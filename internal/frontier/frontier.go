@@ -35,6 +35,15 @@ type entry struct {
 	state   state
 	tries   uint8 // attempts handed out so far (the next attempt's Try)
 	retried uint8 // retries charged to the peer (local errors are not)
+	pass    Pass  // which pass the next (or current) attempt is on
+	// Evidence (OrderPriority): rank is the queue it waits in; age the
+	// freshest gossip timestamp's class; reports the distinct reporters
+	// (saturating); reporter tags the last one.
+	rank     uint8
+	age      uint8
+	reports  uint8
+	seed     bool
+	reporter uint16
 }
 
 // maxTries bounds attempts per address whatever the cause, so a host that
@@ -50,6 +59,8 @@ type Stats struct {
 	Done      int
 	Dropped   int // not recorded: over MaxAddrs
 	Retried   int // retry attempts handed out
+	Promoted  int // queued addresses moved up a rank by further evidence
+	LastTries int // last attempts handed out (a longer timeout, at the end)
 	ByVerdict [5]int
 }
 
@@ -57,10 +68,16 @@ type Stats struct {
 // FIFO of addresses to dial, and a retry schedule. One per crawl; not safe for
 // concurrent use (the coordinator owns it). It does no I/O and reads no clock.
 type Frontier struct {
-	policy     Policy
-	seen       map[codec.Addr]entry
-	queue      []codec.Addr
-	head       int
+	policy    Policy
+	seen      map[codec.Addr]entry
+	order     Order
+	queue     rankQueue
+	final     []codec.Addr // last tries, handed out when nothing else is
+	finalHead int
+	// lastRep/lastTag cache the reporter's tag: one answer's ~1,000
+	// entries share one reporter.
+	lastRep    codec.Addr
+	lastTag    uint16
 	retry      retryHeap
 	maxAddrs   int
 	maxRetries int
@@ -79,6 +96,9 @@ func WithRetries(n int, delay time.Duration) Option {
 	return func(f *Frontier) { f.maxRetries, f.retryDelay = n, delay }
 }
 
+// WithOrder sets the dial order (default OrderPriority).
+func WithOrder(o Order) Option { return func(f *Frontier) { f.order = o } }
+
 // New returns an empty frontier.
 func New(p Policy, opts ...Option) *Frontier {
 	f := &Frontier{policy: p, seen: make(map[codec.Addr]entry, 1024),
@@ -89,12 +109,21 @@ func New(p Policy, opts ...Option) *Frontier {
 	return f
 }
 
-// Add records a; it returns true if a was new. New dialable addresses are queued.
-func (f *Frontier) Add(a codec.Addr) bool {
+// Add records a with no evidence; it returns true if a was new. New
+// dialable addresses are queued.
+func (f *Frontier) Add(a codec.Addr) bool { return f.Report(a, Evidence{}, time.Time{}) }
+
+// Report records a sighting of a at now with its evidence; it returns true
+// if a was new. New dialable addresses are queued at their rank; a queued
+// address seen again with stronger evidence moves up.
+func (f *Frontier) Report(a codec.Addr, ev Evidence, now time.Time) bool {
 	if !a.IsValid() {
 		return false
 	}
-	if _, ok := f.seen[a]; ok {
+	if e, ok := f.seen[a]; ok {
+		if e.state == stateQueued && f.order == OrderPriority {
+			f.strengthen(a, e, ev, now)
+		}
 		return false
 	}
 	if len(f.seen) >= f.maxAddrs {
@@ -108,9 +137,37 @@ func (f *Frontier) Add(a codec.Addr) bool {
 		f.stats.Skipped++
 		return true
 	}
-	f.seen[a] = entry{state: stateQueued}
-	f.queue = append(f.queue, a)
+	e := entry{state: stateQueued}
+	if f.order == OrderPriority {
+		e.seed, e.age = ev.Seed, ageClass(ev.Time, now)
+		if ev.Reporter.IsValid() {
+			e.reports, e.reporter = 1, f.tag(ev.Reporter)
+		}
+		e.rank = rank(e, a.Network())
+	}
+	f.seen[a] = e
+	f.queue.push(a, e.rank)
 	return true
+}
+
+// strengthen adds a further sighting to a queued entry and requeues it
+// higher if its rank rose.
+func (f *Frontier) strengthen(a codec.Addr, e entry, ev Evidence, now time.Time) {
+	e.seed = e.seed || ev.Seed
+	e.age = max(e.age, ageClass(ev.Time, now))
+	if ev.Reporter.IsValid() {
+		if tag := f.tag(ev.Reporter); tag != e.reporter && e.reports < 255 {
+			e.reports++
+			e.reporter = tag
+		}
+	}
+	if r := rank(e, a.Network()); r > e.rank {
+		e.rank = r
+		f.queue.promoted()
+		f.queue.push(a, r)
+		f.stats.Promoted++
+	}
+	f.seen[a] = e
 }
 
 // MarkDone records a as already finished (a resumed crawl's earlier attempts).
@@ -154,26 +211,46 @@ func (f *Frontier) Next(now time.Time) (a codec.Addr, try uint8, ok bool) {
 		f.stats.Retried++
 		return it.addr, try, true
 	}
-	for f.head < len(f.queue) {
-		a = f.queue[f.head]
-		f.queue[f.head] = codec.Addr{}
-		f.head++
-		if f.head > 4096 && f.head*2 > len(f.queue) {
-			f.queue = append(f.queue[:0:0], f.queue[f.head:]...)
-			f.head = 0
+	for {
+		a, rk, ok := f.queue.pop()
+		if !ok {
+			break
 		}
 		e := f.seen[a]
+		if e.rank != rk { // left behind by a promotion
+			f.queue.stale--
+			continue
+		}
+		f.queue.len--
 		if e.state != stateQueued { // marked done by a resume after queueing
 			continue
 		}
-		e.state = stateInFlight
-		try := e.tries
-		e.tries++
-		f.seen[a] = e
-		f.stats.InFlight++
-		return a, try, true
+		return a, f.handOut(a, e), true
+	}
+	for f.finalHead < len(f.final) {
+		a = f.final[f.finalHead]
+		f.final[f.finalHead] = codec.Addr{}
+		f.finalHead++
+		if f.finalHead == len(f.final) {
+			f.final, f.finalHead = f.final[:0], 0
+		}
+		e := f.seen[a]
+		if e.state != stateRetryWait { // marked done meanwhile
+			continue
+		}
+		f.stats.LastTries++
+		return a, f.handOut(a, e), true
 	}
 	return codec.Addr{}, 0, false
+}
+
+func (f *Frontier) handOut(a codec.Addr, e entry) uint8 {
+	e.state = stateInFlight
+	try := e.tries
+	e.tries++
+	f.seen[a] = e
+	f.stats.InFlight++
+	return try
 }
 
 // Done records the outcome of an attempt handed out by Next. A transient
@@ -205,7 +282,9 @@ func (f *Frontier) Done(a codec.Addr, c record.Class, now time.Time) bool {
 }
 
 // Queued is the number of addresses waiting (queue and retry schedule).
-func (f *Frontier) Queued() int { return len(f.queue) - f.head + len(f.retry) }
+func (f *Frontier) Queued() int {
+	return f.queue.len + len(f.retry) + len(f.final) - f.finalHead
+}
 
 // NextRetry is when the earliest scheduled retry is due (zero if none).
 func (f *Frontier) NextRetry() time.Time {

@@ -15,6 +15,9 @@ const (
 	// allows 60 s (DEFAULT_PEER_CONNECT_TIMEOUT), but a live node answers in
 	// one RTT; 10 s keeps slowloris peers from holding a slot for a minute.
 	DefaultHandshakeTimeout = 10 * time.Second
+	// PatientHandshakeTimeout is Core's own limit (DEFAULT_PEER_CONNECT_TIMEOUT,
+	// 60 s): the last try of a node that accepted but answered late.
+	PatientHandshakeTimeout = 60 * time.Second
 	// DefaultGetAddrWait bounds getaddr→addr. Core answers at once from its
 	// cache; bitnodes polls ~9 s. Peers that say nothing in time are still
 	// recorded as reachable.

@@ -123,7 +123,9 @@ func (e *Engine) run(c *engine.Conversation) {
 		e.opts.Deliver(c.Finish(time.Now(), nil))
 		return
 	}
-	conn, err := e.dialer.DialContext(e.ctx, "tcp", c.Target().String())
+	d := e.dialer // a copy: the timeout is the attempt's own
+	d.Timeout = c.ConnectTimeout()
+	conn, err := d.DialContext(e.ctx, "tcp", c.Target().String())
 	if err != nil {
 		e.opts.Deliver(c.Finish(time.Now(), e.dialError(err)))
 		return

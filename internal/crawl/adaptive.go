@@ -1,0 +1,204 @@
+package crawl
+
+import (
+	"math"
+	"time"
+
+	"github.com/nodesweep/nodesweep/codec"
+	"github.com/nodesweep/nodesweep/internal/engine"
+	"github.com/nodesweep/nodesweep/internal/frontier"
+	"github.com/nodesweep/nodesweep/internal/record"
+	"github.com/nodesweep/nodesweep/internal/session"
+)
+
+// The adaptive first pass. A sweep's wall time is set by the addresses
+// that never answer (most gossiped ones): each holds a slot for the whole
+// connect timeout. A live node answers a SYN within one RTT, so the first
+// pass waits max(floor, AdaptiveMultiple × the AdaptivePercentile of the
+// connects seen so far) and gives every address that timed out there one
+// last try at the full timeout after everything else: what a shortened
+// timeout misses is found later, never lost.
+//
+//   - AdaptivePercentile 0.99: the tail of live nodes' RTTs, robust to the
+//     few outliers a p100 would chase.
+//   - AdaptiveMultiple 4: on the internet p99 is a few hundred ms, so the
+//     first pass waits ~1–2 s: one lost SYN (retransmitted after Linux's 1 s
+//     initial RTO) of a node at the p99 RTT still connects on the first pass.
+//   - AdaptiveConnectFloor 1 s: binds only when p99 < 250 ms (a LAN, the
+//     simulator on loopback); below one RTO a single lost SYN would push
+//     even a near node to the last try.
+//   - the same for the handshake (connect → their version), floor 2 s; a
+//     node that accepted but did not finish gets its last try at Bitcoin
+//     Core's own limit (session.PatientHandshakeTimeout, 60 s).
+//
+// Until adaptiveMinSamples connects have succeeded the full timeouts apply.
+// Proxied attempts (Tor) are neither measured nor shortened: their connect
+// is to the local proxy and their handshake includes a circuit build.
+const (
+	AdaptivePercentile     = 0.99
+	AdaptiveMultiple       = 4
+	AdaptiveConnectFloor   = time.Second
+	AdaptiveHandshakeFloor = 2 * time.Second
+	adaptiveMinSamples     = 100
+	// adaptiveRecompute: the percentile is recomputed every this many
+	// observations (a walk over the histogram's buckets).
+	adaptiveRecompute = 64
+)
+
+// Timeouts is the coordinator's timeout policy: the first pass's
+// (learned) and the last tries' (full connect, patient handshake).
+type Timeouts struct {
+	adaptive  bool
+	connect   time.Duration // full connect timeout (the engine's)
+	handshake time.Duration // the configured handshake timeout
+	patient   time.Duration // last handshake try; 0: none
+	conn, ver latencyHist
+}
+
+// NewTimeouts returns the policy for a crawl whose engine uses connect and
+// handshake (zero: their defaults). Not adaptive: every attempt gets the
+// engine's timeouts and no last try.
+func NewTimeouts(connect, handshake time.Duration, adaptive bool) *Timeouts {
+	if connect <= 0 {
+		connect = engine.DefaultConnectTimeout
+	}
+	if handshake <= 0 {
+		handshake = session.DefaultHandshakeTimeout
+	}
+	t := &Timeouts{adaptive: adaptive, connect: connect, handshake: handshake}
+	if adaptive && handshake < session.PatientHandshakeTimeout {
+		t.patient = session.PatientHandshakeTimeout
+	}
+	return t
+}
+
+func proxied(a codec.Addr) bool {
+	switch a.Network() {
+	case codec.NetTorV2, codec.NetTorV3, codec.NetI2P:
+		return true
+	}
+	return false
+}
+
+// Observe learns from a finished attempt.
+func (t *Timeouts) Observe(a *record.Attempt) {
+	if !t.adaptive || proxied(a.Addr) {
+		return
+	}
+	if a.ConnectRTT > 0 {
+		t.conn.add(a.ConnectRTT)
+	}
+	if a.VersionRTT > 0 {
+		t.ver.add(a.VersionRTT)
+	}
+}
+
+// FirstPass is the first pass's connect and handshake timeouts now.
+func (t *Timeouts) FirstPass() (connect, handshake time.Duration) {
+	return t.conn.bound(AdaptiveConnectFloor, t.connect), t.ver.bound(AdaptiveHandshakeFloor, t.handshake)
+}
+
+// Job fills the timeouts of a job on pass p (zero fields: the engine's).
+func (t *Timeouts) Job(j *Job, p frontier.Pass) {
+	if !t.adaptive || proxied(j.Addr) {
+		return
+	}
+	switch p {
+	case frontier.PassFirst:
+		c, h := t.FirstPass()
+		if c < t.connect {
+			j.ConnectTimeout = c
+		}
+		if h < t.handshake {
+			j.HandshakeTimeout = h
+		}
+	case frontier.PassPatient:
+		j.HandshakeTimeout = t.patient
+	}
+}
+
+// LastTry says whether a finished attempt on pass p earns a last try, and
+// on which pass: a connect that timed out before the full timeout, or a
+// handshake that timed out before the patient one.
+func (t *Timeouts) LastTry(a *record.Attempt, p frontier.Pass) (frontier.Pass, bool) {
+	if !t.adaptive || proxied(a.Addr) {
+		return 0, false
+	}
+	switch a.Class {
+	case record.ClassConnectTimeout:
+		if p == frontier.PassFirst && a.End.Sub(a.Start) < t.connect*9/10 {
+			return frontier.PassFullConnect, true
+		}
+	case record.ClassHandshakeTimeout:
+		if p < frontier.PassPatient && t.patient > 0 {
+			return frontier.PassPatient, true
+		}
+	}
+	return 0, false
+}
+
+// latencyHist is a log-bucketed histogram of durations: histSub buckets per
+// doubling from 1 µs, so a percentile is within 1/histSub of a doubling
+// (~9 %); fixed size whatever the number of samples.
+type latencyHist struct {
+	n      uint64
+	counts [histBuckets]uint64
+	cached time.Duration // the percentile as of the last recompute
+	since  int
+}
+
+const (
+	histSub     = 8
+	histBuckets = 30 * histSub // 1 µs … ~18 min
+)
+
+func histIndex(d time.Duration) int {
+	us := float64(d) / float64(time.Microsecond)
+	if us < 1 {
+		return 0
+	}
+	return min(int(math.Log2(us)*histSub)+1, histBuckets-1)
+}
+
+// histUpper is the upper edge of bucket i.
+func histUpper(i int) time.Duration {
+	return time.Duration(math.Exp2(float64(i)/histSub) * float64(time.Microsecond))
+}
+
+func (h *latencyHist) add(d time.Duration) {
+	h.counts[histIndex(d)]++
+	h.n++
+	if h.since++; h.since >= adaptiveRecompute || h.n == adaptiveMinSamples {
+		h.since = 0
+		h.cached = h.percentile(AdaptivePercentile)
+	}
+}
+
+// percentile is the upper edge of the bucket holding the q-th sample.
+func (h *latencyHist) percentile(q float64) time.Duration {
+	want := uint64(math.Ceil(q * float64(h.n)))
+	var seen uint64
+	for i, c := range h.counts {
+		if seen += c; seen >= want && c > 0 {
+			return histUpper(i)
+		}
+	}
+	return histUpper(histBuckets - 1)
+}
+
+// bound is max(floor, AdaptiveMultiple × the percentile), at most full;
+// full until enough samples.
+func (h *latencyHist) bound(floor, full time.Duration) time.Duration {
+	if h.n < adaptiveMinSamples {
+		return full
+	}
+	return min(max(floor, AdaptiveMultiple*h.cached), full)
+}
+
+// lastTry learns from a finished attempt and, if the policy gives it a last
+// try, schedules it in place of Done.
+func (c *Crawler) lastTry(a *record.Attempt) bool {
+	c.to.Observe(a)
+	p, ok := c.to.LastTry(a, c.fr.PassOf(a.Addr))
+	return ok && c.fr.LastTry(a.Addr, p)
+}
