@@ -44,6 +44,10 @@ type Persist interface {
 	FinishCrawl(id record.CrawlID, end time.Time) error
 	SaveWatch([]store.WatchEntry) error
 	EachWatch(func(codec.Addr, []byte) error) error
+	// Crawls and EachAttempt let a restart fold in the tests stored after
+	// the last state save (see replay).
+	Crawls() ([]store.CrawlInfo, error)
+	EachAttempt(id record.CrawlID, opt store.ReadOptions, fn func(*record.Attempt) error) error
 }
 
 // Clock is the watch's time: Now and a timer. Tests inject a fake one.
@@ -244,14 +248,9 @@ func (w *Watch) handle(a *record.Attempt) error {
 	answered := len(a.Addrs) > 0
 	wasKept := w.keptTesting(a.Addr, a.Start)
 	w.sched.Done(a.Addr, a.Start, good, answered)
-	o := census.Observation{Addr: a.Addr, Class: a.Class, Start: a.Start, End: a.End, ConnectRTT: a.ConnectRTT, Tries: 1}
-	if a.Version != nil {
-		m := &a.Version.Msg
-		o.Version = &census.VersionInfo{Protocol: m.Protocol, UserAgent: m.UserAgent, HasUserAgent: m.HasUserAgent,
-			Services: m.Services, Height: m.StartHeight, HasHeight: m.HasStartHeight}
-		if good && m.HasStartHeight {
-			w.heights = append(w.heights, m.StartHeight)
-		}
+	o := observation(a)
+	if v := o.Version; good && v != nil && v.HasHeight {
+		w.heights = append(w.heights, v.Height)
 	}
 	w.cfg.Census.Observe(o)
 	if i, ok := w.obs[a.Addr]; ok {
@@ -386,6 +385,7 @@ func (w *Watch) flush() error {
 // load restores the saved state of every address.
 func (w *Watch) load(now time.Time) error {
 	n, bad := 0, 0
+	var latest time.Time
 	err := w.cfg.Persist.EachWatch(func(a codec.Addr, v []byte) error {
 		var s saved
 		if err := json.Unmarshal(v, &s); err != nil || s.V != stateVersion || s.Sched == nil {
@@ -397,6 +397,9 @@ func (w *Watch) load(now time.Time) error {
 		if s.Node != nil {
 			s.Node.Addr = a
 			w.cfg.Census.Restore(*s.Node)
+			if s.Node.LastTry.After(latest) {
+				latest = s.Node.LastTry
+			}
 		}
 		n++
 		return nil
@@ -404,10 +407,64 @@ func (w *Watch) load(now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("watch: loading state: %w", err)
 	}
-	if n > 0 || bad > 0 {
-		w.cfg.Log.Info().Int("addresses", n).Int("unreadable", bad).Msg("watch state loaded")
+	replayed, err := w.replay(latest)
+	if err != nil {
+		return fmt.Errorf("watch: replaying stored tests: %w", err)
+	}
+	if n > 0 || bad > 0 || replayed > 0 {
+		w.cfg.Log.Info().Int("addresses", n).Int("unreadable", bad).Int("replayed", replayed).Msg("watch state loaded")
 	}
 	return nil
+}
+
+// replay folds in the tests whose attempts were stored after the state of
+// their node was last saved: flush stores the attempts before the state, so
+// a kill between the two leaves attempts the saved state does not count.
+// The store is the truth; each such attempt (started after its node's saved
+// last test) is folded in once, as it would have been. latest is the newest
+// last test among the saved states: only crawls that ran since one flush
+// period and one interval before it can hold such attempts.
+func (w *Watch) replay(latest time.Time) (int, error) {
+	if latest.IsZero() {
+		return 0, nil
+	}
+	since := latest.Add(-w.cfg.FlushEvery - w.cfg.Timing.Interval)
+	infos, err := w.cfg.Persist.Crawls()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, in := range infos {
+		if len(in.Flags) == 0 || in.Flags[0] != "watch" || (!in.End.IsZero() && in.End.Before(since)) {
+			continue
+		}
+		err := w.cfg.Persist.EachAttempt(in.ID, store.ReadOptions{}, func(a *record.Attempt) error {
+			if a.Class == record.ClassAborted {
+				return nil
+			}
+			if st, ok := w.cfg.Census.NodeState(a.Addr); ok && !a.Start.After(st.LastTry) {
+				return nil
+			}
+			if w.sched.get(a.Addr) == nil {
+				w.learn(a.Addr, a.Start)
+			}
+			w.sched.Done(a.Addr, a.Start, a.Class.Reachable(), false)
+			w.cfg.Census.Observe(observation(a))
+			w.dirty[a.Addr] = true
+			n++
+			return nil
+		})
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// observation is the census's view of a test.
+func observation(a *record.Attempt) census.Observation {
+	return census.Observation{Addr: a.Addr, Class: a.Class, Start: a.Start, End: a.End, ConnectRTT: a.ConnectRTT,
+		Tries: 1, Version: census.VersionOf(a.Version)}
 }
 
 // stop ends the engines, records what they deliver, and makes it durable.
