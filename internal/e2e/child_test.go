@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nodesweep/nodesweep/internal/app"
+	"github.com/nodesweep/nodesweep/internal/frontier"
 )
 
 // childEnv makes the test binary act as a crawler process: the tests that
@@ -31,6 +32,7 @@ type childSpec struct {
 	Summary  string
 	LogFile  string      // the child's log as JSON lines ("" = testLogger)
 	Watch    *watchChild // run a watch instead of a crawl (watch_test.go)
+	FIFO     bool        // dial in learning order (frontier.OrderFIFO)
 }
 
 func TestMain(m *testing.M) {
@@ -81,6 +83,9 @@ func runChild(raw string) int {
 		return runWatchChild(o, *spec.Watch)
 	}
 	o.MaxConns, o.SummaryJSON = spec.MaxConns, spec.Summary
+	if spec.FIFO {
+		o.Order = frontier.OrderFIFO
+	}
 	if o.DB == "" {
 		o.NoSink = true
 	}

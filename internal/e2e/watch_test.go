@@ -175,13 +175,20 @@ func scoreWatch(t *testing.T, cen *census.Census, tm watch.Timing, scale float64
 		if st.LastSuccess.IsZero() {
 			continue
 		}
-		// Status: the watch's view is its last test, at most an interval old.
-		if st.Up != tn.UpAt(st.LastTry) || end.Sub(st.LastTry) > iv+slack {
+		// Status: the watch's view is its last test, at most an interval
+		// old, judged like every test (truthAt): the simulator decides when
+		// the connection arrives, within the test's [start, end].
+		last := ts[len(ts)-1]
+		at := last.start
+		if tn.UpAt(at) != st.Up && tn.UpAt(last.end) == st.Up {
+			at = last.end
+		}
+		if st.Up != tn.UpAt(at) || end.Sub(st.LastTry) > iv+slack {
 			sc.statusBad++
-			t.Logf("%s (%s): up %v at %s (truth %v), %s before the end", key, tn.Kind, st.Up, st.LastTry.Format("15:04:05.000"), tn.UpAt(st.LastTry), end.Sub(st.LastTry))
+			t.Logf("%s (%s): up %v at %s (truth %v), %s before the end", key, tn.Kind, st.Up, st.LastTry.Format("15:04:05.000"), tn.UpAt(at), end.Sub(st.LastTry))
 		}
 		if st.Up {
-			s := tn.StreakStart(st.LastTry)
+			s := tn.StreakStart(at)
 			if s.Before(ts[0].start) {
 				s = ts[0].start
 			}
