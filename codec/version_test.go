@@ -11,7 +11,7 @@ import (
 	"github.com/btcsuite/btcd/wire/v2"
 )
 
-// ourVersion is OUR_VERSION from ../shared/seeds/001 (a Python bytes literal,
+// ourVersion is OUR_VERSION from the lesson the project grew from (a Python bytes literal,
 // transcribed escape for escape): a whole mainnet frame, "version", length
 // 106, checksum 9b228b9e; pver 70015, services 1039, user agent
 // "/some-cool-software/", start height 1, relay 1.

@@ -22,7 +22,7 @@ const (
 	ClassFlakySilent       // stays silent on the first connection, then behaves as reachable
 	ClassHostile           // only in a Mix: spread over the hostile kinds
 
-	// Hostile kinds ([7/8]). Each accepts on the accept port.
+	// Hostile kinds. Each accepts on the accept port.
 	HostileGarbagePrefix      // garbage bytes, then a normal node
 	HostileGarbageBetween     // garbage between version, verack and addr
 	HostileWrongMagic         // speaks with testnet3's magic

@@ -83,7 +83,7 @@
 //
 // # Hostile kinds
 //
-// The hostile-* classes ([7/8]) each misbehave one way: garbage before the
+// The hostile-* classes each misbehave one way: garbage before the
 // first magic or between messages, another network's magic, a bad
 // checksum, length 0xFFFFFFFF or 4,000,001, a user agent claiming 2^32
 // bytes, a truncated version, version then silence, slowloris (one byte a

@@ -21,7 +21,7 @@ import (
 // addresses per session would blow far past it.
 const hostileHeapBound = 160 << 20
 
-// TestHostileCrowd crawls 2,000 hostile nodes (every kind of [7/8]) among
+// TestHostileCrowd crawls 2,000 hostile nodes (every hostile kind) among
 // 5,000 healthy ones, in a crawler process of its own: every healthy node
 // found with exact fields, every hostile one classified as expected, the
 // crawler's heap bounded and its goroutines flat.

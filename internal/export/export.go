@@ -57,7 +57,7 @@ type GeoInfo struct {
 	Organization string
 }
 
-// Geo looks addresses up; [8/8] provides one from a GeoIP database.
+// Geo looks addresses up; internal/enrich provides one from a GeoIP database.
 type Geo interface {
 	Lookup(codec.Addr) (GeoInfo, bool)
 }
