@@ -25,7 +25,8 @@
 //
 // gnet's own client could not do this: Client.Dial, DialContext and
 // EventLoop.Register call net.Dial with no timeout, and EnrollContext takes
-// an established net.Conn, which it dups (gnet has no nonblocking connect). The previous reactor therefore connected on an epoll
+// an established net.Conn, which it dups (gnet has no
+// nonblocking connect). The previous reactor therefore connected on an epoll
 // of its own and handed each socket to gnet (net.FileConn, EnrollContext):
 // about a quarter of its CPU went to the hand-off and 16–19 % to the second
 // epoll, and it was no faster than a goroutine per connection. gnet exports
