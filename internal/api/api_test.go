@@ -145,6 +145,13 @@ func TestOurs(t *testing.T) {
 	if h.Tests != 5 || h.Good != 3 || len(h.Intervals) != 5 || h.Status != "UP" || len(h.Reliability) != 5 {
 		t.Errorf("history: %+v", h)
 	}
+	if h.Transport != "v2" || h.V2Failure != "" {
+		t.Errorf("history of a v2 node: transport %q, v2_failure %q", h.Transport, h.V2Failure)
+	}
+	_, b = get(t, base+"/api/v1/nodes/5.0.0.1-8333/history/")
+	if err := json.Unmarshal(b, &h); err != nil || h.Transport != "v1" || h.V2Failure != "reset" {
+		t.Errorf("history of a v1 node: transport %q, v2_failure %q (%v)", h.Transport, h.V2Failure, err)
+	}
 	_, b = get(t, base+"/api/v1/addresses/?q=2a01&limit=3")
 	var addrs pageOf[addressItem]
 	_ = json.Unmarshal(b, &addrs)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/nodesweep/nodesweep/internal/census"
 	"github.com/nodesweep/nodesweep/internal/export"
+	"github.com/nodesweep/nodesweep/internal/record"
 )
 
 // nodeStatus is bitnodes' node status shape. We measure no bandwidth and
@@ -113,6 +114,8 @@ type historyBody struct {
 	Network     string                 `json:"network"`
 	Status      string                 `json:"status"`
 	LastOutcome string                 `json:"last_outcome"`
+	Transport   string                 `json:"transport"`            // v1 or v2 (BIP324), as last tested
+	V2Failure   string                 `json:"v2_failure,omitempty"` // why v2 failed before a v1 fallback
 	FirstTry    int64                  `json:"first_try"`
 	LastTry     int64                  `json:"last_try"`
 	LastSuccess *int64                 `json:"last_success"`
@@ -126,6 +129,13 @@ type historyBody struct {
 	Changes     []changeJSON           `json:"version_changes"`
 }
 
+func v2Failure(f record.V2Failure) string {
+	if f == record.V2OK {
+		return ""
+	}
+	return f.String()
+}
+
 func unixOrNil(t time.Time) *int64 {
 	if t.IsZero() {
 		return nil
@@ -136,7 +146,8 @@ func unixOrNil(t time.Time) *int64 {
 
 func history(n *census.NodeView) historyBody {
 	b := historyBody{Address: n.Addr.Host(), Port: n.Addr.Port(), Network: n.Addr.Network().String(), Status: status(n),
-		LastOutcome: n.LastClass.String(), FirstTry: n.FirstTry.Unix(), LastTry: n.LastTry.Unix(),
+		LastOutcome: n.LastClass.String(), Transport: n.Transport.String(), V2Failure: v2Failure(n.V2Failure),
+		FirstTry: n.FirstTry.Unix(), LastTry: n.LastTry.Unix(),
 		LastSuccess: unixOrNil(n.LastSuccess), Tests: n.Tests, Good: n.Good, Reliable: n.Reliable,
 		Reliability: map[string]census.Stat{}, Version: versionOf(n.Version),
 		Intervals: []intervalJSON{}, Changes: []changeJSON{}}

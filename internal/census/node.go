@@ -111,11 +111,14 @@ type Node struct {
 	Up          bool
 	Tests, Good int
 	LastClass   record.Class
-	Stats       [5]Stat
-	Version     *VersionInfo // from the last good test
-	Intervals   []Interval
-	Changes     []Change
-	lat         *latency
+	// Transport and V2Failure are the last test's.
+	Transport record.Transport
+	V2Failure record.V2Failure
+	Stats     [5]Stat
+	Version   *VersionInfo // from the last good test
+	Intervals []Interval
+	Changes   []Change
+	lat       *latency
 }
 
 // observe folds one test in; w are the windows (Windows, or scaled).
@@ -135,6 +138,7 @@ func (n *Node) observe(o *Observation, w *windows) {
 	n.Tests++
 	n.LastTry = o.Start
 	n.LastClass = o.Class
+	n.Transport, n.V2Failure = o.Transport, o.V2Failure
 	if good {
 		n.Good++
 		n.LastSuccess = o.Start

@@ -29,6 +29,9 @@ type Observation struct {
 	ConnectRTT time.Duration
 	Tries      int
 	Version    *VersionInfo // nil unless a version was received
+	// Transport is what the test spoke; V2Failure why its v2 leg failed.
+	Transport record.Transport
+	V2Failure record.V2Failure
 }
 
 // Good reports whether the handshake completed.
@@ -44,9 +47,10 @@ func VersionOf(v *record.Version) *VersionInfo {
 		Services: m.Services, Height: m.StartHeight, HasHeight: m.HasStartHeight}
 }
 
-func observe(a *record.Attempt) Observation {
+// ObservationOf is the census's view of one attempt (Tries left 0).
+func ObservationOf(a *record.Attempt) Observation {
 	return Observation{Addr: a.Addr, Class: a.Class, Start: a.Start, End: a.End,
-		ConnectRTT: a.ConnectRTT, Version: VersionOf(a.Version)}
+		ConnectRTT: a.ConnectRTT, Version: VersionOf(a.Version), Transport: a.Transport, V2Failure: a.V2Failure}
 }
 
 // merge folds attempt a into o by the nodes rule: a completed handshake is
@@ -54,7 +58,7 @@ func observe(a *record.Attempt) Observation {
 func (o *Observation) merge(a *record.Attempt) {
 	tries := o.Tries
 	if tries == 0 || !o.Good() {
-		*o = observe(a)
+		*o = ObservationOf(a)
 	}
 	o.Tries = tries + 1
 }
@@ -71,7 +75,7 @@ type Round struct {
 func RoundFromStore(src store.Reader, info store.CrawlInfo) (Round, error) {
 	r := Round{ID: info.ID, Network: info.Network, Start: info.Start, End: info.End}
 	err := nodes.Each(src, info.ID, func(n *nodes.Node) error {
-		o := observe(n.Attempt)
+		o := ObservationOf(n.Attempt)
 		o.Tries = n.Tries
 		r.Obs = append(r.Obs, o)
 		if o.End.After(r.End) && info.End.IsZero() {

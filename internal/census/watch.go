@@ -63,6 +63,8 @@ type NodeState struct {
 	Tests       int              `json:"tests"`
 	Good        int              `json:"good"`
 	LastClass   record.Class     `json:"last_class"`
+	Transport   record.Transport `json:"transport,omitempty"`
+	V2Failure   record.V2Failure `json:"v2_failure,omitempty"`
 	Stats       [5]Stat          `json:"stats"`
 	Version     *VersionInfo     `json:"version,omitempty"`
 	Intervals   []Interval       `json:"intervals,omitempty"`
@@ -112,7 +114,7 @@ func (c *Census) NodeState(a codec.Addr) (NodeState, bool) {
 	}
 	s := NodeState{Addr: n.Addr, FirstTry: n.FirstTry, LastTry: n.LastTry, LastSuccess: n.LastSuccess,
 		UpSince: n.UpSince, Up: n.Up, Tests: n.Tests, Good: n.Good, LastClass: n.LastClass, Stats: n.Stats,
-		Intervals: append([]Interval(nil), n.Intervals...)}
+		Transport: n.Transport, V2Failure: n.V2Failure, Intervals: append([]Interval(nil), n.Intervals...)}
 	if n.Version != nil {
 		v := *n.Version
 		s.Version = &v
@@ -131,7 +133,7 @@ func (c *Census) NodeState(a codec.Addr) (NodeState, bool) {
 func (c *Census) Restore(s NodeState) {
 	n := &Node{Addr: s.Addr, FirstTry: s.FirstTry, LastTry: s.LastTry, LastSuccess: s.LastSuccess,
 		UpSince: s.UpSince, Up: s.Up, Tests: s.Tests, Good: s.Good, LastClass: s.LastClass, Stats: s.Stats,
-		Version: s.Version, Intervals: s.Intervals}
+		Transport: s.Transport, V2Failure: s.V2Failure, Version: s.Version, Intervals: s.Intervals}
 	for _, ch := range s.Changes {
 		n.Changes = append(n.Changes, Change(ch))
 	}

@@ -463,8 +463,9 @@ func (w *Watch) replay(latest time.Time) (int, error) {
 
 // observation is the census's view of a test.
 func observation(a *record.Attempt) census.Observation {
-	return census.Observation{Addr: a.Addr, Class: a.Class, Start: a.Start, End: a.End, ConnectRTT: a.ConnectRTT,
-		Tries: 1, Version: census.VersionOf(a.Version)}
+	o := census.ObservationOf(a)
+	o.Tries = 1
+	return o
 }
 
 // stop ends the engines, records what they deliver, and makes it durable.

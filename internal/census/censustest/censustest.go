@@ -70,6 +70,12 @@ func Round(c *census.Census, ns []Node, r int) {
 			o.ConnectRTT = time.Duration(10+i) * time.Millisecond
 			o.Version = &census.VersionInfo{Protocol: n.Protocol, UserAgent: n.Agent, HasUserAgent: true, Services: n.Services,
 				Height: 925_000 + int32(r), HasHeight: true}
+			// Nodes advertising NODE_P2P_V2 complete a v2 handshake; the
+			// others fell back to v1 after a reset.
+			o.Transport, o.V2Failure = record.TransportV1, record.V2Reset
+			if n.Services&2048 != 0 {
+				o.Transport, o.V2Failure = record.TransportV2, record.V2OK
+			}
 		}
 		round.Obs = append(round.Obs, o)
 	}
