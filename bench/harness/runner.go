@@ -220,7 +220,10 @@ func runOne(ctx context.Context, opt Options, sc *Scenario, v Variant, round int
 func crawlArgs(sc *Scenario, v Variant, summary, network, cidr string, seeds []string) []string {
 	args := []string{"crawl", "--network", network, "--allow-net", cidr, "--progress", "plain", "--log-level", "warn",
 		"--max-conns", strconv.Itoa(sc.MaxConns), "--summary-json", summary,
-		"--transport", "v1"} // the engine comparisons are over v1; a variant's Args may override it
+		// The engine comparisons are over v1 with fixed timeouts (adaptive
+		// ones give what timed out a last try at 60 s, which would measure
+		// that policy, not the engine); a variant's Args may override both.
+		"--transport", "v1", "--timeouts", "fixed"}
 	for _, s := range seeds {
 		args = append(args, "--seed", s)
 	}
