@@ -175,7 +175,14 @@ func (s *Schedule) Done(a codec.Addr, start time.Time, good, answered bool) time
 		e.Fails++
 		e.Next = start.Add(s.backoff(e.Fails))
 	}
-	heap.Push(&s.queue, e)
+	// Queued already when a restart folds in a stored test of an address
+	// restore queued: moved, never queued twice (it would be dialled twice
+	// at once).
+	if e.idx >= 0 {
+		heap.Fix(&s.queue, e.idx)
+	} else {
+		heap.Push(&s.queue, e)
+	}
 	return e.Next
 }
 

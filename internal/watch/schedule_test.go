@@ -264,3 +264,38 @@ func TestTipByK(t *testing.T) {
 		}
 	}
 }
+
+// Done on an address that is queued, not in flight (a restart folding in
+// stored tests: restore queued it, then each replayed test is Done), moves
+// it in the queue: it is never queued twice, so it is never dialled twice
+// at once (two tests in flight of one address share a try number's key).
+func TestScheduleDoneWhileQueued(t *testing.T) {
+	tm := NewTiming(10*time.Minute, 1)
+	s := NewSchedule(tm)
+	a, b := addrN(1), addrN(2)
+	s.restore(&entry{Addr: a, Next: t0.Add(time.Hour), LastTested: t0}, t0)
+	s.Learn(b, t0)
+	for i := range 3 {
+		s.Done(a, t0.Add(time.Duration(i)*time.Second), true, false)
+	}
+	s.Done(b, t0, false, false) // learned, then a stored failure folded in
+	if len(s.queue) != 2 {
+		t.Fatalf("%d queued for 2 addresses", len(s.queue))
+	}
+	for i, e := range s.queue {
+		if e.idx != i {
+			t.Fatalf("queue[%d] has idx %d", i, e.idx)
+		}
+	}
+	seen := map[codec.Addr]int{}
+	for {
+		x, _, ok := s.Due(t0.Add(60 * 24 * time.Hour))
+		if !ok {
+			break
+		}
+		seen[x]++
+	}
+	if seen[a] != 1 || seen[b] != 1 {
+		t.Fatalf("due %d and %d times, want once each", seen[a], seen[b])
+	}
+}

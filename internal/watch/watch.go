@@ -34,7 +34,12 @@ const (
 	// k = 200 re-tests take 6 s).
 	TipMinReports = 5
 	TipShare      = 100
-	stateVersion  = 1
+	// ReplaySlack bounds how long one test lasts, dial to delivery, far
+	// above the engines' timeouts (connect 5 s, session 20 s, twice for
+	// v2-first's v1 leg, adaptive at most 60 s): a test delivered after an
+	// interval ended is recorded in the crawl it was dialled in.
+	ReplaySlack  = 5 * time.Minute
+	stateVersion = 1
 )
 
 // Persist is what the watch keeps in the store: its interval crawls and its
@@ -422,13 +427,14 @@ func (w *Watch) load(now time.Time) error {
 // a kill between the two leaves attempts the saved state does not count.
 // The store is the truth; each such attempt (started after its node's saved
 // last test) is folded in once, as it would have been. latest is the newest
-// last test among the saved states: only crawls that ran since one flush
-// period and one interval before it can hold such attempts.
+// last test among the saved states (no later than the kill): such an
+// attempt was recorded after the last flush, so dialled at most
+// ReplaySlack before it, in a crawl that ended (if at all) after that.
 func (w *Watch) replay(latest time.Time) (int, error) {
 	if latest.IsZero() {
 		return 0, nil
 	}
-	since := latest.Add(-w.cfg.FlushEvery - w.cfg.Timing.Interval)
+	since := latest.Add(-w.cfg.FlushEvery - ReplaySlack)
 	infos, err := w.cfg.Persist.Crawls()
 	if err != nil {
 		return 0, err
