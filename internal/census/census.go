@@ -37,10 +37,7 @@ type Config struct {
 }
 
 // Count is a label and how many.
-type Count struct {
-	Label string `json:"label"`
-	N     int    `json:"n"`
-}
+type Count = nodes.Count
 
 // Row is one reachable node of a snapshot, the bitnodes 13 fields.
 type Row struct {
@@ -223,29 +220,8 @@ func (c *Census) summarise(r Round) *Snapshot {
 	}
 	sortRows(s.Rows)
 	s.LatestHeight = nodes.TipHeight(heights)
-	s.Networks, s.Protocols, s.UserAgents, s.Outcomes = counts(nets, 0), counts(pvers, topN), counts(uas, topN), counts(outs, 0)
+	s.Networks, s.Protocols, s.UserAgents, s.Outcomes = nodes.Top(nets, 0), nodes.Top(pvers, topN), nodes.Top(uas, topN), nodes.Top(outs, 0)
 	return s
-}
-
-func counts(m map[string]int, n int) []Count {
-	out := make([]Count, 0, len(m))
-	for k, v := range m {
-		out = append(out, Count{k, v})
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].N != out[j].N {
-			return out[i].N > out[j].N
-		}
-		return out[i].Label < out[j].Label
-	})
-	if n > 0 && len(out) > n {
-		rest := 0
-		for _, c := range out[n:] {
-			rest += c.N
-		}
-		out = append(out[:n], Count{"other", rest})
-	}
-	return out
 }
 
 // sortRows orders rows by the address's canonical string, as exports do.

@@ -156,7 +156,7 @@ func checkCensus(t *testing.T, c *Census) {
 	if !ok || third.TotalNodes != 2 || third.V2 != 1 {
 		t.Errorf("round 3: %d nodes, %d v2; want 2 and 1", third.TotalNodes, third.V2)
 	}
-	wantOut := []Count{{"connect-timeout", 1}, {"refused", 1}}
+	wantOut := []Count{{Label: "connect-timeout", N: 1}, {Label: "refused", N: 1}}
 	if !reflect.DeepEqual(latest.Outcomes, wantOut) {
 		t.Errorf("outcomes %v, want %v", latest.Outcomes, wantOut)
 	}

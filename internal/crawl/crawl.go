@@ -296,8 +296,10 @@ func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
 
 func (c *Crawler) handle(a *record.Attempt) error {
 	if a.RetryV1 {
-		a.RetryV1 = false
-		if !c.stopping {
+		if c.stopping {
+			a.CutV1Leg()
+		} else {
+			a.RetryV1 = false
 			// The v2 leg found no v2 peer: the same job goes again over v1
 			// on a fresh connection, still in flight; only that leg is recorded.
 			c.sum.V1Fallbacks++

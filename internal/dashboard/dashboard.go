@@ -255,7 +255,7 @@ func shares(snaps []census.Snapshot, get func(census.Snapshot) []census.Count, l
 		if i == 5 {
 			break
 		}
-		if c.Label == "other" {
+		if c.Label == nodes.OtherLabel {
 			continue
 		}
 		l := report.Line{Name: c.Label, Color: report.Palette[len(lines)%len(report.Palette)]}

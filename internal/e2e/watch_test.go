@@ -72,6 +72,20 @@ func truthAt(tn *simnet.ChurnNode, x test) bool {
 // storedTests reads every non-aborted attempt of dir, by address, in order.
 func storedTests(t *testing.T, dir string) map[codec.Addr][]test {
 	t.Helper()
+	out := map[codec.Addr][]test{}
+	eachStoredTest(t, dir, func(a *record.Attempt) {
+		out[a.Addr] = append(out[a.Addr], test{a.Start, a.End, a.Class.Reachable()})
+	})
+	for _, ts := range out {
+		sort.Slice(ts, func(i, j int) bool { return ts[i].start.Before(ts[j].start) })
+	}
+	return out
+}
+
+// eachStoredTest calls fn with every stored attempt that is a test (not
+// cut short by our stop), crawl by crawl.
+func eachStoredTest(t *testing.T, dir string, fn func(*record.Attempt)) {
+	t.Helper()
 	r, err := store.OpenReader(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -81,21 +95,16 @@ func storedTests(t *testing.T, dir string) map[codec.Addr][]test {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[codec.Addr][]test{}
 	for _, in := range infos {
 		if err := r.EachAttempt(in.ID, store.ReadOptions{}, func(a *record.Attempt) error {
 			if a.Class != record.ClassAborted {
-				out[a.Addr] = append(out[a.Addr], test{a.Start, a.End, a.Class.Reachable()})
+				fn(a)
 			}
 			return nil
 		}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, ts := range out {
-		sort.Slice(ts, func(i, j int) bool { return ts[i].start.Before(ts[j].start) })
-	}
-	return out
 }
 
 // truthStats folds the truth's status at the watch's test times with the

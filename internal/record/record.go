@@ -150,6 +150,15 @@ type Attempt struct {
 	RetryV1 bool
 }
 
+// CutV1Leg is what a coordinator that is stopping does with a v2 leg that
+// wants its v1 leg (RetryV1): the test did not finish, so it is recorded as
+// cut short by our stop, not as the peer's failure.
+func (a *Attempt) CutV1Leg() {
+	a.RetryV1 = false
+	a.Class = ClassAborted
+	a.Detail = "stopped before the v1 leg (v2: " + a.V2Failure.String() + ")"
+}
+
 // AddrProtocol is the protocol version an attempt's addr (v1) payloads are
 // read with: the lower of ours (codec.ProtocolCurrent) and the peer's
 // version, ours when no version was received. It decides whether addr

@@ -65,11 +65,11 @@ func HTML(w io.Writer, st *Stats) error {
 	if !c.Finished {
 		state = "unfinished"
 	}
-	funnel := []Count{{"learned", st.Learned}, {"dialled", st.Dialled}, {"reachable", st.Reachable}}
+	funnel := []Count{{Label: "learned", N: st.Learned}, {Label: "dialled", N: st.Dialled}, {Label: "reachable", N: st.Reachable}}
 	var nets []Count
 	for _, n := range st.Networks {
 		if n.Learned+n.Dialled > 0 || n.Network.String() != "torv2" {
-			nets = append(nets, Count{n.Network.String(), n.Reachable})
+			nets = append(nets, Count{Label: n.Network.String(), N: n.Reachable})
 		}
 	}
 	// Every value passed as template.HTML below is built by svg.go, which

@@ -14,10 +14,7 @@ import (
 )
 
 // Count is one labelled number of a distribution.
-type Count struct {
-	Label string
-	N     int
-}
+type Count = nodes.Count
 
 // NetworkCount is the funnel of one network type.
 type NetworkCount struct {
@@ -166,20 +163,20 @@ func ComputeGeo(src store.Reader, info store.CrawlInfo, geo export.Geo) (*Stats,
 		st.Networks = append(st.Networks, *c)
 		delete(nets, n)
 	}
-	st.UserAgents = top(uas, TopN)
+	st.UserAgents = nodes.Top(uas, TopN)
 	st.V2Networks, st.V2Agents, st.V2Failures = v2.result(st.Networks)
-	st.Protocols = top(protos, 0)
-	st.ServiceSets = top(sets, 10)
-	st.Failures = top(fails, 0)
+	st.Protocols = nodes.Top(protos, 0)
+	st.ServiceSets = nodes.Top(sets, 10)
+	st.Failures = nodes.Top(fails, 0)
 	if geo != nil {
-		st.Countries, st.ASNs = top(countries, TopN), top(asns, TopN)
+		st.Countries, st.ASNs = nodes.Top(countries, TopN), nodes.Top(asns, TopN)
 	}
 	for _, f := range nodes.KnownServices {
-		st.Services = append(st.Services, Count{nodes.ServiceName(f), services[f]})
+		st.Services = append(st.Services, Count{Label: nodes.ServiceName(f), N: services[f]})
 		delete(services, f)
 	}
 	for f, n := range services {
-		st.Services = append(st.Services, Count{nodes.ServiceName(f), n})
+		st.Services = append(st.Services, Count{Label: nodes.ServiceName(f), N: n})
 	}
 	st.Tip = nodes.TipHeight(heights)
 	st.Heights = len(heights)
@@ -200,29 +197,6 @@ func ComputeGeo(src store.Reader, info store.CrawlInfo, geo export.Geo) (*Stats,
 	}
 	st.Connect, st.Version = latency(connect), latency(version)
 	return st, nil
-}
-
-// top sorts a histogram by count (then label) and keeps n entries plus an
-// "(other)" sum; n = 0 keeps all.
-func top(m map[string]int, n int) []Count {
-	out := make([]Count, 0, len(m))
-	for k, v := range m {
-		out = append(out, Count{k, v})
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].N != out[j].N {
-			return out[i].N > out[j].N
-		}
-		return out[i].Label < out[j].Label
-	})
-	if n > 0 && len(out) > n {
-		other := 0
-		for _, c := range out[n:] {
-			other += c.N
-		}
-		out = append(out[:n], Count{"(other)", other})
-	}
-	return out
 }
 
 func latency(d []time.Duration) Latency {

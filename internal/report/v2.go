@@ -87,7 +87,7 @@ func (a *v2Acc) result(nets []NetworkCount) (byNet, byAgent []V2Count, failures 
 	if len(byAgent) > TopN {
 		byAgent = byAgent[:TopN]
 	}
-	return byNet, byAgent, top(a.failures, 0)
+	return byNet, byAgent, nodes.Top(a.failures, 0)
 }
 
 // textV2 writes the BIP324 section of the terminal report.
@@ -112,7 +112,7 @@ func v2Charts(st *Stats) []chart {
 	bars := func(cs []V2Count) []Count {
 		var out []Count
 		for _, c := range cs {
-			out = append(out, Count{c.Label + " — advertise NODE_P2P_V2", c.Advertised}, Count{c.Label + " — v2 measured", c.Measured})
+			out = append(out, Count{Label: c.Label + " — advertise NODE_P2P_V2", N: c.Advertised}, Count{Label: c.Label + " — v2 measured", N: c.Measured})
 		}
 		return out
 	}

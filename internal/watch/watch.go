@@ -15,6 +15,7 @@ import (
 	"github.com/nodesweep/nodesweep/internal/census"
 	"github.com/nodesweep/nodesweep/internal/engine"
 	"github.com/nodesweep/nodesweep/internal/record"
+	"github.com/nodesweep/nodesweep/internal/session"
 	"github.com/nodesweep/nodesweep/store"
 )
 
@@ -76,7 +77,11 @@ type Config struct {
 	Sink     record.Sink // the store's Writer: every attempt and sighting
 	Routable func(codec.Addr) bool
 	// Dial starts a test of job; getaddr asks the node for addresses.
-	Dial       func(job engine.Job, getaddr bool)
+	Dial func(job engine.Job, getaddr bool)
+	// Transport is every test's policy (the zero policy is v1). Under
+	// v2-first a v2 leg that found no v2 peer is dialled again over v1 on a
+	// fresh connection: one test, recorded once.
+	Transport  session.Policy
 	MaxConns   int
 	DialRate   float64 // per second; 0: DefaultDialRate; < 0 unlimited
 	FlushEvery time.Duration
@@ -104,11 +109,14 @@ type Watch struct {
 	round    census.Round
 	obs      map[codec.Addr]int // index into round.Obs
 	tries    map[codec.Addr]uint8
-	dialedIn map[codec.Addr]record.CrawlID // the interval each test in flight was dialled in
+	dialedIn map[codec.Addr]inFlight // each test in flight
+	stopping bool
 	heights  []int32
 	dirty    map[codec.Addr]bool
 	fresh    []codec.Addr
 	tested   int
+	// v1Fallbacks counts v2-first tests dialled again over v1.
+	v1Fallbacks int
 	// holdEvents counts the holder's events by kind.
 	holdEvents [EventVersion + 1]atomic.Int64
 }
@@ -139,7 +147,7 @@ func New(cfg Config) *Watch {
 	}
 	return &Watch{cfg: cfg, sched: NewSchedule(cfg.Timing), results: make(chan *record.Attempt, cfg.MaxConns+64),
 		events: make(chan Event, 4096), lim: rate.NewLimiter(limit, max(1, int(float64(limit)/20))),
-		dirty: map[codec.Addr]bool{}, dialedIn: map[codec.Addr]record.CrawlID{}}
+		dirty: map[codec.Addr]bool{}, dialedIn: map[codec.Addr]inFlight{}}
 }
 
 // SetDial sets Config.Dial (the engines are built with Deliver, after New).
@@ -221,8 +229,8 @@ func (w *Watch) dialSome(now time.Time) time.Time {
 		if try < 255 {
 			w.tries[a] = try + 1
 		}
-		w.dialedIn[a] = w.epoch
-		w.cfg.Dial(engine.Job{Addr: a, Try: try}, getaddr)
+		w.dialedIn[a] = inFlight{crawl: w.epoch, getaddr: getaddr}
+		w.cfg.Dial(engine.Job{Addr: a, Try: try, Transport: w.cfg.Transport}, getaddr)
 	}
 	if d := w.sched.NextDue(); !d.IsZero() && w.inflight < w.cfg.MaxConns {
 		return d
@@ -233,14 +241,27 @@ func (w *Watch) dialSome(now time.Time) time.Time {
 // handle folds one finished test in: the store, the schedule, the census,
 // the interval's round; addresses it brought are learned.
 func (w *Watch) handle(a *record.Attempt) error {
+	f, ok := w.dialedIn[a.Addr]
+	if a.RetryV1 {
+		if !ok || w.stopping {
+			a.CutV1Leg()
+		} else {
+			// The v2 leg found no v2 peer: the same test goes again over
+			// v1, still in flight; only that leg is recorded.
+			a.RetryV1 = false
+			w.v1Fallbacks++
+			w.cfg.Dial(engine.Job{Addr: a.Addr, Try: a.Try, Transport: session.PolicyV1, V2Failure: a.V2Failure}, f.getaddr)
+			return nil
+		}
+	}
 	w.inflight--
 	now := w.cfg.Clock.Now()
 	// Recorded in the interval it was dialled in: its try number is that
 	// interval's (a test still in flight when an interval ends would
 	// otherwise overwrite a test of the next with the same number).
 	a.Crawl = w.epoch
-	if id, ok := w.dialedIn[a.Addr]; ok {
-		a.Crawl = id
+	if ok {
+		a.Crawl = f.crawl
 		delete(w.dialedIn, a.Addr)
 	}
 	err := w.cfg.Sink.Record(a)
@@ -338,7 +359,7 @@ func (w *Watch) closeEpoch(now time.Time) error {
 	tip := census.TipByK(w.heights, max(TipMinReports, good/TipShare))
 	w.cfg.Census.Publish(w.round, tip)
 	w.cfg.Log.Info().Str("crawl", w.epoch.String()).Int("tested", len(w.round.Obs)).Int("good", good).
-		Int32("tip", tip).Int("known", w.sched.Len()).Int("in_flight", w.inflight).Msg("watch interval")
+		Int32("tip", tip).Int("known", w.sched.Len()).Int("in_flight", w.inflight).Int("v1_fallbacks", w.v1Fallbacks).Msg("watch interval")
 	if w.cfg.OnInterval != nil {
 		w.cfg.OnInterval(w.epoch, len(w.round.Obs), good)
 	}
@@ -476,6 +497,7 @@ func observation(a *record.Attempt) census.Observation {
 
 // stop ends the engines, records what they deliver, and makes it durable.
 func (w *Watch) stop(stop func() error) error {
+	w.stopping = true
 	done := make(chan error, 1)
 	go func() { done <- stop() }()
 	var err error
@@ -490,6 +512,13 @@ func (w *Watch) stop(stop func() error) error {
 			return errors.Join(err, serr, w.flush())
 		}
 	}
+}
+
+// inFlight is what the watch keeps of a test in flight: the interval it
+// was dialled in and whether it asks for addresses.
+type inFlight struct {
+	crawl   record.CrawlID
+	getaddr bool
 }
 
 // Census is the census the watch feeds.
