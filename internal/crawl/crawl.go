@@ -417,20 +417,7 @@ func (c *Crawler) stop(eng Engine) error {
 	c.cfg.Log.Info().Int("in_flight", c.inflight).Dur("grace", c.cfg.Drain).Msg("stopping: no new dials")
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Drain)
 	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- eng.Shutdown(ctx) }()
-	var err error
-	for {
-		select {
-		case a := <-c.results:
-			err = errors.Join(err, c.handle(a))
-		case cerr := <-done:
-			for c.inflight > 0 {
-				err = errors.Join(err, c.handle(<-c.results))
-			}
-			return errors.Join(err, cerr)
-		}
-	}
+	return engine.Drain(c.results, func() error { return eng.Shutdown(ctx) }, c.handle, func() int { return c.inflight })
 }
 
 func (c *Crawler) finish(err error) (Summary, error) {

@@ -57,6 +57,15 @@ func fastOptions() app.CrawlOptions {
 	}
 }
 
+// onSim points o at the simulated network n: its seeds, its address range
+// allowed (loopback is not publicly routable), its network's magic.
+func onSim(o app.CrawlOptions, n *simnet.Network) app.CrawlOptions {
+	o.Seeds = append(o.Seeds, seedsOf(n)...)
+	o.AllowNets = append(o.AllowNets, n.Config().Range.String())
+	o.Network = codec.Params(n.Config().Network)
+	return o
+}
+
 func testLogger() zerolog.Logger {
 	if os.Getenv("E2E_LOG") != "" {
 		return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).Level(zerolog.InfoLevel)
@@ -87,12 +96,8 @@ func crawlSim(t *testing.T, cfg simnet.Config, o app.CrawlOptions, tor bool) *si
 	if tor {
 		o.TorProxy = n.Ports().SOCKS
 	}
-	for _, s := range n.Seeds() {
-		o.Seeds = append(o.Seeds, s.String())
-	}
-	o.AllowNets = []string{n.Config().Range.String()}
+	o = onSim(o, n)
 	o.Sink = sc.mem
-	o.Network = codec.Params(n.Config().Network)
 	start := time.Now()
 	sc.res, err = app.Crawl(ctx, o)
 	if err != nil {

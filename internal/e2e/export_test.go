@@ -4,19 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 
 	"github.com/nodesweep/nodesweep/bench/simnet"
 	"github.com/nodesweep/nodesweep/internal/app"
 	"github.com/nodesweep/nodesweep/internal/enrich"
+	"github.com/nodesweep/nodesweep/internal/enrich/mmdbtest"
 	"github.com/nodesweep/nodesweep/internal/export"
 	"github.com/nodesweep/nodesweep/internal/nodes"
 	"github.com/nodesweep/nodesweep/store"
@@ -90,16 +87,10 @@ func checkGeoExport(t *testing.T, n *simnet.Network, st *store.Store, info store
 	}
 	cities := map[string]mmdbtype.Map{}
 	for _, h := range geoHalves {
-		cities[h.cidr] = mmdbtype.Map{
-			"city":     mmdbtype.Map{"names": mmdbtype.Map{"en": mmdbtype.String(h.city)}},
-			"country":  mmdbtype.Map{"iso_code": mmdbtype.String(h.country)},
-			"location": mmdbtype.Map{"latitude": mmdbtype.Float64(h.lat), "longitude": mmdbtype.Float64(h.lon), "time_zone": mmdbtype.String(h.tz)},
-		}
+		cities[h.cidr] = mmdbtest.City(h.city, h.country, h.tz, h.lat, h.lon)
 	}
-	cityDB := writeMMDB(t, "GeoLite2-City", cities)
-	asnDB := writeMMDB(t, "GeoLite2-ASN", map[string]mmdbtype.Map{"127.16.0.0/12": {
-		"autonomous_system_number": mmdbtype.Uint32(64500), "autonomous_system_organization": mmdbtype.String("Simulated Networks"),
-	}})
+	cityDB := mmdbtest.Write(t, "GeoLite2-City", cities)
+	asnDB := mmdbtest.Write(t, "GeoLite2-ASN", map[string]mmdbtype.Map{"127.16.0.0/12": mmdbtest.ASN(64500, "Simulated Networks")})
 	g, err := enrich.Open(cityDB, asnDB)
 	if err != nil {
 		t.Fatal(err)
@@ -158,32 +149,3 @@ func jsonText(v any) string {
 	return string(b)
 }
 
-// writeMMDB writes a MaxMind database of the given type mapping CIDRs to records.
-func writeMMDB(t *testing.T, dbType string, data map[string]mmdbtype.Map) string {
-	t.Helper()
-	w, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: dbType, RecordSize: 24, IncludeReservedNetworks: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for cidr, v := range data {
-		_, n, err := net.ParseCIDR(cidr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Insert(n, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	path := filepath.Join(t.TempDir(), dbType+".mmdb")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.WriteTo(f); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}

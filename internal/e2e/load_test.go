@@ -19,7 +19,6 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/nodesweep/nodesweep/bench/simnet"
-	"github.com/nodesweep/nodesweep/codec"
 	"github.com/nodesweep/nodesweep/internal/app"
 )
 
@@ -46,13 +45,8 @@ func TestServeLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	o := fastOptions()
+	o := onSim(fastOptions(), n)
 	o.DB = filepath.Join(t.TempDir(), "db")
-	for _, s := range n.Seeds() {
-		o.Seeds = append(o.Seeds, s.String())
-	}
-	o.AllowNets = []string{n.Config().Range.String()}
-	o.Network = codec.Params(n.Config().Network)
 	o.Interval = interval
 	type round struct {
 		start time.Time

@@ -69,10 +69,7 @@ func TestInterruptThenResume(t *testing.T) {
 	// In learning order: the prioritised frontier finds all 1,240 reachable
 	// nodes in the first 1.5 s, leaving the resume nothing reachable to find.
 	o.Order = frontier.OrderFIFO
-	o.AllowNets = []string{n.Config().Range.String()}
-	for _, s := range n.Seeds() {
-		o.Seeds = append(o.Seeds, s.String())
-	}
+	o = onSim(o, n)
 
 	stopCtx, stop := context.WithCancel(ctx)
 	time.AfterFunc(1500*time.Millisecond, stop)

@@ -40,13 +40,8 @@ func TestServeCensus(t *testing.T) {
 	}
 	defer n.Close()
 
-	o := fastOptions()
+	o := onSim(fastOptions(), n)
 	o.DB = filepath.Join(t.TempDir(), "db")
-	for _, s := range n.Seeds() {
-		o.Seeds = append(o.Seeds, s.String())
-	}
-	o.AllowNets = []string{n.Config().Range.String()}
-	o.Network = codec.Params(n.Config().Network)
 	o.Interval, o.Rounds = time.Second, 3
 	so := app.ServeOptions{HTTP: "127.0.0.1:0", DNS: "127.0.0.1:0", DNSZone: serveZone, DNSNS: "ns1." + serveZone,
 		DNSMbox: "ops@nodesweep.test", DNSRefresh: 100 * time.Millisecond, DNSPort: n.Ports().Accept, APIRate: -1}

@@ -47,8 +47,8 @@ func startChurn(t *testing.T, ctx context.Context, cs churnSpec) *simnet.Network
 }
 
 func watchOptions(n *simnet.Network, dir string) app.CrawlOptions {
-	o := fastOptions()
-	o.Seeds, o.AllowNets, o.DB = seedsOf(n), []string{n.Config().Range.String()}, dir
+	o := onSim(fastOptions(), n)
+	o.DB = dir
 	o.Interval = 10 * time.Minute
 	return o
 }

@@ -11,65 +11,24 @@ import (
 	"testing"
 	"time"
 
-	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 	"github.com/miekg/dns"
 
 	"github.com/nodesweep/nodesweep/codec"
 	"github.com/nodesweep/nodesweep/internal/dnstest"
+	"github.com/nodesweep/nodesweep/internal/enrich/mmdbtest"
 )
-
-func writeDB(t *testing.T, dbType string, data map[string]mmdbtype.Map) string {
-	t.Helper()
-	w, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: dbType, RecordSize: 24, IncludeReservedNetworks: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for cidr, v := range data {
-		_, n, err := net.ParseCIDR(cidr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Insert(n, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	path := filepath.Join(t.TempDir(), dbType+".mmdb")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.WriteTo(f); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-func city(name, country, tz string, lat, lon float64) mmdbtype.Map {
-	return mmdbtype.Map{
-		"city":     mmdbtype.Map{"names": mmdbtype.Map{"en": mmdbtype.String(name), "de": mmdbtype.String(name + "-de")}},
-		"country":  mmdbtype.Map{"iso_code": mmdbtype.String(country)},
-		"location": mmdbtype.Map{"latitude": mmdbtype.Float64(lat), "longitude": mmdbtype.Float64(lon), "time_zone": mmdbtype.String(tz)},
-	}
-}
-
-func asn(n uint32, org string) mmdbtype.Map {
-	return mmdbtype.Map{"autonomous_system_number": mmdbtype.Uint32(n), "autonomous_system_organization": mmdbtype.String(org)}
-}
 
 func testGeo(t *testing.T) *Geo {
 	t.Helper()
-	cityPath := writeDB(t, "GeoLite2-City", map[string]mmdbtype.Map{
-		"198.51.100.0/24": city("Berlin", "DE", "Europe/Berlin", 52.52, 13.405),
-		"2001:db8::/32":   city("Tokyo", "JP", "Asia/Tokyo", 35.69, 139.69),
+	cityPath := mmdbtest.Write(t, "GeoLite2-City", map[string]mmdbtype.Map{
+		"198.51.100.0/24": mmdbtest.City("Berlin", "DE", "Europe/Berlin", 52.52, 13.405),
+		"2001:db8::/32":   mmdbtest.City("Tokyo", "JP", "Asia/Tokyo", 35.69, 139.69),
 		"203.0.113.0/24":  {"country": mmdbtype.Map{"iso_code": mmdbtype.String("FR")}}, // country only
 	})
-	asnPath := writeDB(t, "GeoLite2-ASN", map[string]mmdbtype.Map{
-		"198.51.100.0/25": asn(24940, "Hetzner Online GmbH"),
-		"2001:db8::/32":   asn(2516, "KDDI CORPORATION"),
+	asnPath := mmdbtest.Write(t, "GeoLite2-ASN", map[string]mmdbtype.Map{
+		"198.51.100.0/25": mmdbtest.ASN(24940, "Hetzner Online GmbH"),
+		"2001:db8::/32":   mmdbtest.ASN(2516, "KDDI CORPORATION"),
 	})
 	g, err := Open(cityPath, asnPath)
 	if err != nil {
@@ -103,7 +62,7 @@ func TestLookup(t *testing.T) {
 }
 
 func TestOpenPartialAndErrors(t *testing.T) {
-	asnPath := writeDB(t, "GeoLite2-ASN", map[string]mmdbtype.Map{"198.51.100.0/24": asn(64500, "Example")})
+	asnPath := mmdbtest.Write(t, "GeoLite2-ASN", map[string]mmdbtype.Map{"198.51.100.0/24": mmdbtest.ASN(64500, "Example")})
 	g, err := Open("", asnPath)
 	if err != nil {
 		t.Fatal(err)

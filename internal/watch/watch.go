@@ -498,20 +498,8 @@ func observation(a *record.Attempt) census.Observation {
 // stop ends the engines, records what they deliver, and makes it durable.
 func (w *Watch) stop(stop func() error) error {
 	w.stopping = true
-	done := make(chan error, 1)
-	go func() { done <- stop() }()
-	var err error
-	for {
-		select {
-		case a := <-w.results:
-			err = errors.Join(err, w.handle(a))
-		case serr := <-done:
-			for w.inflight > 0 {
-				err = errors.Join(err, w.handle(<-w.results))
-			}
-			return errors.Join(err, serr, w.flush())
-		}
-	}
+	err := engine.Drain(w.results, stop, w.handle, func() int { return w.inflight })
+	return errors.Join(err, w.flush())
 }
 
 // inFlight is what the watch keeps of a test in flight: the interval it
