@@ -71,7 +71,7 @@ load: ## the census served under load (< 3 min): 1,000 API clients for 60 s and 
 .PHONY: help build demo test test-e2e race fuzz lint tools load
 
 BENCH_FLAGS ?=
-bench: build ## full benchmark (< 20 min): bench/results/latest.md and the S4 plots
+bench: build ## full benchmark (about 45 min on 2 cores, S9 included): bench/results/latest.md and the S4 plots
 	$(BIN)/nodesweep bench --out bench/results/latest.md $(BENCH_FLAGS)
 
 bench-quick: build ## quick benchmark (< 3 min): bench/results/quick.md

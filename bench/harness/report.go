@@ -37,7 +37,7 @@ func (rep *Report) Markdown(w io.Writer) {
 		fmt.Fprintf(w, "- Noise: other programs on the machine used %s CPU-s per run (median (min–max); column \"other CPU s\"): "+
 			"the 2 cores are shared with whatever else runs, so compare variants within a scenario (they alternate) rather than across files.\n", st.Format(1))
 	}
-	fmt.Fprintf(w, "- Reproduce: `make bench` (full, < 20 min) or `make bench-quick` (< 3 min); `bin/nodesweep bench -h` for scenario selection.\n\n")
+	fmt.Fprintf(w, "- Reproduce: `make bench` (full, about 45 min on 2 cores, 25 of them the 10-minute S9 holds) or `make bench-quick` (< 3 min); `bin/nodesweep bench -h` for scenario selection.\n\n")
 	fmt.Fprintf(w, "Each run starts the simulator (`nodesweep sim`) and the crawler (`nodesweep crawl`) as separate processes on loopback; both share the machine's cores. "+
 		"Variants alternate run by run (A B A B …). Cells are `median (min–max)`. CPU comes from the crawler child's rusage (user+sys); peak RSS is the child's VmHWM polled every 20 ms "+
 		"(not ru_maxrss: Go starts children with clone(CLONE_VM), and at exec the kernel folds the parent's high-water RSS into the child's ru_maxrss, so every child would report at least the harness's own peak); wall time, "+
