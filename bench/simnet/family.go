@@ -128,7 +128,8 @@ func (l *layout) indexOfIP(ip netip.Addr) (uint32, bool) {
 // that is no identity is stray, not forbidden).
 func (l *layout) inRanges(ip netip.Addr) bool {
 	ip = ip.Unmap()
-	return l.cfg.Range.Contains(ip) || l.cfg.hasIPv6() && (l.cfg.IPv6Range.Contains(ip) || l.cfg.CJDNSRange.Contains(ip))
+	return l.cfg.Range.Contains(ip) || l.cfg.IPv6Nodes > 0 && l.cfg.IPv6Range.Contains(ip) ||
+		l.cfg.CJDNSNodes > 0 && l.cfg.CJDNSRange.Contains(ip)
 }
 
 // forbiddenIP returns the k-th forbidden address: with IPv6 identities,
@@ -155,9 +156,16 @@ func (l *layout) outsideCJDNSRange(raw []byte) {
 }
 
 // listen6 starts the IPv6 listeners on the ports the IPv4 ones got, after
-// checking without sending anything that both ranges are local routes.
+// checking without sending anything that the ranges in use are local routes.
 func (n *Network) listen6() error {
-	for _, p := range []netip.Prefix{n.cfg.IPv6Range, n.cfg.CJDNSRange} {
+	var used []netip.Prefix
+	if n.cfg.IPv6Nodes > 0 {
+		used = append(used, n.cfg.IPv6Range)
+	}
+	if n.cfg.CJDNSNodes > 0 {
+		used = append(used, n.cfg.CJDNSRange)
+	}
+	for _, p := range used {
 		if err := localRoute(p.Addr()); err != nil {
 			return fmt.Errorf("simnet: %s must be local (in a network namespace: ip -6 route add local %s dev lo): %w", p, p, err)
 		}
@@ -171,7 +179,7 @@ func (n *Network) listen6() error {
 	if n.blackhole6, _, err = rawSocket(ip, n.cfg.BlackholePort, true); err != nil {
 		return fmt.Errorf("simnet: IPv6 blackhole port: %w", err)
 	}
-	fill := netip.AddrPortFrom(n.cfg.IPv6Range.Addr(), n.cfg.BlackholePort)
+	fill := netip.AddrPortFrom(used[0].Addr(), n.cfg.BlackholePort) // no identity: the range's first address
 	if n.bhFill6, err = net.DialTimeout("tcp6", fill.String(), 2*time.Second); err != nil {
 		return fmt.Errorf("simnet: filling the IPv6 blackhole queue: %w", err)
 	}
