@@ -66,12 +66,12 @@ func crawlIPv6(t *testing.T, engine string) {
 	}
 	dir := t.TempDir()
 	o := fastOptions()
-	o.Engine, o.DB, o.CJDNS = engine, dir, false
+	o.Engine, o.DB, o.CJDNS = engine, dir, true
 	o.Seeds = seedsOf(n)
 	// Only the simulated ranges: the forbidden IPv6 addresses next to the
 	// IPv6 range are documentation addresses the policy must refuse. CJDNS
 	// needs no --allow-net: --cjdns dials fc00::/8 directly.
-	o.AllowNets = []string{sc.truth.Range, "2001:db8::/32"}
+	o.AllowNets = []string{sc.truth.Range, sc.truth.IPv6Range}
 	o.Network = codec.Params(n.Config().Network)
 	o.Tap = func(_ record.CrawlID, _ time.Time, s record.Sink) (record.Sink, func(time.Time, bool)) {
 		return teeSink{s, sc.mem}, func(time.Time, bool) {}
