@@ -45,7 +45,7 @@ lint: tools ## gofmt check, go vet, staticcheck, shellcheck
 	$(TOOLS)/staticcheck ./...
 	@scripts=$$(git ls-files '*.sh' 2>/dev/null); if [ -n "$$scripts" ]; then shellcheck $$scripts; fi
 
-tools: $(TOOLS)/staticcheck $(TOOLS)/btcd /usr/bin/shellcheck /usr/bin/chromium /usr/bin/dig /usr/lib/python3/dist-packages/requests/__init__.py ## install pinned tools into .tools/
+tools: $(TOOLS)/staticcheck $(TOOLS)/btcd /usr/bin/shellcheck /usr/bin/chromium /usr/bin/dig /usr/sbin/ip /usr/lib/python3/dist-packages/requests/__init__.py ## install pinned tools into .tools/
 
 $(TOOLS)/staticcheck:
 	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
@@ -61,6 +61,9 @@ $(TOOLS)/btcd:
 
 /usr/bin/dig: # dig queries the DNS seeder in internal/dnsseed's and internal/e2e's tests
 	(apt-get install -y bind9-dnsutils >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y bind9-dnsutils >/dev/null))
+
+/usr/sbin/ip: # iproute2 makes IPv6 and CJDNS prefixes local in internal/e2e's network namespace (TestIPv6CJDNS)
+	(apt-get install -y iproute2 >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y iproute2 >/dev/null))
 
 /usr/lib/python3/dist-packages/requests/__init__.py: # a bitnodes API client runs against the census API in internal/e2e
 	(apt-get install -y python3-requests >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y python3-requests >/dev/null))

@@ -68,6 +68,12 @@ MUTATIONS = [
      [("internal/session/session.go", "\tout = s.send(out, codec.CmdVerack, nil)\n\tif !s.cfg.NoGetAddr {",
        "\tout = s.send(out, codec.CmdGetAddr, nil)\n\tout = s.send(out, codec.CmdVerack, nil)\n\tif !s.cfg.NoGetAddr {")],
      "./internal/e2e", "TestHealthy"),
+    ("reactor-ipv6-on-ipv4-sockets",
+     [("eventloop/loop.go", "Addr: ap.Addr().As16()}, unix.AF_INET6", "Addr: ap.Addr().As16()}, unix.AF_INET")],
+     "./internal/e2e", "TestIPv6CJDNS"),
+    ("policy-dials-any-ipv6",
+     [("internal/frontier/policy.go", "\t\tif pr.Contains(ip) {", "\t\tif pr.Contains(ip) || ip.Is6() {")],
+     "./internal/e2e", "TestIPv6CJDNS"),
 ]
 
 if only:

@@ -26,6 +26,43 @@ const (
 	NetCJDNS NetID = 6
 )
 
+// String is the network's name in an export's "network" column: ipv4,
+// ipv6, onion, i2p, cjdns.
+func (n NetID) String() string {
+	switch n {
+	case NetIPv4:
+		return "ipv4"
+	case NetIPv6:
+		return "ipv6"
+	case NetTorV3:
+		return "onion"
+	case NetI2P:
+		return "i2p"
+	case NetCJDNS:
+		return "cjdns"
+	}
+	return "net" + strconv.Itoa(int(n))
+}
+
+// networkOf is the network of an address in canonical form (fc00::/8 is
+// CJDNS, as BIP155 assigns it).
+func networkOf(canon string) NetID {
+	switch {
+	case strings.HasPrefix(canon, "[fc"):
+		return NetCJDNS
+	case strings.HasPrefix(canon, "["):
+		return NetIPv6
+	}
+	host, _, _ := strings.Cut(canon, ":")
+	switch {
+	case strings.HasSuffix(host, ".onion"):
+		return NetTorV3
+	case strings.HasSuffix(host, ".b32.i2p"):
+		return NetI2P
+	}
+	return NetIPv4
+}
+
 // rawLen is the BIP155 address length of each network (0: unknown).
 func (n NetID) rawLen() int {
 	switch n {

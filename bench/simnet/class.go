@@ -9,7 +9,7 @@ import (
 // "class" of the ground truth.
 type Class uint8
 
-// Outcome classes of simulated IPv4 identities.
+// Outcome classes of simulated identities (IPv4, IPv6, CJDNS).
 const (
 	ClassInvalid     Class = iota
 	ClassReachable         // completes the handshake, answers getaddr once
@@ -108,14 +108,15 @@ func (c *Class) UnmarshalText(b []byte) error {
 // IsHostile reports whether c is one of the hostile kinds.
 func (c Class) IsHostile() bool { return c >= HostileGarbagePrefix && c <= HostileCloseMidMessage }
 
-// isIPv4Class: classes an identity of the simulated range can have.
-func (c Class) isIPv4Class() bool {
+// isIdentityClass: classes an identity of the simulated ranges (IPv4, IPv6,
+// CJDNS) can have.
+func (c Class) isIdentityClass() bool {
 	return c >= ClassReachable && c <= HostileCloseMidMessage && c != ClassHostile
 }
 
-// Dialable reports whether a crawler limited to the simulated range may dial
+// Dialable reports whether a crawler limited to the simulated ranges may dial
 // an address of this class.
-func (c Class) Dialable() bool { return c.isIPv4Class() }
+func (c Class) Dialable() bool { return c.isIdentityClass() }
 
 // SendsVersion reports whether a node of this class sends a valid version
 // message of the simulated network: its truth entry carries version fields.

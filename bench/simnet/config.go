@@ -37,21 +37,37 @@ type Config struct {
 	Seed    uint64
 	Network Params // magic and default port; zero = Mainnet
 
-	// Nodes is the number of simulated IPv4 identities in Range (the
-	// "dialable" ones; onion/I2P/CJDNS/forbidden addresses come on top).
+	// Nodes is the number of simulated dialable identities (onion, I2P,
+	// gossip-only CJDNS and forbidden addresses come on top). The last
+	// IPv6Nodes + CJDNSNodes of them live in IPv6Range and CJDNSRange, the
+	// others in Range (IPv4).
 	Nodes int
-	Mix   Mix
+	// IPv6Nodes and CJDNSNodes of Nodes listen on IPv6 and on CJDNS
+	// (fc00::/8) addresses, with the same class mix as the IPv4 ones.
+	// Their ranges must be local: on Linux, `ip -6 route add local PREFIX
+	// dev lo` in a network namespace of one's own (never on a shared host:
+	// the simulator only listens, but a crawler's dials must stay local).
+	IPv6Nodes, CJDNSNodes int
+
+	Mix Mix
 	// HostileKinds are the hostile behaviours the "hostile" share is spread
 	// over; nil = all of AllHostileKinds.
 	HostileKinds []Class
 
 	// Extra gossiped addresses that a crawler must record but never dial
-	// directly; -1 = none, 0 = profile default.
+	// directly; -1 = none, 0 = profile default (no gossip-only CJDNS when
+	// CJDNSNodes > 0: a crawler on CJDNS dials every CJDNS address).
+	// With IPv6Nodes > 0 half the forbidden addresses are IPv6, in the
+	// sibling of IPv6Range (2001:db8:1::/48 beside 2001:db8::/48).
 	Onions, I2Ps, CJDNSs, Forbidden int
 
 	// Range holds the simulated IPv4 identities; it must lie inside
 	// 127.0.0.0/8. Default 127.16.0.0/12.
 	Range netip.Prefix
+	// IPv6Range holds the IPv6 identities (default 2001:db8::/48, the
+	// documentation prefix); CJDNSRange the CJDNS ones (default
+	// fc00:db8::/32). Both at most /96 long.
+	IPv6Range, CJDNSRange netip.Prefix
 	// ListenIP is the address the listeners bind; default 0.0.0.0 (the only
 	// way one socket answers every 127.a.b.c of the range).
 	ListenIP netip.Addr
@@ -129,6 +145,14 @@ var profiles = map[string]profileDefaults{
 // DefaultRange is where simulated identities live unless Config.Range says otherwise.
 var DefaultRange = netip.MustParsePrefix("127.16.0.0/12")
 
+// Default IPv6 and CJDNS ranges, and where they must lie.
+var (
+	DefaultIPv6Range  = netip.MustParsePrefix("2001:db8::/48")
+	DefaultCJDNSRange = netip.MustParsePrefix("fc00:db8::/32")
+	documentation6    = netip.MustParsePrefix("2001:db8::/32")
+	cjdns8            = netip.MustParsePrefix("fc00::/8")
+)
+
 var loopback8 = netip.MustParsePrefix("127.0.0.0/8")
 
 // Defaults returns cfg with every zero field filled in from its profile: the
@@ -153,6 +177,9 @@ func Defaults(cfg Config) (Config, error) {
 	if cfg.HostileKinds == nil {
 		cfg.HostileKinds = AllHostileKinds
 	}
+	if cfg.CJDNSNodes > 0 && cfg.CJDNSs == 0 {
+		cfg.CJDNSs = -1
+	}
 	extras := []*int{&cfg.Onions, &cfg.I2Ps, &cfg.CJDNSs, &cfg.Forbidden}
 	for i, e := range extras {
 		switch {
@@ -164,6 +191,12 @@ func Defaults(cfg Config) (Config, error) {
 	}
 	if !cfg.Range.IsValid() {
 		cfg.Range = DefaultRange
+	}
+	if !cfg.IPv6Range.IsValid() {
+		cfg.IPv6Range = DefaultIPv6Range
+	}
+	if !cfg.CJDNSRange.IsValid() {
+		cfg.CJDNSRange = DefaultCJDNSRange
 	}
 	if !cfg.ListenIP.IsValid() {
 		cfg.ListenIP = netip.IPv4Unspecified()
@@ -203,11 +236,28 @@ func (cfg *Config) validate() error {
 		// Never simulate outside loopback: a crawler bug would send packets off the machine.
 		return fmt.Errorf("simnet: range %s is not inside 127.0.0.0/8", r)
 	}
-	if size := uint64(1) << (32 - r.Bits()); uint64(cfg.Nodes) > size-2 {
-		return fmt.Errorf("simnet: %d nodes do not fit in %s (%d addresses)", cfg.Nodes, r, size-2)
-	}
 	if cfg.Nodes < 1 {
 		return fmt.Errorf("simnet: need at least one node")
+	}
+	if cfg.IPv6Nodes < 0 || cfg.CJDNSNodes < 0 || cfg.IPv6Nodes+cfg.CJDNSNodes >= cfg.Nodes {
+		return fmt.Errorf("simnet: %d IPv6 and %d CJDNS nodes out of %d: at least one must be IPv4", cfg.IPv6Nodes, cfg.CJDNSNodes, cfg.Nodes)
+	}
+	if v4 := cfg.Nodes - cfg.IPv6Nodes - cfg.CJDNSNodes; uint64(v4) > uint64(1)<<(32-r.Bits())-2 {
+		return fmt.Errorf("simnet: %d IPv4 nodes do not fit in %s (%d addresses)", v4, r, uint64(1)<<(32-r.Bits())-2)
+	}
+	// IPv6 and CJDNS identities stay in prefixes no one routes: the
+	// documentation prefix and fc00::/8.
+	// The IPv6 range is strictly inside its prefix so that its sibling,
+	// which holds the IPv6 forbidden addresses, is too.
+	for _, rr := range []struct {
+		p       *netip.Prefix
+		within  netip.Prefix
+		minBits int
+	}{{&cfg.IPv6Range, documentation6, 33}, {&cfg.CJDNSRange, cjdns8, 8}} {
+		*rr.p = rr.p.Masked()
+		if p := *rr.p; !p.Addr().Is6() || p.Bits() < rr.minBits || p.Bits() > 96 || !rr.within.Contains(p.Addr()) {
+			return fmt.Errorf("simnet: range %s is not a /%d–/96 inside %s", p, rr.minBits, rr.within)
+		}
 	}
 	if r.Bits() == 8 && cfg.Forbidden > 0 {
 		// No loopback address is left outside the range to act as forbidden.
@@ -221,7 +271,7 @@ func (cfg *Config) validate() error {
 		return fmt.Errorf("simnet: latency max %v < min %v", cfg.LatencyMax, cfg.LatencyMin)
 	}
 	for c := range cfg.Mix {
-		if c != ClassHostile && !c.isIPv4Class() {
+		if c != ClassHostile && !c.isIdentityClass() {
 			return fmt.Errorf("simnet: class %s cannot be in a mix", c)
 		}
 	}

@@ -14,7 +14,8 @@ import (
 //   - a version payload that parses exactly (no byte missing or left over):
 //     protocol ≥ 70001 (so the relay field exists), a timestamp within two
 //     hours of ours, addr_recv the address it dialled (IPv4-mapped; zeros for
-//     a network version messages cannot carry), a non-zero nonce, a user agent
+//     a network version messages cannot carry; for CJDNS zeros, as Core
+//     sends, or its fc00::/8 bytes), a non-zero nonce, a user agent
 //     of printable ASCII between slashes of at most 256 bytes (Core's
 //     MAX_SUBVERSION_LENGTH) in a minimal CompactSize, a start height ≥ 0,
 //     and relay 0 (a census asks for no transactions);
@@ -130,6 +131,9 @@ func (s *session) checkVersion(p []byte) string {
 	switch {
 	case s.viaSOCKS && [16]byte(recv[8:24]) != [16]byte{}:
 		return fmt.Sprintf("addr_recv %x for an onion: want zeros", recv[8:24])
+	case s.id.Addr.Network() == NetCJDNS && [16]byte(recv[8:24]) != [16]byte{} &&
+		([16]byte(recv[8:24]) != [16]byte(s.id.Addr.Raw()) || binary.BigEndian.Uint16(recv[24:]) != s.id.Addr.Port()):
+		return fmt.Sprintf("addr_recv %x port %d for CJDNS, want zeros or %s", recv[8:24], binary.BigEndian.Uint16(recv[24:]), s.id.Addr)
 	case !s.viaSOCKS && ok && ([16]byte(recv[8:24]) != want || binary.BigEndian.Uint16(recv[24:]) != s.id.Addr.Port()):
 		return fmt.Sprintf("addr_recv %x port %d, want %s", recv[8:24], binary.BigEndian.Uint16(recv[24:]), s.id.Addr)
 	}

@@ -14,6 +14,13 @@
 // connection arrives: a network of a million identities costs a few
 // megabytes (the reachable ones' indices) plus what open connections use.
 //
+// Config.IPv6Nodes and Config.CJDNSNodes of the identities live instead in
+// IPv6Range (default 2001:db8::/48, documentation) and CJDNSRange (default
+// fc00:db8::/32), with the same classes, on IPv6 listeners of the same
+// ports. Those ranges must be local routes (`ip -6 route add local PREFIX
+// dev lo`), which only a network namespace of one's own should have; Start
+// checks, sending nothing, and refuses otherwise (family.go).
+//
 // Classes are assigned exactly (largest-remainder counts of the Mix) over a
 // pseudo-random permutation of the indices. Ports tell the outcome apart:
 //
@@ -44,8 +51,9 @@
 // and a ping (by negotiated version). It answers getaddr once per
 // connection, only after the crawler's verack (as Core), after its latency
 // again: addrv2 if the crawler sent sendaddrv2 before its verack and the
-// node is ≥ 70016, else addr (IPv4 only; before 31402 entries carry no
-// timestamp). Protocol versions mix 70016, 70015, 70001, 60002, 31800 and
+// node is ≥ 70016, else addr (IPv4 and IPv6 only, as Core's
+// IsAddrV1Compatible: CJDNS, onion and I2P travel in addrv2 alone; before
+// 31402 entries carry no timestamp). Protocol versions mix 70016, 70015, 70001, 60002, 31800 and
 // 209; versions before 70001 are encoded by hand without the relay byte
 // (absent relay means relay: the truth says true).
 //
@@ -73,13 +81,16 @@
 // successor and every universe address whose index is congruent to its
 // rank, plus random addresses up to Degree (at most 1000), the same set on
 // every connection. So from any seed a crawler that follows addrv2 reaches
-// every address of the truth, and diameter stays small. Besides the IPv4
+// every address of the truth, and diameter stays small. Besides the
 // identities the gossip carries onion v3 (served through the SOCKS5 front),
-// I2P and CJDNS (fc00::/8) addresses, and loopback addresses outside the
-// range (127.0.0.0/16, 127.255.0.0/16) on the accept port: a crawler
-// allowed only the range must record them and never dial them. Any
-// connection there is logged as a ForbiddenHit (and in ConnLog). No
-// non-loopback IP is ever gossiped.
+// I2P and gossip-only CJDNS (fc00::/8, outside CJDNSRange; none by default
+// beside CJDNS identities, since a crawler on CJDNS dials them all)
+// addresses, and forbidden addresses on the accept port: loopback outside
+// the range (127.0.0.0/16, 127.255.0.0/16) and, with IPv6 identities, for
+// half of them IPv6 beside IPv6Range (2001:db8:1::/48 for 2001:db8::/48).
+// A crawler allowed only the ranges must record them and never dial them;
+// any connection there is logged as a ForbiddenHit (and in ConnLog). No IP
+// outside loopback, the documentation prefix and fc00::/8 is ever gossiped.
 //
 // # Hostile kinds
 //

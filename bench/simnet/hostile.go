@@ -125,7 +125,7 @@ func (s *session) hostileAddr() error {
 			b = appendVarInt(b, maxAddrPerMsg)
 			for i := 0; i < maxAddrPerMsg; i++ {
 				r = mix64(r)
-				u := uint32(r % uint64(l.nodes))
+				u := uint32(r % uint64(l.v1)) // addr carries no CJDNS
 				id := l.identity(u)
 				b = binary.LittleEndian.AppendUint32(b, now)
 				b = appendAddrV1(b, id.Services, id.Addr)
@@ -137,7 +137,7 @@ func (s *session) hostileAddr() error {
 		b = appendFrame(b, magic, cmdAddr, nil)
 		b = appendVarInt(b, claimedAddrs)
 		for i := uint32(0); i < presentAddrs; i++ {
-			id := l.identity((s.id.Index + 1 + i) % l.nodes)
+			id := l.identity((s.id.Index + 1 + i) % l.v1)
 			b = binary.LittleEndian.AppendUint32(b, now)
 			b = appendAddrV1(b, id.Services, id.Addr)
 		}
@@ -159,7 +159,7 @@ func (s *session) hostileAddr() error {
 			b = append(b, e.net)
 			b = appendVarInt(b, uint64(e.size))
 			if e.net == 1 { // a real address of the network
-				id := l.identity((s.id.Index + 1) % l.nodes)
+				id := l.identity((s.id.Index + 1) % l.v4)
 				b = append(b, id.Addr.Raw()...)
 				b = binary.BigEndian.AppendUint16(b, id.Addr.Port())
 				continue

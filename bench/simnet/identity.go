@@ -79,7 +79,10 @@ const (
 type layout struct {
 	cfg   Config
 	seed  uint64
-	nodes uint32 // IPv4 identities: universe indices [0, nodes)
+	nodes uint32 // dialable identities: universe indices [0, nodes)
+	// [0, v4) IPv4, [v4, v1) IPv6, [v1, nodes) CJDNS (family.go); v1 is
+	// also the number of identities addr (pre-BIP155) can carry.
+	v4, v1 uint32
 	// Universe offsets of the extras.
 	onion0, i2p0, cjdns0, forbidden0, total uint32
 
@@ -107,6 +110,8 @@ func (l *layout) h(u uint32, salt uint64) uint64 {
 
 func newLayout(cfg Config) *layout {
 	l := &layout{cfg: cfg, seed: mix64(cfg.Seed), nodes: uint32(cfg.Nodes), counts: map[Class]int{}}
+	l.v4 = l.nodes - uint32(cfg.IPv6Nodes+cfg.CJDNSNodes)
+	l.v1 = l.v4 + uint32(cfg.IPv6Nodes)
 	l.onion0 = l.nodes
 	l.i2p0 = l.onion0 + uint32(cfg.Onions)
 	l.cjdns0 = l.i2p0 + uint32(cfg.I2Ps)
@@ -186,7 +191,8 @@ func (l *layout) classOf(u uint32) Class {
 }
 
 func (l *layout) versionKind(u uint32, c Class) *versionKind {
-	if u >= l.onion0 { // Tor v3 needs Core ≥ 0.21: all extras are modern
+	// Tor v3 needs Core ≥ 0.21, CJDNS Core ≥ 23: those nodes are modern.
+	if u >= l.onion0 || l.familyOf(u) == famCJDNS {
 		return &versionKinds[0]
 	}
 	w := int(l.h(u, saltVersion) % 100)
@@ -264,26 +270,21 @@ func (l *layout) addr(u uint32, c Class) Addr {
 		return newAddr(NetI2P, raw[:], port)
 	case ClassCJDNS:
 		raw[0] = 0xfc
+		l.outsideCJDNSRange(raw[:16])
 		return newAddr(NetCJDNS, raw[:16], port)
 	case ClassForbidden:
 		return addrFromAddrPort(netip.AddrPortFrom(l.forbiddenIP(u-l.forbidden0), port))
 	case ClassInvalid:
 		return Addr{}
 	}
-	return addrFromAddrPort(netip.AddrPortFrom(l.ipOf(u), port))
+	return l.identityAddr(u, port)
 }
 
-func (l *layout) ipOf(u uint32) netip.Addr {
-	var b [4]byte
-	binary.BigEndian.PutUint32(b[:], l.base+u)
-	return netip.AddrFrom4(b)
-}
-
-// forbiddenIP returns the k-th loopback address outside the range: from
+// forbiddenIP4 returns the k-th loopback address outside the range: from
 // 127.0.0.0/16 and 127.255.0.0/16 (those of them the range does not touch;
 // a range inside 127/8 other than 127/8 itself misses at least one),
 // distinct for k < 65534.
-func (l *layout) forbiddenIP(k uint32) netip.Addr {
+func (l *layout) forbiddenIP4(k uint32) netip.Addr {
 	var usable []byte
 	for _, second := range []byte{0, 255} {
 		if !l.cfg.Range.Overlaps(netip.PrefixFrom(netip.AddrFrom4([4]byte{127, second, 0, 0}), 16)) {
@@ -296,21 +297,6 @@ func (l *layout) forbiddenIP(k uint32) netip.Addr {
 	u := uint32(len(usable))
 	low := 1 + (k/u*40503+uint32(l.seed>>40))%65534 // 40503 is coprime to 65534
 	return netip.AddrFrom4([4]byte{127, usable[k%u], byte(low >> 8), byte(low)})
-}
-
-// indexOfIP maps a local address of an accepted connection back to its
-// universe index; ok is false outside the simulated identities.
-func (l *layout) indexOfIP(ip netip.Addr) (uint32, bool) {
-	ip = ip.Unmap()
-	if !ip.Is4() || !l.cfg.Range.Contains(ip) {
-		return 0, false
-	}
-	b := ip.As4()
-	v := binary.BigEndian.Uint32(b[:])
-	if v < l.base || v-l.base >= l.nodes {
-		return 0, false
-	}
-	return v - l.base, true
 }
 
 // onionIndex maps a TorV3 address back to its universe index.

@@ -27,42 +27,49 @@ func TestGossipReachesEverything(t *testing.T) {
 			cfg.Nodes = 50_000 // keep the test fast; the mix is the mainnet one
 		}
 		l := testLayout(t, cfg)
-		seen := make([]bool, l.total)
-		queue := append([]uint32(nil), l.seeds...)
-		for _, s := range l.seeds {
-			seen[s] = true
-		}
-		var buf []uint32
-		for len(queue) > 0 {
-			u := queue[0]
-			queue = queue[1:]
-			// Only plain reachable nodes are relied on; hostile and slow
-			// ones may or may not be crawled.
-			if l.classOf(u) != ClassReachable {
-				continue
-			}
-			buf = l.gossip(u, buf)
-			if len(buf) > maxAddrPerMsg {
-				t.Fatalf("%s: node %d gossips %d addresses", p, u, len(buf))
-			}
-			for _, j := range buf {
-				if !seen[j] {
-					seen[j] = true
-					queue = append(queue, j)
-				}
-			}
-		}
-		missing := 0
-		for u := range seen {
-			if !seen[u] {
-				missing++
-			}
-		}
-		if missing > 0 {
+		if missing := unreachableByGossip(t, l); missing > 0 {
 			t.Errorf("%s: %d of %d addresses unreachable by gossip", p, missing, l.total)
 		}
 		t.Logf("%s: %d addresses, ring of %d, seeds %d, counts %v", p, l.total, len(l.ring), len(l.seeds), l.counts)
 	}
+}
+
+// unreachableByGossip counts the addresses a perfect crawl from the seeds,
+// following every address plain reachable nodes gossip, never learns.
+func unreachableByGossip(t *testing.T, l *layout) int {
+	t.Helper()
+	seen := make([]bool, l.total)
+	queue := append([]uint32(nil), l.seeds...)
+	for _, s := range l.seeds {
+		seen[s] = true
+	}
+	var buf []uint32
+	for len(queue) > 0 {
+		u := queue[0]
+		queue = queue[1:]
+		// Only plain reachable nodes are relied on; hostile and slow
+		// ones may or may not be crawled.
+		if l.classOf(u) != ClassReachable {
+			continue
+		}
+		buf = l.gossip(u, buf)
+		if len(buf) > maxAddrPerMsg {
+			t.Fatalf("node %d gossips %d addresses", u, len(buf))
+		}
+		for _, j := range buf {
+			if !seen[j] {
+				seen[j] = true
+				queue = append(queue, j)
+			}
+		}
+	}
+	missing := 0
+	for u := range seen {
+		if !seen[u] {
+			missing++
+		}
+	}
+	return missing
 }
 
 // The same seed gives the same truth; another seed another one.

@@ -29,8 +29,13 @@ type Network struct {
 	blackhole int      // fd of the backlog-0 listener
 	bhFill    net.Conn // the one connection that fills its queue
 	refused   int      // fd bound to the refused port, never listening
-	socks     net.Listener
-	circuits  circuits // the SOCKS front's circuit builds (socks_tor.go)
+	// The same for IPv6 and CJDNS identities (family.go); nil and -1 without.
+	accept6              net.Listener
+	blackhole6, refused6 int
+	bhFill6              net.Conn
+
+	socks    net.Listener
+	circuits circuits // the SOCKS front's circuit builds (socks_tor.go)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -97,11 +102,18 @@ func Start(ctx context.Context, cfg Config) (*Network, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Network{cfg: cfg, log: *cfg.Logger, conns: map[net.Conn]struct{}{}, blackhole: -1, refused: -1}
+	n := &Network{cfg: cfg, log: *cfg.Logger, conns: map[net.Conn]struct{}{}, blackhole: -1, refused: -1,
+		blackhole6: -1, refused6: -1}
 	n.ctx, n.cancel = context.WithCancel(ctx)
 	if err := n.listen(); err != nil {
 		n.Close()
 		return nil, err
+	}
+	if cfg.hasIPv6() {
+		if err := n.listen6(); err != nil {
+			n.Close()
+			return nil, err
+		}
 	}
 	// Ports are known only now; the layout gossips them.
 	n.lay = newLayout(n.cfg)
@@ -130,7 +142,11 @@ func Start(ctx context.Context, cfg Config) (*Network, error) {
 		go n.hold.run()
 	}
 	n.wg.Add(2)
-	go n.acceptLoop()
+	go n.acceptLoop(n.accept)
+	if n.accept6 != nil {
+		n.wg.Add(1)
+		go n.acceptLoop(n.accept6)
+	}
 	go n.housekeeping()
 	context.AfterFunc(n.ctx, func() { n.Close() })
 	return n, nil
@@ -167,11 +183,14 @@ func (n *Network) listen() error {
 // rawSocket binds a TCP socket to ip:port (0 = any free port) and, if
 // listen, listens with backlog 0 — something net.Listen cannot do.
 func rawSocket(ip netip.Addr, port uint16, listen bool) (int, uint16, error) {
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	domain, sa := socketFamily(ip, port)
+	fd, err := syscall.Socket(domain, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return -1, 0, err
 	}
-	sa := &syscall.SockaddrInet4{Port: int(port), Addr: ip.As4()}
+	if domain == syscall.AF_INET6 {
+		_ = syscall.SetsockoptInt(fd, syscall.IPPROTO_IPV6, syscall.IPV6_V6ONLY, 1)
+	}
 	if listen {
 		// Lets a restarted simulator rebind while old connections linger.
 		_ = syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
@@ -191,23 +210,27 @@ func rawSocket(ip netip.Addr, port uint16, listen bool) (int, uint16, error) {
 		syscall.Close(fd)
 		return -1, 0, err
 	}
-	return fd, uint16(got.(*syscall.SockaddrInet4).Port), nil
+	return fd, sockPort(got), nil
 }
 
 // Close stops every listener and connection and waits for their goroutines.
 func (n *Network) Close() error {
 	n.closeOnce.Do(func() {
 		n.cancel()
-		if n.accept != nil {
-			n.accept.Close()
+		for _, ln := range []net.Listener{n.accept, n.accept6} {
+			if ln != nil {
+				ln.Close()
+			}
 		}
 		if n.socks != nil {
 			n.socks.Close()
 		}
-		if n.bhFill != nil {
-			n.bhFill.Close()
+		for _, c := range []net.Conn{n.bhFill, n.bhFill6} {
+			if c != nil {
+				c.Close()
+			}
 		}
-		for _, fd := range []int{n.blackhole, n.refused} {
+		for _, fd := range []int{n.blackhole, n.refused, n.blackhole6, n.refused6} {
 			if fd >= 0 {
 				syscall.Close(fd)
 			}
@@ -276,7 +299,7 @@ func (n *Network) Lookup(a Addr) (Identity, bool) {
 	var u uint32
 	var ok bool
 	switch a.Network() {
-	case NetIPv4:
+	case NetIPv4, NetIPv6, NetCJDNS:
 		ip, _ := a.IP()
 		u, ok = n.lay.indexOfIP(ip)
 	case NetTorV3:
@@ -335,12 +358,12 @@ func (n *Network) ForbiddenHits() []ForbiddenHit {
 	return append([]ForbiddenHit(nil), n.hits...)
 }
 
-func (n *Network) acceptLoop() {
+func (n *Network) acceptLoop(ln net.Listener) {
 	defer n.wg.Done()
 	var backoff time.Duration
 	var lastWarn time.Time
 	for {
-		c, err := n.accept.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			if n.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return
@@ -397,10 +420,13 @@ func (n *Network) serveTCP(c net.Conn) {
 	defer n.untrack(c)
 	local := c.LocalAddr().(*net.TCPAddr).AddrPort()
 	remote := c.RemoteAddr().(*net.TCPAddr).AddrPort()
-	target := addrFromAddrPort(netip.AddrPortFrom(local.Addr().Unmap(), local.Port()))
 	u, ok := n.lay.indexOfIP(local.Addr())
+	target := addrFromAddrPort(netip.AddrPortFrom(local.Addr().Unmap(), local.Port()))
+	if ok {
+		target = n.lay.identityAddr(u, local.Port())
+	}
 	if !ok {
-		if !n.cfg.Range.Contains(local.Addr().Unmap()) {
+		if !n.lay.inRanges(local.Addr()) {
 			n.forbiddenHit(target, remote)
 		} else {
 			n.st.stray.Add(1)

@@ -11,7 +11,8 @@ import (
 // Truth is what a perfect crawl of the network records. Its JSON shape is a
 // contract other tools read:
 //
-//	{"network": "mainnet", "range": "CIDR", "seeds": ["ADDR", ...],
+//	{"network": "mainnet", "range": "CIDR", "ipv6_range": "CIDR", "cjdns_range": "CIDR",
+//	 "seeds": ["ADDR", ...],
 //	 "nodes": [{"addr": "ADDR", "class": "reachable", "dialable": true, "live": true,
 //	            "protocol_version": 70016, "services": 1033, "user_agent": "…",
 //	            "start_height": 925000, "relay": true}, ...]}
@@ -19,12 +20,16 @@ import (
 // Version fields appear only for classes whose nodes send a valid version
 // (Class.SendsVersion). A node whose version has no relay field (protocol
 // before 70001) has relay true, the meaning of its absence; one without a
-// start height (before 209) has start_height 0.
+// start height (before 209) has start_height 0. The IPv6 and CJDNS ranges
+// appear only when the network has such identities; ADDR is "1.2.3.4:P",
+// "[2001:db8::1]:P" (IPv6 and CJDNS), "NAME.onion:P" or "NAME.b32.i2p:0".
 type Truth struct {
-	Network string      `json:"network"`
-	Range   string      `json:"range"`
-	Seeds   []string    `json:"seeds"`
-	Nodes   []TruthNode `json:"nodes"`
+	Network    string      `json:"network"`
+	Range      string      `json:"range"`
+	IPv6Range  string      `json:"ipv6_range,omitempty"`
+	CJDNSRange string      `json:"cjdns_range,omitempty"`
+	Seeds      []string    `json:"seeds"`
+	Nodes      []TruthNode `json:"nodes"`
 }
 
 // TruthNode is one address of the truth.
@@ -68,6 +73,9 @@ func (n *Network) truthHeader() Truth {
 	for i, s := range seeds {
 		t.Seeds[i] = s.String()
 	}
+	if n.cfg.hasIPv6() {
+		t.IPv6Range, t.CJDNSRange = n.cfg.IPv6Range.String(), n.cfg.CJDNSRange.String()
+	}
 	return t
 }
 
@@ -90,10 +98,12 @@ func (n *Network) WriteTruth(w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	head := n.truthHeader()
 	hb, err := json.Marshal(struct {
-		Network string   `json:"network"`
-		Range   string   `json:"range"`
-		Seeds   []string `json:"seeds"`
-	}{head.Network, head.Range, head.Seeds})
+		Network    string   `json:"network"`
+		Range      string   `json:"range"`
+		IPv6Range  string   `json:"ipv6_range,omitempty"`
+		CJDNSRange string   `json:"cjdns_range,omitempty"`
+		Seeds      []string `json:"seeds"`
+	}{head.Network, head.Range, head.IPv6Range, head.CJDNSRange, head.Seeds})
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,8 @@ import (
 //     connected_since, services, height, hostname, city, country, latitude,
 //     longitude, timezone, asn, organization]}}, reachable nodes only;
 //   - JSONL: one object per line with at least "addr", "class",
-//     "protocol_version", "user_agent", "services", "start_height", "relay";
+//     "protocol_version", "user_agent", "services", "start_height", "relay"
+//     and optionally "network" (ipv4, ipv6, onion, i2p, cjdns: checked);
 //     class "reachable" (or "reachable": true) marks the reachable ones, any
 //     other class a node the crawler recorded as not reachable.
 type Export struct {
@@ -30,6 +31,7 @@ type Export struct {
 type ExportNode struct {
 	Reachable       bool
 	Class           string
+	Network         string // "" when not reported
 	ProtocolVersion *uint32
 	UserAgent       *string
 	Services        *uint64
@@ -158,6 +160,9 @@ func (e *Export) readJSONLine(obj map[string]json.RawMessage) error {
 		n.Class = *c
 	}
 	n.Reachable = n.Class == "reachable"
+	if nw := jsonField[string](obj["network"]); nw != nil {
+		n.Network = *nw
+	}
 	if r := jsonField[bool](obj["reachable"]); r != nil {
 		n.Reachable = *r
 	}
@@ -207,7 +212,8 @@ type Report struct {
 	Unknown         int     `json:"unknown"`         // not in the truth at all
 	Tolerated       int     `json:"tolerated"`       // Class.MayBeReachable: neither required nor wrong
 	Precision       float64 `json:"precision"`       // found / (found + false positives + unknown)
-	// Field mismatches on reachable and tolerated entries, by field name.
+	// Field mismatches on reachable and tolerated entries, by field name;
+	// "network" on every entry that names its network.
 	Mismatches map[string]int `json:"mismatches"`
 	// JSONL only: truth addresses present in the export under any class.
 	Recorded int `json:"recorded,omitempty"`
@@ -244,6 +250,9 @@ func Verify(truth *Truth, export *Export) Report {
 		tn, known := byAddr[addr]
 		if known {
 			r.Recorded++
+			if want := networkOf(addr); en.Network != "" && en.Network != want.String() {
+				r.mismatch("network", addr, en.Network, want)
+			}
 		}
 		if !en.Reachable {
 			continue

@@ -8,6 +8,12 @@
 // crawler run it as a child process with its own RLIMIT_NOFILE
 // (child_test.go), so they do not depend on the host's limits.
 //
+// TestIPv6CJDNS runs itself again in a network namespace of its own
+// (CLONE_NEWNET on the child, as root; it skips otherwise), makes the
+// documentation prefix 2001:db8::/32 and fc00::/8 local on that loopback
+// with iproute2, and crawls IPv4, IPv6 and CJDNS identities there with both
+// engines. Every other test runs in the host's namespace on 127.0.0.0/8.
+//
 // scripts/mutants.sh breaks one behaviour at a time in a copy of the
 // repository and checks that the test named for it fails. It has no
 // non-test code.

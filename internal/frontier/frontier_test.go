@@ -17,6 +17,7 @@ func TestPolicy(t *testing.T) {
 	sim := netip.MustParsePrefix("127.16.0.0/12")
 	open := Policy{Allow: []netip.Prefix{sim}}
 	tor := Policy{Tor: true}
+	doc48 := Policy{Allow: []netip.Prefix{netip.MustParsePrefix("2001:db8::/48")}, CJDNS: true}
 	cases := []struct {
 		addr string
 		p    Policy
@@ -37,6 +38,12 @@ func TestPolicy(t *testing.T) {
 		{onionV3, tor, Dial},
 		{"[fc00::1]:8333", Policy{}, SkipNetwork},
 		{"[fc00::1]:8333", Policy{CJDNS: true}, Dial},
+		// IPv6 as the namespace test crawls it: the documentation prefix
+		// only where allowed, ULA outside fc00::/8 never, even with CJDNS.
+		{"[2001:db8::5]:8333", Policy{}, SkipClass},
+		{"[2001:db8::5]:8333", doc48, Dial},
+		{"[2001:db8:1::5]:8333", doc48, SkipClass},
+		{"[fd00::1]:8333", Policy{CJDNS: true}, SkipClass},
 	}
 	for _, c := range cases {
 		if got := c.p.Check(codec.MustParseAddr(c.addr)); got != c.want {
