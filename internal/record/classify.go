@@ -60,7 +60,10 @@ func classifyErrno(e syscall.Errno) Class {
 		return ClassRefused
 	case syscall.ETIMEDOUT:
 		return ClassConnectTimeout
-	case syscall.ENETUNREACH, syscall.EHOSTUNREACH, syscall.ENETDOWN, syscall.EHOSTDOWN:
+	case syscall.ENETUNREACH, syscall.EHOSTUNREACH, syscall.ENETDOWN, syscall.EHOSTDOWN,
+		// A host without IPv6 at all reaches no IPv6 network, as one
+		// without an IPv6 route (ENETUNREACH): not the peer's doing.
+		syscall.EAFNOSUPPORT, syscall.EPROTONOSUPPORT:
 		return ClassUnreachable
 	case syscall.ECONNRESET, syscall.EPIPE, syscall.ECONNABORTED:
 		return ClassReset
