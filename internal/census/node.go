@@ -118,7 +118,9 @@ type Node struct {
 	Version   *VersionInfo // from the last good test
 	Intervals []Interval
 	Changes   []Change
-	lat       *latency
+	// Pinged is the last ping RTT of a held connection (held.go).
+	Pinged time.Time
+	lat    *latency
 }
 
 // observe folds one test in; w are the windows (Windows, or scaled).
@@ -158,16 +160,12 @@ func (n *Node) observe(o *Observation, w *windows) {
 		n.Intervals = pushRing(n.Intervals, Interval{From: o.Start, To: end, Up: good, Rounds: 1}, maxIntervals)
 	}
 	if good && o.Version != nil {
-		v := *o.Version
-		if n.Version != nil && (n.Version.Protocol != v.Protocol || n.Version.UserAgent != v.UserAgent || n.Version.Services != v.Services) {
-			n.Changes = pushRing(n.Changes, Change{At: o.Start, From: *n.Version, To: v}, maxChanges)
-		}
-		n.Version = &v
+		n.setVersion(o.Start, *o.Version)
 	}
 	if good && n.lat == nil {
 		n.lat = &latency{}
 	}
-	if n.lat != nil {
+	if n.lat != nil && !(good && n.pingedWithin(o.Start, w.tau[0])) {
 		n.lat.add(o.Start, o.ConnectRTT.Milliseconds(), good)
 	}
 }
