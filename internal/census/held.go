@@ -29,7 +29,7 @@ func (c *Census) ObserveRTT(a codec.Addr, at time.Time, rtt time.Duration) bool 
 	if n.lat == nil {
 		n.lat = &latency{}
 	}
-	n.lat.add(at, (rtt+time.Millisecond/2).Milliseconds(), true)
+	n.lat.add(at, (rtt + time.Millisecond/2).Milliseconds(), true)
 	n.Pinged = at
 	c.gen++
 	return true
