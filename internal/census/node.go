@@ -165,7 +165,7 @@ func (n *Node) observe(o *Observation, w *windows) {
 	if good && n.lat == nil {
 		n.lat = &latency{}
 	}
-	if n.lat != nil && !(good && n.pingedWithin(o.Start, w.tau[0])) {
+	if n.lat != nil && !(good && (o.Held || n.pingedWithin(o.Start, w.tau[0]))) {
 		n.lat.add(o.Start, o.ConnectRTT.Milliseconds(), good)
 	}
 }

@@ -65,7 +65,7 @@ func (w *Watch) observeEvent(ev Event) {
 	}
 	switch ev.Kind {
 	case EventUp, EventDown:
-		o := census.Observation{Addr: ev.Addr, Start: ev.At, End: ev.At, ConnectRTT: ev.RTT, Version: ev.Version, Tries: 1}
+		o := census.Observation{Addr: ev.Addr, Start: ev.At, End: ev.At, ConnectRTT: ev.RTT, Version: ev.Version, Tries: 1, Held: true}
 		o.Class = classDown
 		if ev.Kind == EventUp {
 			o.Class = classUp

@@ -46,9 +46,19 @@ func (w *Watch) flushBlocks() error {
 	return w.cfg.Persist.SaveBlocks(changed, dropped)
 }
 
-// restore puts the stored snapshots and blocks back into the census (after
-// the nodes: a rebuilt row's connected_since comes from its node).
+// restore puts the stored blocks and snapshots back into the census (after
+// the nodes: a rebuilt row's connected_since comes from its node). The
+// snapshots come last: a served latest snapshot (the API's healthz "ok")
+// means the restart's state is all back.
 func (w *Watch) restore() error {
+	var blocks []store.Block
+	if err := w.cfg.Persist.EachBlock(func(b *store.Block) error { blocks = append(blocks, *b); return nil }); err != nil {
+		return err
+	}
+	sort.Slice(blocks, func(i, j int) bool { return blocks[i].First.Before(blocks[j].First) })
+	for _, b := range blocks {
+		w.cfg.Census.RestoreBlock(b)
+	}
 	var list []census.Snapshot
 	bad := 0
 	err := w.cfg.Persist.EachSnapshot(func(id record.CrawlID, v []byte) error {
@@ -73,14 +83,6 @@ func (w *Watch) restore() error {
 	})
 	if rerr != nil {
 		w.cfg.Log.Warn().Err(rerr).Msg("watch: a snapshot's node rows could not be rebuilt; it is served without them")
-	}
-	var blocks []store.Block
-	if err := w.cfg.Persist.EachBlock(func(b *store.Block) error { blocks = append(blocks, *b); return nil }); err != nil {
-		return err
-	}
-	sort.Slice(blocks, func(i, j int) bool { return blocks[i].First.Before(blocks[j].First) })
-	for _, b := range blocks {
-		w.cfg.Census.RestoreBlock(b)
 	}
 	if len(list) > 0 || len(blocks) > 0 || bad > 0 {
 		w.cfg.Log.Info().Int("snapshots", len(list)).Int("unreadable", bad).Int("blocks", len(blocks)).Msg("watch snapshots restored")
