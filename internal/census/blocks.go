@@ -12,9 +12,10 @@ import (
 // first announced, by whom, and how much later each held node announced it.
 //
 // Bounds: the newest MaxBlocks blocks are kept (DefaultMaxBlocks, six hours
-// of 10-minute blocks), each with at most one arrival per tracked node; at
-// 20,000 held nodes an arrival is 48 bytes, a block about 1 MB, the default
-// bound about 35 MB. A block takes new arrivals only until hotBlocks newer
+// of 10-minute blocks), each with at most one arrival per tracked node; an
+// arrival is 48 bytes, so at 20,000 held nodes a block is about 1 MB and the
+// full table 41.5 MiB with the per-node sets (TestMemoryBlocks: 2.2 KB per
+// held node). A block takes new arrivals only until hotBlocks newer
 // real blocks (see below) were announced: a node announcing a block four
 // blocks later says nothing about propagation, and only those blocks keep
 // the per-node set that drops a re-announcement (a session remembers its
