@@ -92,6 +92,7 @@ func scoreHeld(t *testing.T, base string, truth *simnet.Truth, nodes int) heldSc
 			continue // still propagating, or announced before most were held
 		}
 		var one struct {
+			Height    *int32
 			Announcer string `json:"first_announcer"`
 			Arrivals  []struct {
 				Node    string
@@ -105,6 +106,9 @@ func scoreHeld(t *testing.T, base string, truth *simnet.Truth, nodes int) heldSc
 			continue
 		}
 		sc.blocks++
+		if one.Height == nil {
+			t.Errorf("block %s: announced by %d held nodes, height still unknown", b.URL, b.Nodes)
+		}
 		for _, a := range one.Arrivals {
 			d, ok := delay[a.Node]
 			if !ok {
