@@ -33,6 +33,7 @@ func TestBlocks(t *testing.T) {
 	}
 	_, base := start(t, Options{Census: c, Rate: -1})
 	resp, b := get(t, base+"/api/v1/blocks/?limit=5&page=1")
+	shape(t, "blocks", apishape.BlockList, b)
 	var list pageOf[blockItem]
 	if err := json.Unmarshal(b, &list); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("blocks: %d %v %s", resp.StatusCode, err, b)
@@ -53,6 +54,7 @@ func TestBlocks(t *testing.T) {
 		t.Errorf("url %q", top.URL)
 	}
 	resp, b = get(t, top.URL)
+	shape(t, "block", apishape.Block, b)
 	var one blockBody
 	if err := json.Unmarshal(b, &one); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("block: %d %v", resp.StatusCode, err)

@@ -50,16 +50,18 @@ func (c *Census) RestoreSnapshots(list []Snapshot, rounds func(Snapshot) (Round,
 }
 
 // upSinceAt is the start of a's up interval that holds t (a good test's
-// start), else t.
+// start: the newest interval that began by t), else t.
 func (c *Census) upSinceAt(a codec.Addr, t time.Time) time.Time {
 	n := c.nodes[a]
 	if n == nil {
 		return t
 	}
 	for i := len(n.Intervals) - 1; i >= 0; i-- {
-		iv := n.Intervals[i]
-		if iv.Up && !iv.From.After(t) && !iv.To.Before(t) {
-			return iv.From
+		if iv := n.Intervals[i]; !iv.From.After(t) {
+			if iv.Up {
+				return iv.From
+			}
+			return t
 		}
 	}
 	return t

@@ -1,7 +1,10 @@
 package watch
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
+	"reflect"
 	"testing"
 	"time"
 
@@ -12,30 +15,16 @@ import (
 	"github.com/nodesweep/nodesweep/store/storetest"
 )
 
-// TestRestoreCost measures a restart's restore of snapshots on a real
-// store: 36 interval crawls of 20,000 good tests each (the rows rebuilt)
-// and 8,640 stored summaries (60 days of 10-minute intervals).
-// Informational; NODESWEEP_MEASURE=1 runs it.
-func TestRestoreCost(t *testing.T) {
-	if os.Getenv("NODESWEEP_MEASURE") == "" {
-		t.Skip("set NODESWEEP_MEASURE=1")
-	}
-	const nodes, withRows, summaries = 20_000, census.DefaultKeepSnapshots, census.DefaultMaxRounds
-	st, err := store.Open(t.TempDir(), store.WithoutReadSocket(), store.WithRetention(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+var restoreT0 = time.Unix(1_763_000_000, 0)
+
+// storeIntervals publishes summaries interval snapshots through w (whose
+// census it fills), the newest withRows with a stored good test of every
+// node of addrs, as closeEpoch does.
+func storeIntervals(t testing.TB, w *Watch, st *store.Store, addrs []codec.Addr, withRows, summaries int) {
+	t.Helper()
 	g := storetest.New(5, 0)
-	addrs := make([]codec.Addr, nodes)
-	for i := range addrs {
-		addrs[i] = g.Addr()
-	}
-	cen := census.New(census.Config{})
-	w := New(Config{Network: "mainnet", Census: cen, Persist: st})
-	t0 := time.Unix(1_763_000_000, 0)
 	for k := 0; k < summaries; k++ {
-		start := t0.Add(time.Duration(k) * 10 * time.Minute)
+		start := restoreT0.Add(time.Duration(k) * 10 * time.Minute)
 		id, err := st.NewCrawl(record.CrawlMeta{Network: "mainnet", Start: start, Flags: []string{"watch"}})
 		if err != nil {
 			t.Fatal(err)
@@ -48,11 +37,13 @@ func TestRestoreCost(t *testing.T) {
 			}
 			for _, a := range addrs {
 				at := g.Attempt(a, 0)
-				at.Crawl, at.Class, at.Start = id, record.ClassReachable, start.Add(time.Second)
+				at.Crawl, at.Class, at.Start, at.End = id, record.ClassReachable, start.Add(time.Second), start.Add(2*time.Second)
 				if err := wr.Record(at); err != nil {
 					t.Fatal(err)
 				}
-				r.Obs = append(r.Obs, observation(at))
+				o := observation(at)
+				w.cfg.Census.Observe(o)
+				r.Obs = append(r.Obs, o)
 			}
 			if err := wr.Close(); err != nil {
 				t.Fatal(err)
@@ -61,20 +52,107 @@ func TestRestoreCost(t *testing.T) {
 		if err := st.FinishCrawl(id, r.End); err != nil {
 			t.Fatal(err)
 		}
-		if err := w.saveSnapshot(cen.Publish(r, 900_000)); err != nil {
+		if err := w.saveSnapshot(w.cfg.Census.Publish(r, 900_000+int32(k))); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// sameJSON compares as served: time zones and nil-or-empty aside.
+func sameJSON(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
+}
+
+func openStore(t testing.TB) *store.Store {
+	st, err := store.Open(t.TempDir(), store.WithoutReadSocket(), store.WithRetention(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// A restart on a real store serves what was served: every snapshot summary,
+// the newest snapshots' rows (connected_since included), and the blocks
+// flushed, without those the census evicted.
+func TestRestoreFromStore(t *testing.T) {
+	st := openStore(t)
+	cfg := census.Config{KeepSnapshots: 2, MaxBlocks: 3}
+	w := New(Config{Network: "mainnet", Census: census.New(cfg), Persist: st})
+	addrs := make([]codec.Addr, 8)
+	for i := range addrs {
+		addrs[i] = codec.MustParseAddr(fmt.Sprintf("5.9.0.%d:8333", i+1))
+	}
+	storeIntervals(t, w, st, addrs, 3, 5)
+	for b := 0; b < 5; b++ {
+		for i, a := range addrs {
+			w.cfg.Census.ObserveBlock([32]byte{byte(b)}, int32(b), a, restoreT0.Add(time.Duration(b)*time.Minute+time.Duration(i)*time.Millisecond))
+		}
+		if err := w.flushBlocks(); err != nil { // one flush per block: the evicted ones are deleted
+			t.Fatal(err)
+		}
+	}
+	r := New(Config{Network: "mainnet", Census: census.New(cfg), Persist: st})
+	for _, a := range addrs {
+		s, _ := w.cfg.Census.NodeState(a)
+		r.cfg.Census.Restore(s)
+	}
+	if err := r.restore(); err != nil {
+		t.Fatal(err)
+	}
+	old, fresh := w.cfg.Census, r.cfg.Census
+	a, na := old.Snapshots(0, 10)
+	b, nb := fresh.Snapshots(0, 10)
+	if na != 5 || nb != 5 || !sameJSON(a, b) {
+		t.Fatalf("snapshots\n%+v\nrestored\n%+v", a, b)
+	}
+	for i, s := range a {
+		x, _ := old.Snapshot(s.Timestamp)
+		y, _ := fresh.Snapshot(s.Timestamp)
+		if (i < 2) != (y.Rows != nil) || (i < 2 && !reflect.DeepEqual(x.Rows, y.Rows)) {
+			t.Errorf("snapshot %d rows %+v, restored %+v", i, x.Rows, y.Rows)
+		}
+	}
+	ba, _ := old.Blocks(0, 10)
+	bb, n := fresh.Blocks(0, 10)
+	if n != 3 || !sameJSON(ba, bb) {
+		t.Errorf("blocks\n%+v\nrestored (%d)\n%+v", ba, n, bb)
+	}
+	stored := 0
+	if err := st.EachBlock(func(*store.Block) error { stored++; return nil }); err != nil || stored != 3 {
+		t.Errorf("%d blocks stored (%v), want the 3 kept", stored, err)
+	}
+}
+
+// TestRestoreCost measures a restart's restore on a real store: 8,640
+// summaries (60 days of 10-minute intervals) and the rows of the newest 36
+// rebuilt from 20,000 stored tests each. Informational; NODESWEEP_MEASURE=1
+// runs it.
+func TestRestoreCost(t *testing.T) {
+	if os.Getenv("NODESWEEP_MEASURE") == "" {
+		t.Skip("set NODESWEEP_MEASURE=1")
+	}
+	const nodes = 20_000
+	st := openStore(t)
+	g := storetest.New(6, 0)
+	addrs := make([]codec.Addr, nodes)
+	for i := range addrs {
+		addrs[i] = g.Addr()
+	}
+	storeIntervals(t, New(Config{Network: "mainnet", Census: census.New(census.Config{}), Persist: st}), st, addrs,
+		census.DefaultKeepSnapshots, census.DefaultMaxRounds)
 	fresh := census.New(census.Config{})
-	w = New(Config{Network: "mainnet", Census: fresh, Persist: st})
+	w := New(Config{Network: "mainnet", Census: fresh, Persist: st})
 	begin := time.Now()
 	if err := w.restore(); err != nil {
 		t.Fatal(err)
 	}
 	took := time.Since(begin)
 	latest, ok := fresh.Snapshot(0)
-	if _, n := fresh.Snapshots(0, 1); n != summaries || !ok || len(latest.Rows) != nodes {
+	if _, n := fresh.Snapshots(0, 1); n != census.DefaultMaxRounds || !ok || len(latest.Rows) != nodes {
 		t.Fatalf("restored %d snapshots, latest with %d rows", n, len(latest.Rows))
 	}
-	t.Logf("restore of %d summaries and the rows of %d snapshots of %d nodes: %v", summaries, withRows, nodes, took)
+	t.Logf("restore of %d summaries and the rows of %d snapshots of %d nodes: %v", census.DefaultMaxRounds, census.DefaultKeepSnapshots, nodes, took)
 }
