@@ -13,9 +13,10 @@ import (
 // pinger gives; a re-test's connect time (the TCP handshake, a different
 // measure) is not added to the series of a node pinged within the shortest
 // reliability window, so one series never mixes the two. A failed re-test
-// still adds its −1. With pings every 60–600 s the raw ring's 144 samples
-// span 12–24 hours instead of a day of 10-minute rounds; the hourly and
-// daily buckets are unchanged.
+// still adds its −1. The pings of one 10-minute slot (scaled like the
+// windows) make one raw sample, their mean, so the raw ring's 144 samples
+// still span a day of 10-minute rounds with pings every 60–600 s; the
+// hourly and daily buckets take every ping.
 
 // ObserveRTT folds one ping round trip of a held connection into a's
 // latency. It reports false if a is not tracked.
@@ -29,7 +30,7 @@ func (c *Census) ObserveRTT(a codec.Addr, at time.Time, rtt time.Duration) bool 
 	if n.lat == nil {
 		n.lat = &latency{}
 	}
-	n.lat.add(at, (rtt + time.Millisecond/2).Milliseconds(), true)
+	n.lat.addPing(at, (rtt + time.Millisecond/2).Milliseconds(), c.win.slot)
 	n.Pinged = at
 	c.gen++
 	return true
@@ -48,6 +49,23 @@ func (c *Census) ObserveVersion(a codec.Addr, at time.Time, v VersionInfo) bool 
 	n.setVersion(at, v)
 	c.gen++
 	return true
+}
+
+// addPing adds one ping RTT: to the buckets as a sample, to the raw ring as
+// the mean of the pings of its slot (slot seconds long).
+func (l *latency) addPing(t time.Time, ms int64, slot int64) {
+	ms = max(1, ms)
+	last := len(l.raw) - 1
+	if l.slotPings > 0 && last >= 0 && l.raw[last].T/slot == t.Unix()/slot {
+		l.slotPings++
+		l.slotSum += ms
+		l.raw[last].V = (l.slotSum + int64(l.slotPings)/2) / int64(l.slotPings)
+	} else {
+		l.raw = pushRing(l.raw, Sample{T: t.Unix(), V: ms}, rawSamples)
+		l.slotPings, l.slotSum = 1, ms
+	}
+	l.hours = addBucket(l.hours, t.Truncate(time.Hour).Unix(), ms, true, hourBuckets)
+	l.days = addBucket(l.days, t.Truncate(24*time.Hour).Unix(), ms, true, dayBuckets)
 }
 
 // setVersion makes v the node's version, recording a change.

@@ -216,3 +216,21 @@ func TestRestoreSnapshots(t *testing.T) {
 		t.Errorf("latest rows %+v, restored %+v", x.Rows, y.Rows)
 	}
 }
+
+// Pings of one 10-minute slot make one raw sample, their mean (so the raw
+// ring spans a day however often a node is pinged); the hourly bucket
+// averages them all.
+func TestPingsShareASlot(t *testing.T) {
+	c := New(Config{})
+	c.Observe(goodTest(upNode, t0, 3*time.Millisecond, "/a/"))
+	slot := t0.Truncate(10 * time.Minute).Add(10 * time.Minute)
+	for i, ms := range []time.Duration{10, 20, 40, 50} {
+		c.ObserveRTT(upNode, slot.Add(time.Duration(i)*2*time.Minute), ms*time.Millisecond)
+	}
+	c.ObserveRTT(upNode, slot.Add(10*time.Minute), 7*time.Millisecond)
+	n, _ := c.Node(upNode)
+	want := []Sample{{t0.Unix(), 3}, {slot.Unix(), 30}, {slot.Add(10 * time.Minute).Unix(), 7}}
+	if fmt.Sprint(n.Daily) != fmt.Sprint(want) {
+		t.Errorf("daily %v, want %v", n.Daily, want)
+	}
+}

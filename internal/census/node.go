@@ -60,6 +60,10 @@ type latency struct {
 	raw   []Sample
 	hours []bucket
 	days  []bucket
+	// The pings folded into the newest raw sample (held.go); 0 when it is
+	// a re-test's. Not saved: after a restart a slot's mean starts over.
+	slotPings int32
+	slotSum   int64
 }
 
 // pushRing appends v to a ring of at most n; the backing array is
@@ -82,6 +86,7 @@ func (l *latency) add(t time.Time, ms int64, up bool) {
 		s.V = max(1, ms)
 	}
 	l.raw = pushRing(l.raw, s, rawSamples)
+	l.slotPings = 0
 	l.hours = addBucket(l.hours, t.Truncate(time.Hour).Unix(), ms, up, hourBuckets)
 	l.days = addBucket(l.days, t.Truncate(24*time.Hour).Unix(), ms, up, dayBuckets)
 }

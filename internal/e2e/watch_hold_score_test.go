@@ -134,7 +134,8 @@ func scoreHeld(t *testing.T, base string, truth *simnet.Truth, nodes int) heldSc
 		}
 		getInto(t, base+"/api/v1/nodes/"+apiNode(addr)+"/latency/", &lat)
 		// The first sample is the discovery test's connect time, taken
-		// before the node was held; the rest are ping round trips.
+		// before the node was held; the rest are ping round trips (the
+		// mean of each slot's).
 		var es []float64
 		for _, s := range lat.Daily[min(1, len(lat.Daily)):] {
 			if s.V > 0 {
