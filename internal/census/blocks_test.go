@@ -120,4 +120,3 @@ func TestRestoreBlocks(t *testing.T) {
 		t.Errorf("restored block %+v", b)
 	}
 }
-

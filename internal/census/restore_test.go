@@ -53,4 +53,3 @@ func TestRestoreSnapshots(t *testing.T) {
 		t.Errorf("latest rows %+v, restored %+v", x.Rows, y.Rows)
 	}
 }
-
