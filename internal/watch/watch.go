@@ -325,13 +325,12 @@ func (w *Watch) newEpoch(now time.Time) error {
 	return nil
 }
 
-// closeEpoch makes the interval durable, finishes its crawl and publishes
-// its snapshot.
+// closeEpoch makes the interval durable, publishes its snapshot (and
+// stores its summary) and finishes its crawl: a kill between the last two
+// leaves an unfinished crawl with its summary, which a restart finishes,
+// never a finished one whose summary is lost.
 func (w *Watch) closeEpoch(now time.Time) error {
 	if err := w.flush(); err != nil {
-		return err
-	}
-	if err := w.cfg.Persist.FinishCrawl(w.epoch, now); err != nil {
 		return err
 	}
 	w.round.End = now
@@ -343,6 +342,9 @@ func (w *Watch) closeEpoch(now time.Time) error {
 	}
 	tip := census.TipByK(w.heights, max(TipMinReports, good/TipShare))
 	if err := w.saveSnapshot(w.cfg.Census.Publish(w.round, tip)); err != nil {
+		return err
+	}
+	if err := w.cfg.Persist.FinishCrawl(w.epoch, now); err != nil {
 		return err
 	}
 	w.cfg.Log.Info().Str("crawl", w.epoch.String()).Int("tested", len(w.round.Obs)).Int("good", good).
