@@ -13,9 +13,9 @@ import (
 //
 // Bounds: the newest MaxBlocks blocks are kept (DefaultMaxBlocks, six hours
 // of 10-minute blocks), each with at most one arrival per tracked node; an
-// arrival is 48 bytes, so at 20,000 held nodes a block is about 1 MB and the
-// full table 41.5 MiB with the per-node sets (TestMemoryBlocks: 2.2 KB per
-// held node). A block takes new arrivals only until hotBlocks newer
+// arrival is 8 bytes (blockaddrs.go), so at 20,000 held nodes a block is
+// about 160 KB and the full table 7.7 MiB with the announcer sets and the
+// interned addresses (TestMemoryBlocks: 402 bytes per held node). A block takes new arrivals only until hotBlocks newer
 // real blocks (see below) were announced: a node announcing a block four
 // blocks later says nothing about propagation, and only those blocks keep
 // the per-node set that drops a re-announcement (a session remembers its
@@ -36,9 +36,21 @@ const (
 
 // blockEntry is one kept block; seen is nil once it is no longer hot.
 type blockEntry struct {
-	store.Block
-	seen  map[codec.Addr]struct{}
-	stats *BlockSummary // cached; nil after a change
+	hash   [32]byte
+	height int32
+	first  time.Time
+	arr    []arrival // in arrival order
+	seen   idSet
+	stats  *BlockSummary // cached; nil after a change
+}
+
+// arrival is one announcement: the announcer's id (blockAddrs) and its delay
+// in microseconds after the first, saturating at about 71 minutes (a block
+// takes arrivals only while hot, minutes on any real chain).
+type arrival struct{ id, us uint32 }
+
+func micros(d time.Duration) uint32 {
+	return uint32(min(max(d, 0)/time.Microsecond, time.Duration(^uint32(0))))
 }
 
 // BlockSummary is one block's propagation at a glance.
@@ -72,34 +84,35 @@ func (c *Census) ObserveBlock(hash [32]byte, height int32, a codec.Addr, at time
 		if len(c.blocks) >= c.cfg.MaxBlocks {
 			c.dropLoneLocked(a)
 		}
-		b = &blockEntry{Block: store.Block{Hash: hash, Height: -1, First: at}, seen: map[codec.Addr]struct{}{}}
+		b = &blockEntry{hash: hash, height: -1, first: at, seen: idSet{}}
 		c.addBlockLocked(b)
 	}
 	if b.seen == nil {
 		return false
 	}
-	if _, dup := b.seen[a]; dup {
+	if id, ok := c.blockAddrs.lookup(a); ok && b.seen.has(id) {
 		return false
 	}
-	b.seen[a] = struct{}{}
-	if height >= 0 && b.Height < 0 {
-		b.Height = height
+	id := c.blockAddrs.ref(a)
+	b.seen.add(id)
+	if height >= 0 && b.height < 0 {
+		b.height = height
 	}
-	if at.Before(b.First) {
+	if at.Before(b.first) {
 		// Events of different connections may be handed over out of order:
 		// the earliest arrival is the first, whoever was handed over first.
-		shift := b.First.Sub(at)
-		for i := range b.Arrivals {
-			b.Arrivals[i].Delay += shift
+		shift := micros(b.first.Sub(at))
+		for i := range b.arr {
+			b.arr[i].us += min(shift, ^uint32(0)-b.arr[i].us) // saturating
 		}
-		b.First = at
-		b.Arrivals = slices.Insert(b.Arrivals, 0, store.Arrival{Addr: a})
+		b.first = at
+		b.arr = slices.Insert(b.arr, 0, arrival{id: id})
 	} else {
-		b.Arrivals = append(b.Arrivals, store.Arrival{Addr: a, Delay: at.Sub(b.First)})
+		b.arr = append(b.arr, arrival{id: id, us: micros(at.Sub(b.first))})
 	}
 	b.stats = nil
 	c.blockDirty[hash] = true
-	if len(b.Arrivals) == BlockQuorum {
+	if len(b.arr) == BlockQuorum {
 		c.coolLocked()
 	}
 	c.gen++
@@ -109,8 +122,12 @@ func (c *Census) ObserveBlock(hash [32]byte, height int32, a codec.Addr, at time
 // dropLoneLocked evicts the oldest block a alone announced, if any: when
 // room is needed, a node's new lone block replaces its last.
 func (c *Census) dropLoneLocked(a codec.Addr) {
+	id, ok := c.blockAddrs.lookup(a)
+	if !ok {
+		return
+	}
 	for i, b := range c.blocks {
-		if len(b.Arrivals) == 1 && b.Arrivals[0].Addr == a {
+		if len(b.arr) == 1 && b.arr[0].id == id {
 			c.evictLocked(i)
 			return
 		}
@@ -126,7 +143,7 @@ func (c *Census) coolLocked() {
 		if real >= hotBlocks {
 			b.seen = nil
 		}
-		if len(b.Arrivals) >= BlockQuorum {
+		if len(b.arr) >= BlockQuorum {
 			real++
 		}
 	}
@@ -134,9 +151,12 @@ func (c *Census) coolLocked() {
 
 func (c *Census) evictLocked(i int) {
 	gone := c.blocks[i]
-	delete(c.blockIdx, gone.Hash)
-	delete(c.blockDirty, gone.Hash)
-	c.blockDropped = append(c.blockDropped, gone.Hash)
+	for _, x := range gone.arr {
+		c.blockAddrs.unref(x.id)
+	}
+	delete(c.blockIdx, gone.hash)
+	delete(c.blockDirty, gone.hash)
+	c.blockDropped = append(c.blockDropped, gone.hash)
 	c.blocks = slices.Delete(c.blocks, i, i+1)
 }
 
@@ -144,14 +164,14 @@ func (c *Census) evictLocked(i int) {
 // MaxBlocks are kept: the oldest not yet real, else the oldest.
 func (c *Census) addBlockLocked(b *blockEntry) {
 	c.blocks = append(c.blocks, b)
-	c.blockIdx[b.Hash] = b
+	c.blockIdx[b.hash] = b
 	c.coolLocked()
 	if len(c.blocks) <= c.cfg.MaxBlocks {
 		return
 	}
 	victim := 0
 	for i, x := range c.blocks[:len(c.blocks)-1] {
-		if len(x.Arrivals) < BlockQuorum {
+		if len(x.arr) < BlockQuorum {
 			victim = i
 			break
 		}
@@ -166,22 +186,35 @@ func (c *Census) RestoreBlock(b store.Block) {
 	if c.blockIdx[b.Hash] != nil {
 		return
 	}
-	e := &blockEntry{Block: b, seen: map[codec.Addr]struct{}{}}
+	e := &blockEntry{hash: b.Hash, height: b.Height, first: b.First, seen: idSet{}, arr: make([]arrival, 0, len(b.Arrivals))}
 	for _, x := range b.Arrivals {
-		e.seen[x.Addr] = struct{}{}
+		if id, ok := c.blockAddrs.lookup(x.Addr); ok && e.seen.has(id) {
+			continue // a damaged record's duplicate
+		}
+		id := c.blockAddrs.ref(x.Addr)
+		e.seen.add(id)
+		e.arr = append(e.arr, arrival{id: id, us: micros(x.Delay)})
 	}
 	c.addBlockLocked(e)
 	c.gen++
 }
 
-// BlockChanges returns copies of the blocks changed since the last call and
-// the hashes of those evicted since, for the watch to save.
+// recordLocked is b as the store keeps it.
+func (c *Census) recordLocked(b *blockEntry) store.Block {
+	out := store.Block{Hash: b.hash, Height: b.height, First: b.first, Arrivals: make([]store.Arrival, len(b.arr))}
+	for i, x := range b.arr {
+		out.Arrivals[i] = store.Arrival{Addr: c.blockAddrs.addrs[x.id], Delay: time.Duration(x.us) * time.Microsecond}
+	}
+	return out
+}
+
+// BlockChanges returns the blocks changed since the last call and the
+// hashes of those evicted since, for the watch to save.
 func (c *Census) BlockChanges() (changed []*store.Block, dropped [][32]byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for h := range c.blockDirty {
-		b := c.blockIdx[h].Block
-		b.Arrivals = slices.Clone(b.Arrivals)
+		b := c.recordLocked(c.blockIdx[h])
 		changed = append(changed, &b)
 	}
 	clear(c.blockDirty)
@@ -196,7 +229,7 @@ func (c *Census) Blocks(offset, limit int) ([]BlockSummary, int) {
 	defer c.mu.Unlock()
 	var out []BlockSummary
 	for i := len(c.blocks) - 1 - offset; i >= 0 && len(out) < limit; i-- {
-		out = append(out, c.blocks[i].summary())
+		out = append(out, c.summaryLocked(c.blocks[i]))
 	}
 	return out, len(c.blocks)
 }
@@ -209,19 +242,19 @@ func (c *Census) Block(hash [32]byte) (BlockView, bool) {
 	if b == nil {
 		return BlockView{}, false
 	}
-	return BlockView{BlockSummary: b.summary(), Arrivals: slices.Clone(b.Arrivals)}, true
+	return BlockView{BlockSummary: c.summaryLocked(b), Arrivals: c.recordLocked(b).Arrivals}, true
 }
 
-func (b *blockEntry) summary() BlockSummary {
+func (c *Census) summaryLocked(b *blockEntry) BlockSummary {
 	if b.stats != nil {
 		return *b.stats
 	}
-	s := BlockSummary{Hash: b.Hash, Height: b.Height, First: b.First, Nodes: len(b.Arrivals)}
-	if len(b.Arrivals) > 0 {
-		s.Announcer = b.Arrivals[0].Addr
-		d := make([]time.Duration, len(b.Arrivals))
-		for i, x := range b.Arrivals {
-			d[i] = x.Delay
+	s := BlockSummary{Hash: b.hash, Height: b.height, First: b.first, Nodes: len(b.arr)}
+	if len(b.arr) > 0 {
+		s.Announcer = c.blockAddrs.addrs[b.arr[0].id]
+		d := make([]time.Duration, len(b.arr))
+		for i, x := range b.arr {
+			d[i] = time.Duration(x.us) * time.Microsecond
 		}
 		slices.Sort(d)
 		s.P50, s.P90, s.P99, s.Max = Percentile(d, 50), Percentile(d, 90), Percentile(d, 99), d[len(d)-1]

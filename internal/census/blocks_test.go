@@ -99,6 +99,15 @@ func TestBlockBound(t *testing.T) {
 	if !c.ObserveBlock(hashN(3), -1, nodes[6], at) {
 		t.Error("a hot block refused an arrival")
 	}
+	// The interned addresses are the announcers of the kept blocks: the
+	// liar's id was freed with its last fake, and reused without being
+	// taken for an announcer of any kept block.
+	if n := len(c.blockAddrs.ids); n != BlockQuorum+1 {
+		t.Errorf("%d interned addresses, want %d", n, BlockQuorum+1)
+	}
+	if !c.ObserveBlock(hashN(4), -1, liar, at) {
+		t.Error("a reused id was taken for an announcer")
+	}
 }
 
 // Restored blocks come back in order with their arrivals and keep taking

@@ -83,6 +83,7 @@ type Census struct {
 	blockIdx     map[[32]byte]*blockEntry
 	blockDirty   map[[32]byte]bool
 	blockDropped [][32]byte
+	blockAddrs   blockAddrs
 	// The canonical order of nodes at generation sortGen (Addresses).
 	sortMu    sync.Mutex
 	sortGen   uint64
