@@ -2,6 +2,7 @@ package watch
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -73,16 +74,14 @@ func (w *Watch) restore() error {
 	if err != nil {
 		return err
 	}
-	var rerr error
-	w.cfg.Census.RestoreSnapshots(list, func(s census.Snapshot) (census.Round, bool) {
-		r, err := w.storedRound(s)
-		if err != nil {
-			rerr = err
-		}
-		return r, err == nil && len(r.Obs) > 0
-	})
-	if rerr != nil {
-		w.cfg.Log.Warn().Err(rerr).Msg("watch: a snapshot's node rows could not be rebuilt; it is served without them")
+	sort.Slice(list, func(i, j int) bool { return list[i].Timestamp < list[j].Timestamp })
+	rr := &roundReader{w: w, list: list, pos: map[record.CrawlID]int{}, late: map[record.CrawlID][]census.Observation{}}
+	for i, s := range list {
+		rr.pos[s.ID] = i
+	}
+	w.cfg.Census.RestoreSnapshots(list, rr.round)
+	if rr.err != nil {
+		w.cfg.Log.Warn().Err(rr.err).Msg("watch: a snapshot's node rows could not be rebuilt; it is served without them")
 	}
 	if len(list) > 0 || len(blocks) > 0 || bad > 0 {
 		w.cfg.Log.Info().Int("snapshots", len(list)).Int("unreadable", bad).Int("blocks", len(blocks)).Msg("watch snapshots restored")
@@ -90,26 +89,79 @@ func (w *Watch) restore() error {
 	return nil
 }
 
-// storedRound reads the tests of snapshot s's interval as the watch folded
-// them into its round: per address the last one delivered (by start),
-// aborted tests left out.
-func (w *Watch) storedRound(s census.Snapshot) (census.Round, error) {
-	r := census.Round{ID: s.ID, Network: w.cfg.Network, Start: s.Start, End: s.End}
+// roundReader rebuilds the rounds of published snapshots from the stored
+// tests, as the watch folded them: a round holds the tests delivered while
+// its interval was open, which are the tests of its crawl that ended before
+// it closed and the tests of the previous crawl that ended after that one
+// closed (a test is stored in the crawl it was dialled in; see handle). A
+// test handed over within moments of a close may land in the other round
+// (its end and its delivery differ by the hand-over).
+// Asked oldest first, it reads each crawl once (and the crawl before the
+// first asked for its late tests).
+type roundReader struct {
+	w    *Watch
+	list []census.Snapshot // oldest first
+	pos  map[record.CrawlID]int
+	late map[record.CrawlID][]census.Observation // a crawl's tests delivered after it closed
+	err  error
+}
+
+func (rr *roundReader) round(s census.Snapshot) (census.Round, bool) {
+	var obs, later []census.Observation
+	if i := rr.pos[s.ID]; i > 0 {
+		prev := rr.list[i-1]
+		if _, ok := rr.late[prev.ID]; !ok {
+			_, err := rr.read(prev)
+			rr.err = errors.Join(rr.err, err)
+		}
+		// A test longer than an interval (time-scaled runs) was delivered
+		// in a later round still.
+		for _, o := range rr.late[prev.ID] {
+			if o.End.Before(s.End) {
+				obs = append(obs, o)
+			} else {
+				later = append(later, o)
+			}
+		}
+		delete(rr.late, prev.ID)
+	}
+	onTime, err := rr.read(s)
+	rr.late[s.ID] = append(rr.late[s.ID], later...)
+	if err != nil {
+		rr.err = errors.Join(rr.err, err)
+		return census.Round{}, false
+	}
+	// Per address the last delivered, as handle replaces it.
+	obs = append(obs, onTime...)
+	sort.SliceStable(obs, func(i, j int) bool { return obs[i].End.Before(obs[j].End) })
+	r := census.Round{ID: s.ID, Network: rr.w.cfg.Network, Start: s.Start, End: s.End}
 	at := map[codec.Addr]int{}
-	err := w.cfg.Persist.EachAttempt(s.ID, store.ReadOptions{}, func(a *record.Attempt) error {
+	for _, o := range obs {
+		if i, ok := at[o.Addr]; ok {
+			r.Obs[i] = o
+			continue
+		}
+		at[o.Addr] = len(r.Obs)
+		r.Obs = append(r.Obs, o)
+	}
+	return r, len(r.Obs) > 0
+}
+
+// read returns crawl s's tests that ended before its snapshot closed and
+// keeps the others as late.
+func (rr *roundReader) read(s census.Snapshot) ([]census.Observation, error) {
+	var onTime, late []census.Observation
+	err := rr.w.cfg.Persist.EachAttempt(s.ID, store.ReadOptions{}, func(a *record.Attempt) error {
 		if a.Class == record.ClassAborted {
 			return nil
 		}
-		o := observation(a)
-		if i, ok := at[a.Addr]; ok {
-			if !a.Start.Before(r.Obs[i].Start) {
-				r.Obs[i] = o
-			}
-			return nil
+		if a.End.Before(s.End) {
+			onTime = append(onTime, observation(a))
+		} else {
+			late = append(late, observation(a))
 		}
-		at[a.Addr] = len(r.Obs)
-		r.Obs = append(r.Obs, o)
 		return nil
 	})
-	return r, err
+	rr.late[s.ID] = late
+	return onTime, err
 }
