@@ -156,3 +156,59 @@ func TestRestoreCost(t *testing.T) {
 	}
 	t.Logf("restore of %d summaries and the rows of %d snapshots of %d nodes: %v", census.DefaultMaxRounds, census.DefaultKeepSnapshots, nodes, took)
 }
+
+// A test stored in the crawl it was dialled in but delivered after that
+// interval closed was in the next interval's round: the rebuilt rounds
+// say the same.
+func TestRoundsOfLateTests(t *testing.T) {
+	st := openStore(t)
+	w := New(Config{Network: "mainnet", Census: census.New(census.Config{}), Persist: st})
+	g := storetest.New(7, 0)
+	a, b, c := g.Addr(), g.Addr(), g.Addr()
+	var list []census.Snapshot
+	for k, tests := range [][]struct {
+		addr codec.Addr
+		end  time.Duration // after the interval's start
+	}{{{a, time.Second}, {b, 11 * time.Minute}}, {{c, time.Second}}} {
+		start := restoreT0.Add(time.Duration(k) * 10 * time.Minute)
+		id, err := st.NewCrawl(record.CrawlMeta{Network: "mainnet", Start: start, Flags: []string{"watch"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wr, err := st.NewWriter()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range tests {
+			at := g.Attempt(x.addr, 0)
+			at.Crawl, at.Class, at.Start, at.End = id, record.ClassReachable, start, start.Add(x.end)
+			if err := wr.Record(at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := wr.Close(); err != nil {
+			t.Fatal(err)
+		}
+		list = append(list, census.Snapshot{ID: id, Timestamp: start.Add(10 * time.Minute).Unix(), Start: start, End: start.Add(10 * time.Minute)})
+	}
+	rr := &roundReader{w: w, list: list, pos: map[record.CrawlID]int{list[0].ID: 0, list[1].ID: 1}, late: map[record.CrawlID][]census.Observation{}}
+	addrs := func(r census.Round) []codec.Addr {
+		var out []codec.Addr
+		for _, o := range r.Obs {
+			out = append(out, o.Addr)
+		}
+		return out
+	}
+	// Asked for the newest only: the older crawl is read for its late test.
+	r2, _ := rr.round(list[1])
+	if got := addrs(r2); !reflect.DeepEqual(got, []codec.Addr{c, b}) && !reflect.DeepEqual(got, []codec.Addr{b, c}) {
+		t.Errorf("second round %v, want %v and %v", got, b, c)
+	}
+	rr = &roundReader{w: w, list: list, pos: rr.pos, late: map[record.CrawlID][]census.Observation{}}
+	if r1, _ := rr.round(list[0]); !reflect.DeepEqual(addrs(r1), []codec.Addr{a}) {
+		t.Errorf("first round %v, want %v", addrs(r1), a)
+	}
+	if rr.err != nil {
+		t.Fatal(rr.err)
+	}
+}
