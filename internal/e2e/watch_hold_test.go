@@ -218,6 +218,10 @@ func (b served) compare(t *testing.T, a served) {
 			t.Errorf("snapshot %d served before the restart is not after it (%d listed now, %d before)", ts, len(a.snapshots), len(b.snapshots))
 		}
 	}
+	var latest struct{ Timestamp int64 }
+	if getInto(t, a.base+"/api/v1/snapshots/latest/", &latest); latest.Timestamp < b.latestTS {
+		t.Errorf("latest snapshot after the restart %d, before %d", latest.Timestamp, b.latestTS)
+	}
 	var again struct {
 		Nodes map[string]json.RawMessage
 	}
