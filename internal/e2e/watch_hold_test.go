@@ -93,9 +93,9 @@ func getInto(t *testing.T, url string, v any) {
 // scored against the simulator's truth — each node's block delays (±20 ms)
 // and ping RTTs (±5 ms), as the median of its samples (about ten pings, in
 // 5-second slots of the latency series, and a dozen blocks a node). Then
-// the watch restarts on the same database: the
-// snapshots, blocks and latency it served come back before its first new
-// interval, and the simulator saw no protocol violation.
+// the watch restarts on the same database: the snapshots, blocks and
+// latency it served come back before its first new interval, and the
+// simulator saw no protocol violation.
 func TestWatchHold(t *testing.T) {
 	if testing.Short() {
 		t.Skip("e2e")
