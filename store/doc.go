@@ -19,7 +19,10 @@
 //     reads through that process's socket;
 //   - resume reads: EachSeen (the frontier's dedup set and tellers) and
 //     EachAttempted (per address: tries, last and best class);
-//   - History (first/last sighting of an address over crawls).
+//   - History (first/last sighting of an address over crawls);
+//   - a watch's own tables: per-address state (SaveWatch), published
+//     snapshot summaries (SaveSnapshot) and block arrivals of held
+//     connections (SaveBlocks), the last two under retention.
 //
 // It does not interpret crawls (exports and reports live in internal/export
 // and internal/report) and decides no protocol rule: reachability is

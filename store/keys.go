@@ -21,6 +21,8 @@ import (
 //	'a' hash(32)                          → one distinct addr/addrv2 payload: command, raw bytes
 //	'u' hash(32)                          → when that payload was last referenced (for retention)
 //	'w' addr                              → a watch's state of addr (watch.go)
+//	'p' crawl                             → a watch's published snapshot summary of crawl (snapshots.go)
+//	'b' hash(32)                          → a block's first arrival and each held node's delay (blocks.go)
 //
 // Per-crawl data is a prefix scan on table+crawl. An address's history over
 // crawls (first/last seen, who told us) is one point lookup per crawl, since
@@ -31,13 +33,15 @@ import (
 // the value threshold and live in Badger's value log, so that attempt scans
 // stay small.
 const (
-	tabFormat  byte = 0x00
-	tabCrawl   byte = 'c'
-	tabSeen    byte = 's'
-	tabAttempt byte = 't'
-	tabBlob    byte = 'a'
-	tabUse     byte = 'u'
-	tabWatch   byte = 'w' // a watch's per-address state (watch.go)
+	tabFormat   byte = 0x00
+	tabCrawl    byte = 'c'
+	tabSeen     byte = 's'
+	tabAttempt  byte = 't'
+	tabBlob     byte = 'a'
+	tabUse      byte = 'u'
+	tabWatch    byte = 'w' // a watch's per-address state (watch.go)
+	tabSnapshot byte = 'p' // a watch's published snapshot summaries (snapshots.go)
+	tabBlock    byte = 'b' // block arrivals seen by held connections (blocks.go)
 )
 
 var formatKey = append([]byte{tabFormat}, "format"...)

@@ -29,7 +29,8 @@ import (
 //     that is the cutoff or the start of the oldest finished crawl kept,
 //     whichever is earlier, less payloadSlack for clocks that step back.
 //
-// Later tables with time-stamped history (samples) belong here too.
+//   - a published snapshot summary goes with its crawl;
+//   - a block goes once its first arrival is before the cutoff.
 
 // DefaultRetention is how long Prune keeps history unless WithRetention
 // says otherwise: bitnodes' 60 days.
@@ -45,6 +46,7 @@ type Pruned struct {
 	Attempts int // attempts (of whole crawls too)
 	Seen     int // seen records
 	Payloads int // addr payloads no kept attempt refers to
+	Blocks   int // blocks first announced before the cutoff
 }
 
 // Prune deletes history older than now minus the retention (WithRetention;
@@ -84,6 +86,9 @@ func (s *Store) Prune(now time.Time) (Pruned, error) {
 		if err != nil {
 			return p, &CrawlError{uint64(m.ID), err}
 		}
+	}
+	if err = s.dropBlocksBefore(cutoff, &p); err != nil {
+		return p, err
 	}
 	err = s.dropPayloadsBefore(payloadCutoff.Add(-payloadSlack), &p)
 	return p, err
@@ -134,6 +139,9 @@ func (s *Store) dropCrawl(id record.CrawlID, p *Pruned) error {
 		} else {
 			p.Seen += d.n - before
 		}
+	}
+	if err := d.del(snapshotKey(nil, id)); err != nil {
+		return err
 	}
 	if err := d.del(crawlKey(id)); err != nil {
 		return err

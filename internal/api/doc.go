@@ -1,7 +1,8 @@
 // Package api serves the census over HTTP: bitnodes' documented API paths
 // and shapes (/api/v1/snapshots/, /api/v1/snapshots/<timestamp>|latest/,
 // /api/v1/nodes/<addr>-<port>/ and /latency/, /api/v1/addresses/), ours
-// beyond them (a node's history and reliability, outcome classes), and
+// beyond them (a node's history and reliability, outcome classes, block
+// propagation per block from held connections: /api/v1/blocks/), and
 // /metrics and /healthz, with any extra handlers (the dashboard, seeds.txt)
 // on the same listener.
 //

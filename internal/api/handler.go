@@ -50,6 +50,8 @@ func Handler(o Options) http.Handler {
 	mux.HandleFunc("GET /api/v1/nodes/{node}/history/{$}", h.history)
 	mux.HandleFunc("GET /api/v1/addresses/{$}", h.addresses)
 	mux.HandleFunc("GET /api/v1/outcomes/{$}", h.outcomes)
+	mux.HandleFunc("GET /api/v1/blocks/{$}", h.blocks)
+	mux.HandleFunc("GET /api/v1/blocks/{hash}/{$}", h.block)
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: %s", r.URL.Path)

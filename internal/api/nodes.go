@@ -63,9 +63,10 @@ func nonNil(s []census.Sample) []census.Sample {
 	return s
 }
 
-// latency is bitnodes' latency shape: v in milliseconds (our connect
-// round trip), −1 down, 0 no data; daily one point per round, weekly per
-// hour, monthly per day.
+// latency is bitnodes' latency shape: v in milliseconds (a held node's
+// ping round trip, as bitnodes' pinger; otherwise our connect round
+// trip), −1 down, 0 no data; daily one point per round (per 10 minutes of
+// pings), weekly per hour, monthly per day.
 func (h *handler) latency(w http.ResponseWriter, r *http.Request) {
 	n, ok := h.lookupNode(w, r)
 	if !ok {

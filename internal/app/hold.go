@@ -49,7 +49,7 @@ func watchEvent(e hold.Event) (watch.Event, bool) {
 	case hold.RTT:
 		ev.Kind, ev.RTT = watch.EventRTT, e.RTT
 	case hold.Block:
-		ev.Kind, ev.Block = watch.EventBlock, e.Block
+		ev.Kind, ev.Block, ev.Height = watch.EventBlock, e.Block, e.Height
 	case hold.VersionChanged:
 		ev.Kind, ev.Version = watch.EventVersion, census.VersionOf(e.Version)
 	default:

@@ -30,6 +30,7 @@ type Config struct {
 	MaxRounds     int        // round summaries kept
 	KeepSnapshots int        // rounds whose node rows are kept
 	Geo           export.Geo // fills the rows' geo fields; nil: null
+	MaxBlocks     int        // blocks kept with their arrivals (blocks.go)
 	// Scale > 1 divides the reliability windows (and the forgetting age)
 	// by it: a compressed run (watch --time-scale) keeps real timestamps
 	// and folds its tests with windows of 2 h/Scale … 30 d/Scale.
@@ -61,7 +62,7 @@ type Snapshot struct {
 	Protocols    []Count // reachable by protocol version (top)
 	UserAgents   []Count // reachable by user agent (top)
 	Outcomes     []Count // unreachable addresses by outcome class
-	Rows         []Row   // nil once older than KeepSnapshots
+	Rows         []Row   `json:"-"` // nil once older than KeepSnapshots
 }
 
 // Census is the read model. All methods are safe for concurrent use; Apply
@@ -74,6 +75,12 @@ type Census struct {
 	rounds  []*Snapshot // oldest first
 	dropped int
 	gen     uint64
+	// Blocks announced on held connections, oldest first (blocks.go).
+	blocks       []*blockEntry
+	blockIdx     map[[32]byte]*blockEntry
+	blockDirty   map[[32]byte]bool
+	blockDropped [][32]byte
+	blockAddrs   blockAddrs
 	// The canonical order of nodes at generation sortGen (Addresses).
 	sortMu    sync.Mutex
 	sortGen   uint64
@@ -92,7 +99,11 @@ func New(cfg Config) *Census {
 	if cfg.KeepSnapshots <= 0 {
 		cfg.KeepSnapshots = DefaultKeepSnapshots
 	}
-	return &Census{cfg: cfg, win: newWindows(cfg.Scale), nodes: map[codec.Addr]*Node{}}
+	if cfg.MaxBlocks <= 0 {
+		cfg.MaxBlocks = DefaultMaxBlocks
+	}
+	return &Census{cfg: cfg, win: newWindows(cfg.Scale), nodes: map[codec.Addr]*Node{},
+		blockIdx: map[[32]byte]*blockEntry{}, blockDirty: map[[32]byte]bool{}}
 }
 
 // Source is what Load reads: the store's one reader interface.

@@ -60,6 +60,10 @@ type latency struct {
 	raw   []Sample
 	hours []bucket
 	days  []bucket
+	// The pings folded into the newest raw sample (held.go); 0 when it is
+	// a re-test's. Not saved: after a restart a slot's mean starts over.
+	slotPings int32
+	slotSum   int64
 }
 
 // pushRing appends v to a ring of at most n; the backing array is
@@ -82,6 +86,7 @@ func (l *latency) add(t time.Time, ms int64, up bool) {
 		s.V = max(1, ms)
 	}
 	l.raw = pushRing(l.raw, s, rawSamples)
+	l.slotPings = 0
 	l.hours = addBucket(l.hours, t.Truncate(time.Hour).Unix(), ms, up, hourBuckets)
 	l.days = addBucket(l.days, t.Truncate(24*time.Hour).Unix(), ms, up, dayBuckets)
 }
@@ -118,7 +123,9 @@ type Node struct {
 	Version   *VersionInfo // from the last good test
 	Intervals []Interval
 	Changes   []Change
-	lat       *latency
+	// Pinged is the last ping RTT of a held connection (held.go).
+	Pinged time.Time
+	lat    *latency
 }
 
 // observe folds one test in; w are the windows (Windows, or scaled).
@@ -158,16 +165,12 @@ func (n *Node) observe(o *Observation, w *windows) {
 		n.Intervals = pushRing(n.Intervals, Interval{From: o.Start, To: end, Up: good, Rounds: 1}, maxIntervals)
 	}
 	if good && o.Version != nil {
-		v := *o.Version
-		if n.Version != nil && (n.Version.Protocol != v.Protocol || n.Version.UserAgent != v.UserAgent || n.Version.Services != v.Services) {
-			n.Changes = pushRing(n.Changes, Change{At: o.Start, From: *n.Version, To: v}, maxChanges)
-		}
-		n.Version = &v
+		n.setVersion(o.Start, *o.Version)
 	}
 	if good && n.lat == nil {
 		n.lat = &latency{}
 	}
-	if n.lat != nil {
+	if n.lat != nil && !(good && (o.Held || n.pingedWithin(o.Start, w.tau[0]))) {
 		n.lat.add(o.Start, o.ConnectRTT.Milliseconds(), good)
 	}
 }

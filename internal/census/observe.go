@@ -32,6 +32,9 @@ type Observation struct {
 	// Transport is what the test spoke; V2Failure why its v2 leg failed.
 	Transport record.Transport
 	V2Failure record.V2Failure
+	// Held: a held connection's up or down (watch --hold), which measures
+	// no connect time: an up adds no latency sample.
+	Held bool
 }
 
 // Good reports whether the handshake completed.

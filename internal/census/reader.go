@@ -28,6 +28,11 @@ type Reader interface {
 	Nodes(fn func(*NodeView))
 	// Stats counts what the census holds.
 	Stats() Stats
+	// Blocks returns summaries of the blocks held connections announced,
+	// newest first from offset, and how many are kept.
+	Blocks(offset, limit int) ([]BlockSummary, int)
+	// Block returns one kept block with every node's delay.
+	Block(hash [32]byte) (BlockView, bool)
 }
 
 var _ Reader = (*Census)(nil)

@@ -67,6 +67,7 @@ func (s *Stat) Fold(good bool, age, tau time.Duration) { s.update(good, age, tau
 type windows struct {
 	tau      [5]time.Duration
 	firstAge time.Duration
+	slot     int64 // seconds of a raw latency slot: 10 minutes, scaled (held.go)
 }
 
 // ScaledWindows returns Windows and FirstTestAge divided by scale (≤ 1: as is).
@@ -77,9 +78,9 @@ func ScaledWindows(scale float64) ([5]time.Duration, time.Duration) {
 
 func newWindows(scale float64) windows {
 	if scale <= 1 {
-		return windows{tau: Windows, firstAge: FirstTestAge}
+		return windows{tau: Windows, firstAge: FirstTestAge, slot: 600}
 	}
-	var w windows
+	w := windows{slot: max(1, int64(600/scale))}
 	for i, d := range Windows {
 		w.tau[i] = time.Duration(float64(d) / scale)
 	}

@@ -24,13 +24,17 @@ func (c *Census) Observe(o Observation) {
 
 // Publish makes r (the tests of one interval, already observed) the newest
 // snapshot; its rows' connected_since are the nodes' up-streak starts and
-// its latest height is tip.
-func (c *Census) Publish(r Round, tip int32) {
+// its latest height is tip. It returns the snapshot without rows (what the
+// watch stores: RestoreSnapshots).
+func (c *Census) Publish(r Round, tip int32) Snapshot {
 	snap := c.summarise(r)
 	snap.LatestHeight = tip
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.publishLocked(snap, r.End)
+	out := *snap
+	out.Rows = nil
+	return out
 }
 
 // TipByK is the highest start height reported by at least k of heights
@@ -71,6 +75,7 @@ type NodeState struct {
 	Changes     []ChangeState    `json:"changes,omitempty"`
 	Raw         []Sample         `json:"raw,omitempty"`
 	Buckets     [2][]BucketState `json:"buckets,omitempty"`
+	Pinged      time.Time        `json:"pinged,omitzero"`
 }
 
 // ChangeState is a Change with both versions kept.
@@ -114,7 +119,7 @@ func (c *Census) NodeState(a codec.Addr) (NodeState, bool) {
 	}
 	s := NodeState{Addr: n.Addr, FirstTry: n.FirstTry, LastTry: n.LastTry, LastSuccess: n.LastSuccess,
 		UpSince: n.UpSince, Up: n.Up, Tests: n.Tests, Good: n.Good, LastClass: n.LastClass, Stats: n.Stats,
-		Transport: n.Transport, V2Failure: n.V2Failure, Intervals: append([]Interval(nil), n.Intervals...)}
+		Transport: n.Transport, V2Failure: n.V2Failure, Intervals: append([]Interval(nil), n.Intervals...), Pinged: n.Pinged}
 	if n.Version != nil {
 		v := *n.Version
 		s.Version = &v
@@ -133,7 +138,7 @@ func (c *Census) NodeState(a codec.Addr) (NodeState, bool) {
 func (c *Census) Restore(s NodeState) {
 	n := &Node{Addr: s.Addr, FirstTry: s.FirstTry, LastTry: s.LastTry, LastSuccess: s.LastSuccess,
 		UpSince: s.UpSince, Up: s.Up, Tests: s.Tests, Good: s.Good, LastClass: s.LastClass, Stats: s.Stats,
-		Transport: s.Transport, V2Failure: s.V2Failure, Version: s.Version, Intervals: s.Intervals}
+		Transport: s.Transport, V2Failure: s.V2Failure, Version: s.Version, Intervals: s.Intervals, Pinged: s.Pinged}
 	for _, ch := range s.Changes {
 		n.Changes = append(n.Changes, Change(ch))
 	}

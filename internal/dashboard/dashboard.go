@@ -243,6 +243,7 @@ func (d *dash) charts(snaps []census.Snapshot, latest census.Snapshot) []chart {
 		{Title: "User agents", SVG: template.HTML(report.LineChart(shares(snaps, uas, latest.UserAgents, true), "%")), Note: "Share of reachable nodes (the five most common now)."},
 		{Title: "BIP324 (NODE_P2P_V2) share", SVG: template.HTML(report.LineChart([]report.Line{v2}, "%")), Note: "Reachable nodes announcing the v2 transport service bit."},
 		{Title: "Reliability of tested nodes (1 day)", SVG: template.HTML(report.VBars(reliabilityHistogram(d.o.Census), report.Palette[4])), Note: "Addresses that answered at least once, by their 1-day reliability."},
+		propagation(d.o.Census),
 		{Title: "Why addresses were unreachable (latest round)", SVG: template.HTML(report.HBar(outs, unreachable, report.Palette[3]))},
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nodesweep/nodesweep/codec"
 	"github.com/nodesweep/nodesweep/internal/api"
 	"github.com/nodesweep/nodesweep/internal/census"
 	"github.com/nodesweep/nodesweep/internal/census/censustest"
@@ -25,6 +26,7 @@ import (
 func serve(t *testing.T) string {
 	t.Helper()
 	c := censustest.Build(census.Config{}, censustest.Network(), 30)
+	addBlocks(c, 3)
 	h := api.Handler(api.Options{Census: c, Rate: -1, Extra: map[string]http.Handler{"/": dashboard.Handler(dashboard.Options{Census: c, Network: "mainnet"})}})
 	s, err := api.Listen("127.0.0.1:0", h, 0)
 	if err != nil {
@@ -36,6 +38,22 @@ func serve(t *testing.T) string {
 		_ = s.Shutdown(ctx)
 	})
 	return "http://" + s.Addr()
+}
+
+// addBlocks has every up node announce n blocks, spread over 0–1.2 s.
+func addBlocks(c *census.Census, n int) {
+	var up []codec.Addr
+	c.Nodes(func(v *census.NodeView) {
+		if v.Up {
+			up = append(up, v.Addr)
+		}
+	})
+	for b := 0; b < n; b++ {
+		first := censustest.Start.Add(time.Duration(b) * 10 * time.Minute)
+		for k, a := range up {
+			c.ObserveBlock([32]byte{byte(b), 1}, int32(925_000+b), a, first.Add(time.Duration(k*k)*time.Millisecond))
+		}
+	}
 }
 
 func fetch(t *testing.T, url string) (int, string) {
@@ -58,8 +76,9 @@ func TestPages(t *testing.T) {
 		code, svgs int
 		has        []string
 	}{
-		{"/", 200, 7, []string{"Reachable nodes", "Network mix", "Protocol versions", "User agents", "NODE_P2P_V2", "Reliability", "unreachable", "/node/5.0.0.1-8333"}},
-		{"/?q=2a01", 200, 7, []string{"Addresses matching", "[2a01::1]:8333"}},
+		{"/", 200, 8, []string{"Reachable nodes", "Network mix", "Protocol versions", "User agents", "NODE_P2P_V2", "Reliability", "unreachable", "/node/5.0.0.1-8333",
+			"Block propagation", "latest block", "last 3 blocks", "height 925002"}},
+		{"/?q=2a01", 200, 8, []string{"Addresses matching", "[2a01::1]:8333"}},
 		{"/node/5.3.1.8-8333", 200, 2, []string{"Reliability", "Up and down", "/Satoshi:29.0.0/"}},
 		{"/node/2a01::1-8333", 200, 2, []string{"[2a01::1]:8333"}},
 		{"/node/9.9.9.9-8333", 404, 0, []string{"does not track"}},

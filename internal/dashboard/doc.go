@@ -1,7 +1,8 @@
 // Package dashboard is the census's live web pages, served by the crawl
 // process beside the API: an overview (node count, network mix, protocol
 // version, user-agent and NODE_P2P_V2 adoption over time, the reliability
-// distribution, the outcome classes of unreachable addresses) and a page
+// distribution, the block-propagation CDF of held connections, the outcome
+// classes of unreachable addresses) and a page
 // per node (status, reliability windows, latency, up/down intervals,
 // version changes).
 //

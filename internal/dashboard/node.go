@@ -35,7 +35,7 @@ var nodeBody = template.Must(template.New("node").Parse(`
 <tr><th>window</th><th class="num">reliability</th><th class="num">tests (decayed)</th></tr>
 {{range .Windows}}<tr><td>{{.Name}}</td><td class="num">{{.R}}</td><td class="num">{{.C}}</td></tr>{{end}}
 </table></section>
-<section><h2>Connect latency (one point per round)</h2>{{.Latency}}<p class="note">Rounds in which it did not answer are left out.</p></section>
+<section><h2>{{.LatencyTitle}}</h2>{{.Latency}}<p class="note">Rounds in which it did not answer are left out.</p></section>
 <section><h2>Up and down</h2>{{.Timeline}}</section>
 <section><h2>Version changes</h2><div class="scroll"><table>
 <tr><th>when</th><th>from</th><th>to</th></tr>
@@ -104,7 +104,14 @@ func (d *dash) node(w http.ResponseWriter, r *http.Request) {
 		cs = append(cs, change{when(c.At), versionText(c.From), versionText(c.To)})
 	}
 	data["Changes"] = cs
+	// A held node's series is its ping RTT (the census mixes no connect
+	// times into it once pings come).
 	lat := report.Line{Name: "connect RTT", Color: report.Palette[0]}
+	data["LatencyTitle"] = "Connect latency (one point per round)"
+	if !n.Pinged.IsZero() {
+		lat.Name = "ping RTT"
+		data["LatencyTitle"] = "Ping latency of the held connection (mean per 10 minutes)"
+	}
 	for _, s := range n.Daily {
 		if s.V > 0 {
 			lat.Points = append(lat.Points, report.Point{T: time.Unix(s.T, 0), V: float64(s.V)})

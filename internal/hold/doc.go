@@ -22,7 +22,9 @@
 //     with a detail: "held: no pong in …", "held: lifetime over …").
 //   - RTT: a pong answered our ping after RTT.
 //   - Block: the node announced block Block (inv) at At; Delay is how much
-//     later than the first announcement of that block by any held node.
+//     later than the first announcement of that block by any held node;
+//     Height is the block's height by the tip rule once k nodes announced
+//     it (−1 before).
 //   - VersionChanged: the node's version differs from the one it sent
 //     when first held (protocol, services or user agent; start height,
 //     timestamp and nonce change on every connection and do not count).

@@ -65,10 +65,12 @@ type Event struct {
 	Detail string
 	// RTT: the ping's round trip.
 	RTT time.Duration
-	// Block: the hash (as on the wire) and the delay after its first
-	// announcement by any held node.
-	Block [32]byte
-	Delay time.Duration
+	// Block: the hash (as on the wire), the delay after its first
+	// announcement by any held node, and its height by the tip rule once k
+	// nodes announced it (−1 before).
+	Block  [32]byte
+	Delay  time.Duration
+	Height int32
 	// Reconnects is the node's count of lost-and-redialled connections.
 	Reconnects int
 }
@@ -138,6 +140,7 @@ type blockSeen struct {
 	first  time.Time
 	count  int
 	quorum bool
+	height int32 // the tip it made once it reached the quorum
 }
 
 // New starts a holder on an engine made by newEngine (eventloop.New or a

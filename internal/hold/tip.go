@@ -46,9 +46,14 @@ func (h *Holder) onBlock(a codec.Addr, n *node, ev *session.Event) {
 		b.quorum = true
 		h.tip = max(h.tip, h.heightsTip()) + 1
 		h.tipHash = ev.Block
+		b.height = h.tip
 	}
 	if hh, ok := h.heights[a]; ok && b.quorum && hh < h.tip {
 		h.heights[a] = h.tip // the node has the block: its height is the tip's
 	}
-	h.enqueueLocked(Event{Kind: Block, Addr: a, At: ev.At, Block: ev.Block, Delay: ev.At.Sub(b.first), Reconnects: n.reconnects})
+	height := int32(-1)
+	if b.quorum {
+		height = b.height
+	}
+	h.enqueueLocked(Event{Kind: Block, Addr: a, At: ev.At, Block: ev.Block, Height: height, Delay: ev.At.Sub(b.first), Reconnects: n.reconnects})
 }

@@ -17,6 +17,22 @@ func HBar(cs []Count, total int, color string) string { return hbar(cs, total, c
 // VBars is a vertical histogram of counts.
 func VBars(cs []Count, color string) string { return vbars(cs, color) }
 
+// CDFLine is one named sample of durations for CDF, sorted ascending.
+type CDFLine struct {
+	Name, Color string
+	Sorted      []time.Duration
+}
+
+// CDF draws empirical CDFs of durations (the report's latency chart); the
+// x axis ends at the largest p99.
+func CDF(lines []CDFLine) string {
+	ss := make([]series, len(lines))
+	for i, l := range lines {
+		ss[i] = series{name: l.Name, color: l.Color, sorted: l.Sorted}
+	}
+	return cdf(ss)
+}
+
 // Point is one value at one time.
 type Point struct {
 	T time.Time

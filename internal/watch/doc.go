@@ -17,8 +17,14 @@
 // a kill -9 loses at most the last FlushEvery and a restart resumes the
 // schedule with no test counted twice.
 //
+// Each published snapshot's summary is stored too, and the blocks the
+// census keeps are saved with the per-address state: a restart serves the
+// snapshot list, the newest snapshots' rows (rebuilt from the stored
+// tests) and the blocks it served before (restore.go).
+//
 // Time is the injected Clock's; durations come from Timing, which a time
 // scale divides (timestamps stay real). It does not hold connections: a
 // Holder (watch --hold) plugs in through the Holder interface and
-// Watch.Observe.
+// Watch.Observe; its RTTs, version re-checks and block announcements go
+// into the census (hold.go).
 package watch

@@ -55,22 +55,33 @@ func (w *Watch) HoldEvents(kind EventKind) int64 {
 }
 
 // observeEvent folds an event in, in the watch's loop. Up and down are
-// tests of the node (they move its windows and up streak); RTT samples,
-// block arrivals and version re-checks are the holder's to store: the
-// watch counts them only.
+// tests of the node (they move its windows and up streak); an RTT sample
+// goes into the node's latency, a version re-check into its version
+// history, a block announcement into the census's block propagation. The
+// node's state and the block are saved at the next flush.
 func (w *Watch) observeEvent(ev Event) {
 	if int(ev.Kind) < len(w.holdEvents) {
 		w.holdEvents[ev.Kind].Add(1)
 	}
 	switch ev.Kind {
 	case EventUp, EventDown:
-		o := census.Observation{Addr: ev.Addr, Start: ev.At, End: ev.At, ConnectRTT: ev.RTT, Version: ev.Version, Tries: 1}
+		o := census.Observation{Addr: ev.Addr, Start: ev.At, End: ev.At, ConnectRTT: ev.RTT, Version: ev.Version, Tries: 1, Held: true}
 		o.Class = classDown
 		if ev.Kind == EventUp {
 			o.Class = classUp
 		}
 		w.cfg.Census.Observe(o)
 		w.dirty[ev.Addr] = true
+	case EventRTT:
+		if w.cfg.Census.ObserveRTT(ev.Addr, ev.At, ev.RTT) {
+			w.dirty[ev.Addr] = true
+		}
+	case EventVersion:
+		if ev.Version != nil && w.cfg.Census.ObserveVersion(ev.Addr, ev.At, *ev.Version) {
+			w.dirty[ev.Addr] = true
+		}
+	case EventBlock:
+		w.cfg.Census.ObserveBlock(ev.Block, ev.Height, ev.Addr, ev.At)
 	}
 }
 

@@ -54,6 +54,12 @@ type Persist interface {
 	// the last state save (see replay).
 	Crawls() ([]store.CrawlInfo, error)
 	EachAttempt(id record.CrawlID, opt store.ReadOptions, fn func(*record.Attempt) error) error
+	// The published snapshot summaries and the block arrivals of held
+	// connections, so that a restart serves what was served (restore.go).
+	SaveSnapshot(id record.CrawlID, value []byte) error
+	EachSnapshot(fn func(record.CrawlID, []byte) error) error
+	SaveBlocks(blocks []*store.Block, drop [][32]byte) error
+	EachBlock(fn func(*store.Block) error) error
 }
 
 // Clock is the watch's time: Now and a timer. Tests inject a fake one.
@@ -340,13 +346,12 @@ func (w *Watch) newEpoch(now time.Time) error {
 	return nil
 }
 
-// closeEpoch makes the interval durable, finishes its crawl and publishes
-// its snapshot.
+// closeEpoch makes the interval durable, publishes its snapshot (and
+// stores its summary) and finishes its crawl: a kill between the last two
+// leaves an unfinished crawl with its summary, which a restart finishes,
+// never a finished one whose summary is lost.
 func (w *Watch) closeEpoch(now time.Time) error {
 	if err := w.flush(); err != nil {
-		return err
-	}
-	if err := w.cfg.Persist.FinishCrawl(w.epoch, now); err != nil {
 		return err
 	}
 	w.round.End = now
@@ -357,7 +362,12 @@ func (w *Watch) closeEpoch(now time.Time) error {
 		}
 	}
 	tip := census.TipByK(w.heights, max(TipMinReports, good/TipShare))
-	w.cfg.Census.Publish(w.round, tip)
+	if err := w.saveSnapshot(w.cfg.Census.Publish(w.round, tip)); err != nil {
+		return err
+	}
+	if err := w.cfg.Persist.FinishCrawl(w.epoch, now); err != nil {
+		return err
+	}
 	w.cfg.Log.Info().Str("crawl", w.epoch.String()).Int("tested", len(w.round.Obs)).Int("good", good).
 		Int32("tip", tip).Int("known", w.sched.Len()).Int("in_flight", w.inflight).Int("v1_fallbacks", w.v1Fallbacks).Msg("watch interval")
 	if w.cfg.OnInterval != nil {
@@ -379,6 +389,9 @@ type saved struct {
 // its attempt, and a test is folded into the state at most once.
 func (w *Watch) flush() error {
 	if err := w.cfg.Sink.Flush(); err != nil {
+		return err
+	}
+	if err := w.flushBlocks(); err != nil {
 		return err
 	}
 	if len(w.dirty) == 0 {
@@ -436,6 +449,9 @@ func (w *Watch) load(now time.Time) error {
 	replayed, err := w.replay(latest)
 	if err != nil {
 		return fmt.Errorf("watch: replaying stored tests: %w", err)
+	}
+	if err := w.restore(); err != nil {
+		return fmt.Errorf("watch: restoring snapshots and blocks: %w", err)
 	}
 	if n > 0 || bad > 0 || replayed > 0 {
 		w.cfg.Log.Info().Int("addresses", n).Int("unreadable", bad).Int("replayed", replayed).Msg("watch state loaded")

@@ -33,6 +33,15 @@ const (
 	Error = `{"detail": "string"}`
 )
 
+// Our shapes beyond bitnodes' (block propagation from held connections),
+// written out the same way so that a change of them is a visible one.
+const (
+	blockFields = `"url": "string", "hash": "string", "height": "int|null", "first_seen": "number",
+		"first_announcer": "string", "nodes": "int", "delay_ms": {"p50": "number", "p90": "number", "p99": "number", "max": "number"}`
+	BlockList = `{"count": "int", "next": "string|null", "previous": "string|null", "results": {"[]": {` + blockFields + `}}}`
+	Block     = `{` + blockFields + `, "arrivals": {"[]": {"node": "string", "delay_ms": "number"}}}`
+)
+
 func jsonType(v any) string {
 	switch x := v.(type) {
 	case nil:
