@@ -44,6 +44,7 @@ type Options struct {
 	// window of Duration runs.
 	Settle, Duration time.Duration
 	Log              func(format string, args ...any)
+	Diag             Diagnostics
 }
 
 // Result is what one run measured.
@@ -58,6 +59,14 @@ type Result struct {
 	BaseRSSKiB    int64   `json:"base_rss_kib"`
 	CPUPctOneCore float64 `json:"cpu_pct_one_core"` // CPU during the window ÷ its length
 	WindowSec     float64 `json:"window_sec"`
+	// The window's CPU split (split.go): without the seconds of block
+	// bursts, and without those and the first PingMin (every node's first
+	// ping): the cadence alone, at SteadyPingsPerSec.
+	CPUPctNoBlocks    float64 `json:"cpu_pct_no_blocks"`
+	NoBlocksSec       float64 `json:"no_blocks_sec"`
+	CPUPctSteady      float64 `json:"cpu_pct_steady"`
+	SteadySec         float64 `json:"steady_sec"`
+	SteadyPingsPerSec float64 `json:"steady_pings_per_sec"`
 	// Per node: the median of its samples against its truth (the figure
 	// the must-show bounds: ±5 ms RTT, ±20 ms delay).
 	RTTNodeMaxErrMs    float64 `json:"rtt_node_max_err_ms"`
@@ -84,6 +93,7 @@ type Result struct {
 
 type sample struct {
 	node  codec.Addr
+	at    time.Time // arrival
 	value time.Duration
 	block [32]byte
 }
@@ -123,9 +133,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}
 		switch e.Kind {
 		case hold.RTT:
-			rtts = append(rtts, sample{node: e.Addr, value: e.RTT})
+			rtts = append(rtts, sample{node: e.Addr, at: e.At, value: e.RTT})
 		case hold.Block:
-			blocks = append(blocks, sample{node: e.Addr, value: e.Delay, block: e.Block})
+			blocks = append(blocks, sample{node: e.Addr, at: e.At, value: e.Delay, block: e.Block})
 		}
 	}
 	runtime.GC()
@@ -160,7 +170,15 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	mu.Lock()
 	measuring = true
 	mu.Unlock()
+	stopProfile, err := o.Diag.startProfile()
+	if err != nil {
+		return res, err
+	}
+	defer stopProfile()
+	tr := &tracer{d: o.Diag}
+	defer tr.stop()
 	cpu0, w0 := cpuSec(), time.Now()
+	pts := []cpuPoint{{w0, cpu0}}
 	res.MinHeld = h.Stats().Held
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -171,6 +189,8 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			return res, ctx.Err()
 		case <-tick.C:
 		}
+		pts = append(pts, cpuPoint{time.Now(), cpuSec()})
+		tr.poll(time.Since(w0))
 		st := h.Stats()
 		res.MinHeld = min(res.MinHeld, st.Held)
 		if time.Since(lastLog) >= 30*time.Second {
@@ -183,6 +203,8 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	res.WindowSec = time.Since(w0).Seconds()
 	res.CPUPctOneCore = 100 * (cpuSec() - cpu0) / res.WindowSec
+	stopProfile()
+	tr.stop()
 	res.RSSKiB = rssKiB()
 	st := h.Stats()
 	res.Held, res.Reconnects, res.DroppedEvents = st.Held, st.Reconnects, st.Dropped
@@ -195,7 +217,17 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	defer mu.Unlock()
 	scoreRTT(&res, rtts, rttTruth)
 	scoreDelay(&res, blocks, delayTruth)
-	return res, nil
+	pingMin := o.Hold.PingMin
+	if pingMin <= 0 {
+		pingMin = session.DefaultPingMin
+	}
+	splitCPU(&res, pts, blocks, rtts, w0.Add(pingMin))
+	if o.Diag.Samples != nil {
+		if err := writeSamples(o.Diag.Samples, rtts, blocks, rttTruth, delayTruth); err != nil {
+			return res, err
+		}
+	}
+	return res, tr.err
 }
 
 func scoreRTT(res *Result, rtts []sample, truth map[codec.Addr]time.Duration) {
@@ -223,8 +255,9 @@ func scoreRTT(res *Result, rtts []sample, truth map[codec.Addr]time.Duration) {
 	res.RTTMaxErrMs, res.RTTP99ErrMs = maxP99(errs)
 }
 
-func scoreDelay(res *Result, blocks []sample, truth map[codec.Addr]time.Duration) {
-	// Per block: the smallest true delay among the nodes that announced it.
+// blockMins is, per block, the smallest true delay among the nodes that
+// announced it (the holder measures from the first announcement).
+func blockMins(blocks []sample, truth map[codec.Addr]time.Duration) map[[32]byte]time.Duration {
 	minOf := map[[32]byte]time.Duration{}
 	for _, s := range blocks {
 		d := truth[s.node]
@@ -232,6 +265,11 @@ func scoreDelay(res *Result, blocks []sample, truth map[codec.Addr]time.Duration
 			minOf[s.block] = d
 		}
 	}
+	return minOf
+}
+
+func scoreDelay(res *Result, blocks []sample, truth map[codec.Addr]time.Duration) {
+	minOf := blockMins(blocks, truth)
 	var errs []float64
 	nodes := map[codec.Addr][]float64{}
 	for _, s := range blocks {
@@ -299,10 +337,12 @@ func rssKiB() int64 {
 
 // String is a one-line summary.
 func (r Result) String() string {
-	return fmt.Sprintf("held %d/%d (min %d, all after %.1fs), reconnects %d, RSS/conn %.2f KiB, CPU %.2f%% of a core over %.0fs, "+
+	return fmt.Sprintf("held %d/%d (min %d, all after %.1fs), reconnects %d, RSS/conn %.2f KiB, CPU %.2f%% of a core over %.0fs "+
+		"(%.2f%% over %.0fs without block bursts, %.2f%% over %.0fs steady at %.1f pings/s), "+
 		"RTT per node max err %.2f ms (%d over 5 ms), block delay per node max err %.2f ms (%d over 20 ms); "+
 		"RTT %d samples on %d nodes max err %.2f ms (p99 %.2f, mean %+.2f, %d over 5 ms), block delay %d samples of %d blocks max err %.2f ms (p99 %.2f, %d over 20 ms), goroutines %d, tip %d",
 		r.Held, r.Nodes, r.MinHeld, r.HeldAll, r.Reconnects, r.RSSPerConnKiB, r.CPUPctOneCore, r.WindowSec,
+		r.CPUPctNoBlocks, r.NoBlocksSec, r.CPUPctSteady, r.SteadySec, r.SteadyPingsPerSec,
 		r.RTTNodeMaxErrMs, r.RTTNodesOver5ms, r.DelayNodeMaxErrMs, r.DelayNodesOver20ms,
 		r.RTTSamples, r.RTTNodes, r.RTTMaxErrMs, r.RTTP99ErrMs, r.RTTMeanErrMs, r.RTTOver5ms, r.BlockSamples, r.Blocks,
 		r.DelayMaxErrMs, r.DelayP99ErrMs, r.DelayOver20ms, r.Goroutines, r.TipHeight)
