@@ -4,9 +4,9 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"syscall"
 	"time"
 
-	gerrors "github.com/panjf2000/gnet/v2/pkg/errors"
 	"github.com/panjf2000/gnet/v2/pkg/netpoll"
 	"golang.org/x/sys/unix"
 
@@ -18,13 +18,19 @@ import (
 
 // loop is one event loop: a poller, a timer wheel advanced by a timerfd on
 // that poller, one read buffer, and the connections whose fds it owns.
-// Everything here runs on the loop's goroutine (inside Polling), except
-// Trigger, which is how other goroutines hand it work.
+// Everything here runs on the loop's goroutine (wait), except post, which
+// is how other goroutines hand it work (wait.go).
 type loop struct {
 	e      *Engine
 	poller *netpoll.Poller
 	tfd    int   // timerfd: one-shot, set for the wheel's next due tick
 	wakeAt int64 // the tick the timerfd is set for (0: disarmed)
+
+	epfd    int             // the poller's epoll fd
+	epFile  *os.File        // a dup of it, in the runtime's netpoller
+	epConn  syscall.RawConn // of epFile: where the loop parks
+	tasks   tasks
+	stopped bool
 
 	conns []*conn // by fd
 	gen   uint32  // makes a wheel entry of a closed fd's earlier owner stale
@@ -47,7 +53,7 @@ func newLoop(e *Engine) (*loop, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &loop{e: e, poller: p, tfd: -1, conns: make([]*conn, 1024),
+	l := &loop{e: e, poller: p, tfd: -1, epfd: -1, tasks: tasks{efd: -1}, conns: make([]*conn, 1024),
 		wheel: newWheel[timerRef](tick, wheelSlots, time.Now()),
 		buf:   make([]byte, readBufferSize), out: make([]byte, 0, 512)}
 	l.tfd, err = unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
@@ -59,10 +65,20 @@ func newLoop(e *Engine) (*loop, error) {
 		l.closeFDs()
 		return nil, err
 	}
+	if err := l.openWait(); err != nil {
+		l.closeFDs()
+		return nil, err
+	}
 	return l, nil
 }
 
 func (l *loop) closeFDs() {
+	if l.epFile != nil {
+		_ = l.epFile.Close()
+	}
+	if l.tasks.efd >= 0 {
+		unix.Close(l.tasks.efd)
+	}
 	if l.tfd >= 0 {
 		unix.Close(l.tfd)
 	}
@@ -72,11 +88,16 @@ func (l *loop) closeFDs() {
 // run serves the loop until stop.
 func (l *loop) run() {
 	defer l.closeFDs()
-	_ = l.poller.Polling(l.event)
+	if err := l.wait(); err != nil {
+		l.e.opts.Log.Error().Err(err).Msg("eventloop: waiting for events")
+	}
 }
 
-// stop ends Polling (every attempt has been delivered by then).
-func (l *loop) stop(any) error { return gerrors.ErrEngineShutdown }
+// stop ends wait (every attempt has been delivered by then).
+func (l *loop) stop(any) error {
+	l.stopped = true
+	return nil
+}
 
 // abortAll ends every attempt of the loop as aborted.
 func (l *loop) abortAll(any) error {
@@ -176,6 +197,10 @@ func (l *loop) register(c *conn, fd int) {
 
 // event is the poller's callback for every ready fd.
 func (l *loop) event(fd int, ev netpoll.IOEvent, _ netpoll.IOFlags) error {
+	if fd == l.tasks.efd {
+		l.runTasks()
+		return nil
+	}
 	if fd == l.tfd {
 		var b [8]byte
 		_, _ = unix.Read(fd, b[:])
