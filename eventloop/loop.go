@@ -385,8 +385,13 @@ func (l *loop) tick(now time.Time) {
 			}
 			continue
 		}
-		l.send(c, c.conv.Tick(now, l.out[:0]), now)
-		l.after(c, now)
+		// The conversation's clock is read per connection, not once per
+		// tick: a held session stamps its ping with it, and a tick that
+		// sends many pings would otherwise add the earlier writes' time to
+		// the later pings' RTTs.
+		t := time.Now()
+		l.send(c, c.conv.Tick(t, l.out[:0]), t)
+		l.after(c, t)
 	}
 	l.wakeAt = 0
 	if t, ok := l.wheel.next(); ok {
