@@ -75,8 +75,10 @@ func runHold(ctx context.Context, opt Options, v Variant) HoldOutcome {
 		return o
 	}
 	defer os.Remove(truth)
+	// Every scored sample stays in the work directory (CSV), to look into
+	// an error's when and where.
 	args := []string{"bench", "hold", "--truth", truth, "--engine", v.Args[1], "--duration", h.Duration.String(),
-		"--summary-json", summary}
+		"--summary-json", summary, "--samples", filepath.Join(logs, name+".samples.csv")}
 	c, err := runHoldChild(ctx, opt.Bin, args, summary, filepath.Join(logs, name+".log"), h.Duration+5*time.Minute, &o.Result)
 	o.Child = c
 	su, serr := sim.Stop()
