@@ -130,10 +130,19 @@ func writeHolds(w io.Writer, r *Results) {
 			fmt.Fprintf(w, "| %s | FAILED: %s ||||||||||||| \n", o.Variant, o.Err)
 			continue
 		}
-		fmt.Fprintf(w, "| %s | %d / %d (%d) | %.1f s | %d | %.0f s | **%.2f KiB** | %.2f / %.2f / **%.2f %%** | %.0f s, %.1f | %d | %.2f ms (%d) | %d, %.2f ms | %.2f ms (%d) | %d (%d), %.2f ms | %.1f |\n",
+		fmt.Fprintf(w, "| %s | %d / %d (%d) | %.1f s | %d | %.0f s | **%.2f KiB** | %.2f / %.2f / **%s** | %.0f s, %.1f | %d | %.2f ms (%d) | %d, %.2f ms | %.2f ms (%d) | %d (%d), %.2f ms | %.1f |\n",
 			o.Variant, x.Held, x.Nodes, x.MinHeld, x.HeldAll, x.Reconnects, x.WindowSec, x.RSSPerConnKiB, x.CPUPctOneCore,
-			x.CPUPctNoBlocks, x.CPUPctSteady, x.SteadySec, x.SteadyPingsPerSec, x.Goroutines, x.RTTNodeMaxErrMs, x.RTTNodesOver5ms, x.RTTSamples, x.RTTMaxErrMs,
+			x.CPUPctNoBlocks, steadyCPU(x), x.SteadySec, x.SteadyPingsPerSec, x.Goroutines, x.RTTNodeMaxErrMs, x.RTTNodesOver5ms, x.RTTSamples, x.RTTMaxErrMs,
 			x.DelayNodeMaxErrMs, x.DelayNodesOver20ms, x.BlockSamples, x.Blocks, x.DelayMaxErrMs, o.Sim.CPU())
 	}
 	fmt.Fprintln(w)
+}
+
+// steadyCPU is the steady CPU figure, or a dash for a window shorter than
+// the first ping interval (no steady seconds).
+func steadyCPU(x holdbench.Result) string {
+	if x.SteadySec == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f %%", x.CPUPctSteady)
 }
