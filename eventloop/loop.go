@@ -76,9 +76,7 @@ func (l *loop) closeFDs() {
 	if l.epFile != nil {
 		_ = l.epFile.Close()
 	}
-	if l.tasks.efd >= 0 {
-		unix.Close(l.tasks.efd)
-	}
+	l.tasks.close()
 	if l.tfd >= 0 {
 		unix.Close(l.tfd)
 	}

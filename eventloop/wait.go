@@ -52,25 +52,44 @@ type tasks struct {
 	urgent    []task
 	low       []task
 	signalled bool // efd holds a count: no need to write it again
+	closed    bool // the loop has stopped: efd is closed (its number may be reused)
 	run       []task
+}
+
+// errLoopStopped: work posted to a loop that has stopped.
+var errLoopStopped = errors.New("eventloop: the loop has stopped")
+
+// close closes the eventfd; a later post fails instead of writing to
+// whatever file reuses its number.
+func (q *tasks) close() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.efd >= 0 {
+		unix.Close(q.efd)
+	}
+	q.closed = true
 }
 
 // post queues fn(arg) for the loop; urgent work runs before dials.
 func (l *loop) post(urgent bool, fn func(any) error, arg any) error {
 	q := &l.tasks
 	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return errLoopStopped
+	}
 	if urgent {
 		q.urgent = append(q.urgent, task{fn, arg})
 	} else {
 		q.low = append(q.low, task{fn, arg})
 	}
-	signal := !q.signalled
-	q.signalled = true
-	q.mu.Unlock()
-	if signal {
-		return q.signal()
+	var err error
+	if !q.signalled {
+		q.signalled = true
+		err = q.signal() // under mu: close cannot run in between
 	}
-	return nil
+	q.mu.Unlock()
+	return err
 }
 
 func (q *tasks) signal() error {
@@ -99,10 +118,10 @@ func (l *loop) runTasks() {
 	clear(q.low[n:])
 	q.low = q.low[:n]
 	q.signalled = n > 0
-	q.mu.Unlock()
 	if n > 0 {
 		_ = q.signal()
 	}
+	q.mu.Unlock()
 	for i := range q.run {
 		_ = q.run[i].fn(q.run[i].arg)
 	}

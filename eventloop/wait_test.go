@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nodesweep/nodesweep/codec"
 	"github.com/nodesweep/nodesweep/internal/engine"
 )
 
@@ -92,4 +93,21 @@ func TestIdleLoopParksInTheNetpoller(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestPostAfterStopFails: work handed to a stopped loop is refused, not
+// written to a closed (maybe reused) eventfd; Hangup after Close is a no-op.
+func TestPostAfterStopFails(t *testing.T) {
+	e, err := New(engine.Options{Loops: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := e.loops[0]
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.post(true, func(any) error { return nil }, nil); err != errLoopStopped {
+		t.Fatalf("post after Close: %v, want errLoopStopped", err)
+	}
+	e.Hangup(codec.MustParseAddr("127.0.0.1:1"))
 }
