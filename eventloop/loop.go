@@ -40,6 +40,10 @@ type loop struct {
 	buf []byte // read buffer shared by every connection of the loop
 	out []byte // scratch for outbound bytes
 	pa  netpoll.PollAttachment
+	// stamps: connections are held, and reads take the kernel's arrival
+	// stamp (stamp.go) into oob.
+	stamps bool
+	oob    []byte
 }
 
 // timerRef names a connection in the wheel without keeping it alive.
@@ -56,6 +60,9 @@ func newLoop(e *Engine) (*loop, error) {
 	l := &loop{e: e, poller: p, tfd: -1, epfd: -1, tasks: tasks{efd: -1}, conns: make([]*conn, 1024),
 		wheel: newWheel[timerRef](tick, wheelSlots, time.Now()),
 		buf:   make([]byte, readBufferSize), out: make([]byte, 0, 512)}
+	if e.opts.Session != nil && e.opts.Session.Hold != nil {
+		l.stamps, l.oob = true, make([]byte, stampOOB)
+	}
 	l.tfd, err = unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
 	if err != nil {
 		_ = p.Close()
@@ -146,6 +153,13 @@ func (l *loop) start(arg any) error {
 		// the peer's delayed ACK, and the RTT sample would carry it. Go's
 		// net package (the goroutine engine) sets TCP_NODELAY by default.
 		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
+			unix.Close(fd)
+			e.deliver(c, now, engine.LocalError(err))
+			return nil
+		}
+		// The kernel stamps what arrives (stamp.go): a sample's time is
+		// then not the time the loop got to it.
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
 			unix.Close(fd)
 			e.deliver(c, now, engine.LocalError(err))
 			return nil
@@ -266,7 +280,7 @@ func (l *loop) after(c *conn, now time.Time) {
 // leaves unconsumed is kept as the new leftover.
 func (l *loop) read(c *conn, now time.Time) {
 	buf, n := c.readBuffer(l.buf)
-	r, err := unix.Read(int(c.fd), buf[n:])
+	r, now, err := l.recv(int(c.fd), buf[n:], now)
 	switch {
 	case err == unix.EAGAIN || err == unix.EINTR:
 		return
