@@ -118,7 +118,7 @@ func writeHolds(w io.Writer, r *Results) {
 	fmt.Fprintf(w, "\n## S9 holding: `watch --hold` on %d simulated nodes\n\n", r.Holds[0].Result.Nodes)
 	fmt.Fprintf(w, "Simulator and holder in separate processes; real ping cadence (60–600 s, jittered; the first within 60 s of the handshake); "+
 		"a block every %v with per-node announcement delays ≤ 2 s; ping answers after 20–200 ms per node. "+
-		"RSS per held connection = (VmRSS at the window's end − VmRSS before the first dial) ÷ held; CPU = the holder's user+sys over the window ÷ its length, "+
+		"RSS per held connection = (VmRSS at the window's end − VmRSS before the first dial − the benchmark's own store of the window's samples, 24 bytes each) ÷ held; CPU = the holder's user+sys over the window ÷ its length, "+
 		"then (sampled every second) without the seconds of block bursts (first to last inv of a block, ±1 s), and steady: without those and the window's first ping interval minimum, which carries every node's first ping (due within it of the handshake); "+
 		"the steady figure is CPU while only pinging, at the ping rate given (pongs per second in those seconds; the cadence's long-run rate is nodes ÷ its mean interval, 19,000 ÷ 330 s ≈ 58/s). "+
 		"RTT and delay errors: each node's median sample against its truth (bounds ±5 ms and ±20 ms), then the worst single sample.\n\n", holdBlockInterval)

@@ -54,11 +54,14 @@ type Result struct {
 	HeldAll       float64 `json:"held_all_sec"`     // seconds until every node was held (−1: never)
 	MinHeld       int     `json:"min_held"`         // fewest held during the window
 	Reconnects    int     `json:"reconnects"`       // connections lost and re-made
-	RSSPerConnKiB float64 `json:"rss_per_conn_kib"` // (RSS at the end − RSS before holding) ÷ held
+	RSSPerConnKiB float64 `json:"rss_per_conn_kib"` // (RSS at the end − RSS before holding − SampleStoreKiB) ÷ held
 	RSSKiB        int64   `json:"rss_kib"`
 	BaseRSSKiB    int64   `json:"base_rss_kib"`
-	CPUPctOneCore float64 `json:"cpu_pct_one_core"` // CPU during the window ÷ its length
-	WindowSec     float64 `json:"window_sec"`
+	// SampleStoreKiB is the benchmark's own record of the window's samples
+	// (store.go), left out of RSSPerConnKiB.
+	SampleStoreKiB int64   `json:"sample_store_kib"`
+	CPUPctOneCore  float64 `json:"cpu_pct_one_core"` // CPU during the window ÷ its length
+	WindowSec      float64 `json:"window_sec"`
 	// The window's CPU split (split.go): without the seconds of block
 	// bursts, and without those and the first PingMin (every node's first
 	// ping): the cadence alone, at SteadyPingsPerSec.
@@ -119,11 +122,12 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		delayTruth[a] = time.Duration(*n.BlockDelayMs * float64(time.Millisecond))
 	}
 	res := Result{Nodes: len(addrs), HeldAll: -1}
+	idx := newIndex(addrs)
 	var (
-		mu        sync.Mutex
-		measuring bool
-		rtts      []sample
-		blocks    []sample
+		mu             sync.Mutex
+		measuring      bool
+		rttSt, blockSt store
+		unknown        int
 	)
 	sink := func(e hold.Event) {
 		mu.Lock()
@@ -131,11 +135,16 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		if !measuring {
 			return // samples of the window only: not while connecting
 		}
+		node, ok := idx.node[e.Addr]
+		if !ok {
+			unknown++
+			return
+		}
 		switch e.Kind {
 		case hold.RTT:
-			rtts = append(rtts, sample{node: e.Addr, at: e.At, value: e.RTT})
+			rttSt.add(packed{node: node, at: e.At.UnixNano(), value: int64(e.RTT)})
 		case hold.Block:
-			blocks = append(blocks, sample{node: e.Addr, at: e.At, value: e.Delay, block: e.Block})
+			blockSt.add(packed{node: node, block: idx.blockOf(e.Block), at: e.At.UnixNano(), value: int64(e.Delay)})
 		}
 	}
 	runtime.GC()
@@ -197,7 +206,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			lastLog = time.Now()
 			mu.Lock()
 			logf("window %.0fs: held %d, reconnects %d, %d RTT and %d block samples", time.Since(w0).Seconds(),
-				st.Held, st.Reconnects, len(rtts), len(blocks))
+				st.Held, st.Reconnects, rttSt.n, blockSt.n)
 			mu.Unlock()
 		}
 	}
@@ -206,15 +215,22 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	stopProfile()
 	tr.stop()
 	res.RSSKiB = rssKiB()
+	mu.Lock()
+	res.SampleStoreKiB = (rttSt.bytes() + blockSt.bytes()) / 1024
+	mu.Unlock()
 	st := h.Stats()
 	res.Held, res.Reconnects, res.DroppedEvents = st.Held, st.Reconnects, st.Dropped
 	if st.Held > 0 {
-		res.RSSPerConnKiB = float64(res.RSSKiB-res.BaseRSSKiB) / float64(st.Held)
+		res.RSSPerConnKiB = float64(res.RSSKiB-res.BaseRSSKiB-res.SampleStoreKiB) / float64(st.Held)
 	}
 	res.Goroutines = runtime.NumGoroutine()
 	res.TipHeight, _ = h.Tip()
 	mu.Lock()
 	defer mu.Unlock()
+	if unknown > 0 {
+		return res, fmt.Errorf("%d samples of nodes not in the truth", unknown)
+	}
+	rtts, blocks := rttSt.expand(idx), blockSt.expand(idx)
 	scoreRTT(&res, rtts, rttTruth)
 	scoreDelay(&res, blocks, delayTruth)
 	pingMin := o.Hold.PingMin
