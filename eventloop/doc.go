@@ -7,10 +7,12 @@
 //
 // Each attempt is one fd from socket() to close(), on one loop. There are N
 // loops (engine.Options.Loops, default GOMAXPROCS), each a poller of gnet's
-// pkg/netpoll (epoll) whose Polling runs on its own locked goroutine, with
-// its own hashed timer wheel and one 64-KiB read buffer shared by its
-// connections. Dial builds the conversation and hands it to a loop, round
-// robin, with the poller's Trigger; on the loop:
+// pkg/netpoll (epoll) served by its own goroutine, which parks in the Go
+// runtime's netpoller until the poller has events (wait.go: not gnet's
+// Polling, whose blocking epoll_wait kept sysmon busy), with its own hashed
+// timer wheel and one 64-KiB read buffer shared by its connections. Dial
+// builds the conversation and hands it to a loop, round robin, through the
+// loop's task queue; on the loop:
 //
 //	socket(O_NONBLOCK) → connect → EINPROGRESS → AddWrite (EPOLLOUT)
 //	EPOLLOUT: connected → ModRead, send the first bytes
@@ -78,8 +80,14 @@
 //   - A frame larger than the shared read buffer must still complete: past
 //     half the buffer the leftover reads into its own, grown buffer, which
 //     is dropped once the frame is consumed (read_test.go, FuzzReadPath).
-//   - gnet's Polling blocks in epoll_wait with no timeout: without the
-//     timerfd on the same poller no deadline would fire on an idle loop.
+//   - A loop parks until its poller has events: without the timerfd on the
+//     same poller no deadline would fire on an idle loop.
+//   - A goroutine that blocks in a system call (gnet's Polling in
+//     epoll_wait(-1)) makes sysmon retake its P and reset its own sleep to
+//     20 µs: on 19,000 held connections that spin was ~55 % of the
+//     reactor's CPU (perf), and every wake of a locked loop thread waited to
+//     get a P back. Parking in the netpoller costs neither (wait.go;
+//     TestIdleLoopParksInTheNetpoller).
 //
 // # Measured
 //
@@ -96,6 +104,12 @@
 //	S3 200k mainnet-like sweep     31.6 s (1.19× the 26.7-s lower bound)
 //	  CPU, peak RSS                19.8 s, 160 MiB 30.6 s, 431 MiB (0.65×)
 //	S4 hs per CPU-s, 1k … 15k      1.57× 1.42× 1.45× 1.43× 1.35× the goroutine engine
+//
+// Holding (S9, 19,000 held connections, 3-minute window,
+// bench/results/s9-3m-before-after.md): with gnet's Polling the holder took
+// 7.65 % of a core while only pinging (27 pings/s), two thirds of it in the
+// runtime's sysmon thread (see Traps); parked in the netpoller, 1.87 %
+// (goroutine engine 1.77 %), RSS 1.75 KiB per held connection.
 //
 // The previous reactor (a dialer epoll, then net.FileConn and gnet's
 // EnrollContext) measured 4,661 handshakes per CPU-s on S1 (0.97× the

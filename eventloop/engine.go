@@ -8,8 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/panjf2000/gnet/v2/pkg/queue"
-
 	"github.com/nodesweep/nodesweep/codec"
 	"github.com/nodesweep/nodesweep/internal/engine"
 	"github.com/nodesweep/nodesweep/internal/record"
@@ -29,7 +27,7 @@ const (
 )
 
 // Engine is the reactor: N event loops, each a gnet poller (epoll) on its
-// own locked goroutine with its own timer wheel and read buffer. An attempt
+// own goroutine with its own timer wheel and read buffer. An attempt
 // lives on one loop from socket() to close(). Safe for concurrent use.
 type Engine struct {
 	opts  engine.Options
@@ -37,7 +35,7 @@ type Engine struct {
 	next  atomic.Uint32 // round-robin over loops
 
 	outstanding atomic.Int64 // dialled, not yet delivered
-	dialing     atomic.Int64 // Dial calls between their closing check and their Trigger
+	dialing     atomic.Int64 // Dial calls between their closing check and their post
 	closing     atomic.Bool
 	aborting    atomic.Bool
 	open        atomic.Int64 // connections registered on a poller (tests)
@@ -64,8 +62,6 @@ func New(opts engine.Options) (*Engine, error) {
 		e.wg.Add(1)
 		go func() {
 			defer e.wg.Done()
-			runtime.LockOSThread() // Polling blocks in epoll_wait: give it its own thread
-			defer runtime.UnlockOSThread()
 			l.run()
 		}()
 	}
@@ -84,7 +80,7 @@ func (e *Engine) Dial(job engine.Job) {
 		return
 	}
 	l := e.loops[int(e.next.Add(1))%len(e.loops)]
-	if err := l.poller.Trigger(queue.LowPriority, l.start, c); err != nil {
+	if err := l.post(false, l.start, c); err != nil {
 		e.deliver(c, now, engine.LocalError(err))
 	}
 }
@@ -99,7 +95,7 @@ func (e *Engine) deliver(c *conn, now time.Time, err error) {
 // and stops the loops. It returns when every Dial has been delivered.
 func (e *Engine) Shutdown(ctx context.Context) error {
 	e.closing.Store(true)
-	for e.dialing.Load() > 0 { // a Dial that missed the flag is about to Trigger
+	for e.dialing.Load() > 0 { // a Dial that missed the flag is about to post
 		runtime.Gosched()
 	}
 	poll := time.NewTicker(tick)
@@ -113,7 +109,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	}
 	e.stopOnce.Do(func() {
 		for _, l := range e.loops {
-			_ = l.poller.Trigger(queue.HighPriority, l.stop, nil)
+			_ = l.post(true, l.stop, nil)
 		}
 		e.wg.Wait()
 	})
@@ -125,7 +121,7 @@ var _ engine.Hanger = (*Engine)(nil)
 // Hangup ends the connection to a, if one is open (delivered as aborted).
 func (e *Engine) Hangup(a codec.Addr) {
 	for _, l := range e.loops {
-		_ = l.poller.Trigger(queue.HighPriority, l.hangup, a)
+		_ = l.post(true, l.hangup, a)
 	}
 }
 
@@ -135,7 +131,7 @@ func (e *Engine) abort() {
 		return
 	}
 	for _, l := range e.loops {
-		_ = l.poller.Trigger(queue.HighPriority, l.abortAll, nil)
+		_ = l.post(true, l.abortAll, nil)
 	}
 }
 

@@ -4,9 +4,9 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"syscall"
 	"time"
 
-	gerrors "github.com/panjf2000/gnet/v2/pkg/errors"
 	"github.com/panjf2000/gnet/v2/pkg/netpoll"
 	"golang.org/x/sys/unix"
 
@@ -18,13 +18,19 @@ import (
 
 // loop is one event loop: a poller, a timer wheel advanced by a timerfd on
 // that poller, one read buffer, and the connections whose fds it owns.
-// Everything here runs on the loop's goroutine (inside Polling), except
-// Trigger, which is how other goroutines hand it work.
+// Everything here runs on the loop's goroutine (wait), except post, which
+// is how other goroutines hand it work (wait.go).
 type loop struct {
 	e      *Engine
 	poller *netpoll.Poller
 	tfd    int   // timerfd: one-shot, set for the wheel's next due tick
 	wakeAt int64 // the tick the timerfd is set for (0: disarmed)
+
+	epfd    int             // the poller's epoll fd
+	epFile  *os.File        // a dup of it, in the runtime's netpoller
+	epConn  syscall.RawConn // of epFile: where the loop parks
+	tasks   tasks
+	stopped bool
 
 	conns []*conn // by fd
 	gen   uint32  // makes a wheel entry of a closed fd's earlier owner stale
@@ -34,6 +40,10 @@ type loop struct {
 	buf []byte // read buffer shared by every connection of the loop
 	out []byte // scratch for outbound bytes
 	pa  netpoll.PollAttachment
+	// stamps: connections are held, and reads take the kernel's arrival
+	// stamp (stamp.go) into oob.
+	stamps bool
+	oob    []byte
 }
 
 // timerRef names a connection in the wheel without keeping it alive.
@@ -47,9 +57,12 @@ func newLoop(e *Engine) (*loop, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &loop{e: e, poller: p, tfd: -1, conns: make([]*conn, 1024),
+	l := &loop{e: e, poller: p, tfd: -1, epfd: -1, tasks: tasks{efd: -1}, conns: make([]*conn, 1024),
 		wheel: newWheel[timerRef](tick, wheelSlots, time.Now()),
 		buf:   make([]byte, readBufferSize), out: make([]byte, 0, 512)}
+	if e.opts.Session != nil && e.opts.Session.Hold != nil {
+		l.stamps, l.oob = true, make([]byte, stampOOB)
+	}
 	l.tfd, err = unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
 	if err != nil {
 		_ = p.Close()
@@ -59,10 +72,18 @@ func newLoop(e *Engine) (*loop, error) {
 		l.closeFDs()
 		return nil, err
 	}
+	if err := l.openWait(); err != nil {
+		l.closeFDs()
+		return nil, err
+	}
 	return l, nil
 }
 
 func (l *loop) closeFDs() {
+	if l.epFile != nil {
+		_ = l.epFile.Close()
+	}
+	l.tasks.close()
 	if l.tfd >= 0 {
 		unix.Close(l.tfd)
 	}
@@ -72,11 +93,16 @@ func (l *loop) closeFDs() {
 // run serves the loop until stop.
 func (l *loop) run() {
 	defer l.closeFDs()
-	_ = l.poller.Polling(l.event)
+	if err := l.wait(); err != nil {
+		l.e.opts.Log.Error().Err(err).Msg("eventloop: waiting for events")
+	}
 }
 
-// stop ends Polling (every attempt has been delivered by then).
-func (l *loop) stop(any) error { return gerrors.ErrEngineShutdown }
+// stop ends wait (every attempt has been delivered by then).
+func (l *loop) stop(any) error {
+	l.stopped = true
+	return nil
+}
 
 // abortAll ends every attempt of the loop as aborted.
 func (l *loop) abortAll(any) error {
@@ -131,6 +157,13 @@ func (l *loop) start(arg any) error {
 			e.deliver(c, now, engine.LocalError(err))
 			return nil
 		}
+		// The kernel stamps what arrives (stamp.go): a sample's time is
+		// then not the time the loop got to it.
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
+			unix.Close(fd)
+			e.deliver(c, now, engine.LocalError(err))
+			return nil
+		}
 	}
 	if f := e.opts.SocketOption; f != nil {
 		if err := f(fd); err != nil {
@@ -176,6 +209,10 @@ func (l *loop) register(c *conn, fd int) {
 
 // event is the poller's callback for every ready fd.
 func (l *loop) event(fd int, ev netpoll.IOEvent, _ netpoll.IOFlags) error {
+	if fd == l.tasks.efd {
+		l.runTasks()
+		return nil
+	}
 	if fd == l.tfd {
 		var b [8]byte
 		_, _ = unix.Read(fd, b[:])
@@ -243,7 +280,7 @@ func (l *loop) after(c *conn, now time.Time) {
 // leaves unconsumed is kept as the new leftover.
 func (l *loop) read(c *conn, now time.Time) {
 	buf, n := c.readBuffer(l.buf)
-	r, err := unix.Read(int(c.fd), buf[n:])
+	r, now, err := l.recv(int(c.fd), buf[n:], now)
 	switch {
 	case err == unix.EAGAIN || err == unix.EINTR:
 		return
@@ -360,8 +397,13 @@ func (l *loop) tick(now time.Time) {
 			}
 			continue
 		}
-		l.send(c, c.conv.Tick(now, l.out[:0]), now)
-		l.after(c, now)
+		// The conversation's clock is read per connection, not once per
+		// tick: a held session stamps its ping with it, and a tick that
+		// sends many pings would otherwise add the earlier writes' time to
+		// the later pings' RTTs.
+		t := time.Now()
+		l.send(c, c.conv.Tick(t, l.out[:0]), t)
+		l.after(c, t)
 	}
 	l.wakeAt = 0
 	if t, ok := l.wheel.next(); ok {

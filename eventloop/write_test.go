@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/panjf2000/gnet/v2/pkg/queue"
 	"golang.org/x/sys/unix"
 
 	"github.com/nodesweep/nodesweep/codec"
@@ -20,7 +19,7 @@ import (
 func onLoop(t *testing.T, l *loop, f func()) {
 	t.Helper()
 	done := make(chan struct{})
-	if err := l.poller.Trigger(queue.HighPriority, func(any) error { f(); close(done); return nil }, nil); err != nil {
+	if err := l.post(true, func(any) error { f(); close(done); return nil }, nil); err != nil {
 		t.Fatal(err)
 	}
 	select {

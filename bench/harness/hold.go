@@ -75,8 +75,10 @@ func runHold(ctx context.Context, opt Options, v Variant) HoldOutcome {
 		return o
 	}
 	defer os.Remove(truth)
+	// Every scored sample stays in the work directory (CSV), to look into
+	// an error's when and where.
 	args := []string{"bench", "hold", "--truth", truth, "--engine", v.Args[1], "--duration", h.Duration.String(),
-		"--summary-json", summary}
+		"--summary-json", summary, "--samples", filepath.Join(logs, name+".samples.csv")}
 	c, err := runHoldChild(ctx, opt.Bin, args, summary, filepath.Join(logs, name+".log"), h.Duration+5*time.Minute, &o.Result)
 	o.Child = c
 	su, serr := sim.Stop()
@@ -116,20 +118,31 @@ func writeHolds(w io.Writer, r *Results) {
 	fmt.Fprintf(w, "\n## S9 holding: `watch --hold` on %d simulated nodes\n\n", r.Holds[0].Result.Nodes)
 	fmt.Fprintf(w, "Simulator and holder in separate processes; real ping cadence (60–600 s, jittered; the first within 60 s of the handshake); "+
 		"a block every %v with per-node announcement delays ≤ 2 s; ping answers after 20–200 ms per node. "+
-		"RSS per held connection = (VmRSS at the window's end − VmRSS before the first dial) ÷ held; CPU = the holder's user+sys over the window ÷ its length. "+
+		"RSS per held connection = (VmRSS at the window's end − VmRSS before the first dial − the benchmark's own store of the window's samples, 24 bytes each) ÷ held; CPU = the holder's user+sys over the window ÷ its length, "+
+		"then (sampled every second) without the seconds of block bursts (first to last inv of a block, ±1 s), and steady: without those and the window's first ping interval minimum, which carries every node's first ping (due within it of the handshake); "+
+		"the steady figure is CPU while only pinging, at the ping rate given (pongs per second in those seconds; the cadence's long-run rate is nodes ÷ its mean interval, 19,000 ÷ 330 s ≈ 58/s). "+
 		"RTT and delay errors: each node's median sample against its truth (bounds ±5 ms and ±20 ms), then the worst single sample.\n\n", holdBlockInterval)
-	fmt.Fprintf(w, "| engine | held / nodes (min in window) | all held after | reconnects | window | RSS per held conn | CPU %% of one core | goroutines | RTT node worst err (over 5 ms) | RTT samples, worst sample err | delay node worst err (over 20 ms) | block samples (blocks), worst sample err | simulator CPU s |\n")
-	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(w, "| engine | held / nodes (min in window) | all held after | reconnects | window | RSS per held conn | CPU %% of one core: window / no block bursts / steady | steady: s, pings/s | goroutines | RTT node worst err (over 5 ms) | RTT samples, worst sample err | delay node worst err (over 20 ms) | block samples (blocks), worst sample err | simulator CPU s |\n")
+	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, o := range r.Holds {
 		x := o.Result
 		if o.Err != "" {
-			fmt.Fprintf(w, "| %s | FAILED: %s |||||||||||| \n", o.Variant, o.Err)
+			fmt.Fprintf(w, "| %s | FAILED: %s ||||||||||||| \n", o.Variant, o.Err)
 			continue
 		}
-		fmt.Fprintf(w, "| %s | %d / %d (%d) | %.1f s | %d | %.0f s | **%.2f KiB** | **%.2f %%** | %d | %.2f ms (%d) | %d, %.2f ms | %.2f ms (%d) | %d (%d), %.2f ms | %.1f |\n",
+		fmt.Fprintf(w, "| %s | %d / %d (%d) | %.1f s | %d | %.0f s | **%.2f KiB** | %.2f / %.2f / **%s** | %.0f s, %.1f | %d | %.2f ms (%d) | %d, %.2f ms | %.2f ms (%d) | %d (%d), %.2f ms | %.1f |\n",
 			o.Variant, x.Held, x.Nodes, x.MinHeld, x.HeldAll, x.Reconnects, x.WindowSec, x.RSSPerConnKiB, x.CPUPctOneCore,
-			x.Goroutines, x.RTTNodeMaxErrMs, x.RTTNodesOver5ms, x.RTTSamples, x.RTTMaxErrMs,
+			x.CPUPctNoBlocks, steadyCPU(x), x.SteadySec, x.SteadyPingsPerSec, x.Goroutines, x.RTTNodeMaxErrMs, x.RTTNodesOver5ms, x.RTTSamples, x.RTTMaxErrMs,
 			x.DelayNodeMaxErrMs, x.DelayNodesOver20ms, x.BlockSamples, x.Blocks, x.DelayMaxErrMs, o.Sim.CPU())
 	}
 	fmt.Fprintln(w)
+}
+
+// steadyCPU is the steady CPU figure, or a dash for a window shorter than
+// the first ping interval (no steady seconds).
+func steadyCPU(x holdbench.Result) string {
+	if x.SteadySec == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f %%", x.CPUPctSteady)
 }

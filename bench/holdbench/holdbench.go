@@ -44,6 +44,7 @@ type Options struct {
 	// window of Duration runs.
 	Settle, Duration time.Duration
 	Log              func(format string, args ...any)
+	Diag             Diagnostics
 }
 
 // Result is what one run measured.
@@ -53,11 +54,22 @@ type Result struct {
 	HeldAll       float64 `json:"held_all_sec"`     // seconds until every node was held (−1: never)
 	MinHeld       int     `json:"min_held"`         // fewest held during the window
 	Reconnects    int     `json:"reconnects"`       // connections lost and re-made
-	RSSPerConnKiB float64 `json:"rss_per_conn_kib"` // (RSS at the end − RSS before holding) ÷ held
+	RSSPerConnKiB float64 `json:"rss_per_conn_kib"` // (RSS at the end − RSS before holding − SampleStoreKiB) ÷ held
 	RSSKiB        int64   `json:"rss_kib"`
 	BaseRSSKiB    int64   `json:"base_rss_kib"`
-	CPUPctOneCore float64 `json:"cpu_pct_one_core"` // CPU during the window ÷ its length
-	WindowSec     float64 `json:"window_sec"`
+	// SampleStoreKiB is the benchmark's own record of the window's samples
+	// (store.go), left out of RSSPerConnKiB.
+	SampleStoreKiB int64   `json:"sample_store_kib"`
+	CPUPctOneCore  float64 `json:"cpu_pct_one_core"` // CPU during the window ÷ its length
+	WindowSec      float64 `json:"window_sec"`
+	// The window's CPU split (split.go): without the seconds of block
+	// bursts, and without those and the first PingMin (every node's first
+	// ping): the cadence alone, at SteadyPingsPerSec.
+	CPUPctNoBlocks    float64 `json:"cpu_pct_no_blocks"`
+	NoBlocksSec       float64 `json:"no_blocks_sec"`
+	CPUPctSteady      float64 `json:"cpu_pct_steady"`
+	SteadySec         float64 `json:"steady_sec"`
+	SteadyPingsPerSec float64 `json:"steady_pings_per_sec"`
 	// Per node: the median of its samples against its truth (the figure
 	// the must-show bounds: ±5 ms RTT, ±20 ms delay).
 	RTTNodeMaxErrMs    float64 `json:"rtt_node_max_err_ms"`
@@ -84,6 +96,7 @@ type Result struct {
 
 type sample struct {
 	node  codec.Addr
+	at    time.Time // arrival
 	value time.Duration
 	block [32]byte
 }
@@ -109,11 +122,12 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		delayTruth[a] = time.Duration(*n.BlockDelayMs * float64(time.Millisecond))
 	}
 	res := Result{Nodes: len(addrs), HeldAll: -1}
+	idx := newIndex(addrs)
 	var (
-		mu        sync.Mutex
-		measuring bool
-		rtts      []sample
-		blocks    []sample
+		mu             sync.Mutex
+		measuring      bool
+		rttSt, blockSt store
+		unknown        int
 	)
 	sink := func(e hold.Event) {
 		mu.Lock()
@@ -121,11 +135,16 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		if !measuring {
 			return // samples of the window only: not while connecting
 		}
+		node, ok := idx.node[e.Addr]
+		if !ok {
+			unknown++
+			return
+		}
 		switch e.Kind {
 		case hold.RTT:
-			rtts = append(rtts, sample{node: e.Addr, value: e.RTT})
+			rttSt.add(packed{node: node, at: e.At.UnixNano(), value: int64(e.RTT)})
 		case hold.Block:
-			blocks = append(blocks, sample{node: e.Addr, value: e.Delay, block: e.Block})
+			blockSt.add(packed{node: node, block: idx.blockOf(e.Block), at: e.At.UnixNano(), value: int64(e.Delay)})
 		}
 	}
 	runtime.GC()
@@ -160,7 +179,15 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	mu.Lock()
 	measuring = true
 	mu.Unlock()
+	stopProfile, err := o.Diag.startProfile()
+	if err != nil {
+		return res, err
+	}
+	defer stopProfile()
+	tr := &tracer{d: o.Diag}
+	defer tr.stop()
 	cpu0, w0 := cpuSec(), time.Now()
+	pts := []cpuPoint{{w0, cpu0}}
 	res.MinHeld = h.Stats().Held
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -171,31 +198,52 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			return res, ctx.Err()
 		case <-tick.C:
 		}
+		pts = append(pts, cpuPoint{time.Now(), cpuSec()})
+		tr.poll(time.Since(w0))
 		st := h.Stats()
 		res.MinHeld = min(res.MinHeld, st.Held)
 		if time.Since(lastLog) >= 30*time.Second {
 			lastLog = time.Now()
 			mu.Lock()
 			logf("window %.0fs: held %d, reconnects %d, %d RTT and %d block samples", time.Since(w0).Seconds(),
-				st.Held, st.Reconnects, len(rtts), len(blocks))
+				st.Held, st.Reconnects, rttSt.n, blockSt.n)
 			mu.Unlock()
 		}
 	}
 	res.WindowSec = time.Since(w0).Seconds()
 	res.CPUPctOneCore = 100 * (cpuSec() - cpu0) / res.WindowSec
+	stopProfile()
+	tr.stop()
 	res.RSSKiB = rssKiB()
+	mu.Lock()
+	res.SampleStoreKiB = (rttSt.bytes() + blockSt.bytes()) / 1024
+	mu.Unlock()
 	st := h.Stats()
 	res.Held, res.Reconnects, res.DroppedEvents = st.Held, st.Reconnects, st.Dropped
 	if st.Held > 0 {
-		res.RSSPerConnKiB = float64(res.RSSKiB-res.BaseRSSKiB) / float64(st.Held)
+		res.RSSPerConnKiB = float64(res.RSSKiB-res.BaseRSSKiB-res.SampleStoreKiB) / float64(st.Held)
 	}
 	res.Goroutines = runtime.NumGoroutine()
 	res.TipHeight, _ = h.Tip()
 	mu.Lock()
 	defer mu.Unlock()
+	if unknown > 0 {
+		return res, fmt.Errorf("%d samples of nodes not in the truth", unknown)
+	}
+	rtts, blocks := rttSt.expand(idx), blockSt.expand(idx)
 	scoreRTT(&res, rtts, rttTruth)
 	scoreDelay(&res, blocks, delayTruth)
-	return res, nil
+	pingMin := o.Hold.PingMin
+	if pingMin <= 0 {
+		pingMin = session.DefaultPingMin
+	}
+	splitCPU(&res, pts, blocks, rtts, w0.Add(pingMin))
+	if o.Diag.Samples != nil {
+		if err := writeSamples(o.Diag.Samples, rtts, blocks, rttTruth, delayTruth); err != nil {
+			return res, err
+		}
+	}
+	return res, tr.err
 }
 
 func scoreRTT(res *Result, rtts []sample, truth map[codec.Addr]time.Duration) {
@@ -223,8 +271,9 @@ func scoreRTT(res *Result, rtts []sample, truth map[codec.Addr]time.Duration) {
 	res.RTTMaxErrMs, res.RTTP99ErrMs = maxP99(errs)
 }
 
-func scoreDelay(res *Result, blocks []sample, truth map[codec.Addr]time.Duration) {
-	// Per block: the smallest true delay among the nodes that announced it.
+// blockMins is, per block, the smallest true delay among the nodes that
+// announced it (the holder measures from the first announcement).
+func blockMins(blocks []sample, truth map[codec.Addr]time.Duration) map[[32]byte]time.Duration {
 	minOf := map[[32]byte]time.Duration{}
 	for _, s := range blocks {
 		d := truth[s.node]
@@ -232,6 +281,11 @@ func scoreDelay(res *Result, blocks []sample, truth map[codec.Addr]time.Duration
 			minOf[s.block] = d
 		}
 	}
+	return minOf
+}
+
+func scoreDelay(res *Result, blocks []sample, truth map[codec.Addr]time.Duration) {
+	minOf := blockMins(blocks, truth)
 	var errs []float64
 	nodes := map[codec.Addr][]float64{}
 	for _, s := range blocks {
@@ -299,10 +353,12 @@ func rssKiB() int64 {
 
 // String is a one-line summary.
 func (r Result) String() string {
-	return fmt.Sprintf("held %d/%d (min %d, all after %.1fs), reconnects %d, RSS/conn %.2f KiB, CPU %.2f%% of a core over %.0fs, "+
+	return fmt.Sprintf("held %d/%d (min %d, all after %.1fs), reconnects %d, RSS/conn %.2f KiB, CPU %.2f%% of a core over %.0fs "+
+		"(%.2f%% over %.0fs without block bursts, %.2f%% over %.0fs steady at %.1f pings/s), "+
 		"RTT per node max err %.2f ms (%d over 5 ms), block delay per node max err %.2f ms (%d over 20 ms); "+
 		"RTT %d samples on %d nodes max err %.2f ms (p99 %.2f, mean %+.2f, %d over 5 ms), block delay %d samples of %d blocks max err %.2f ms (p99 %.2f, %d over 20 ms), goroutines %d, tip %d",
 		r.Held, r.Nodes, r.MinHeld, r.HeldAll, r.Reconnects, r.RSSPerConnKiB, r.CPUPctOneCore, r.WindowSec,
+		r.CPUPctNoBlocks, r.NoBlocksSec, r.CPUPctSteady, r.SteadySec, r.SteadyPingsPerSec,
 		r.RTTNodeMaxErrMs, r.RTTNodesOver5ms, r.DelayNodeMaxErrMs, r.DelayNodesOver20ms,
 		r.RTTSamples, r.RTTNodes, r.RTTMaxErrMs, r.RTTP99ErrMs, r.RTTMeanErrMs, r.RTTOver5ms, r.BlockSamples, r.Blocks,
 		r.DelayMaxErrMs, r.DelayP99ErrMs, r.DelayOver20ms, r.Goroutines, r.TipHeight)

@@ -1,9 +1,11 @@
 package simnet
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -104,6 +106,12 @@ type heldConn struct {
 
 const maxBlocksKept = 10_000
 
+// announceLead is how long after its tick a block is found: time to set up
+// every held node's announcement timer first (tens of milliseconds for
+// 19,000), which would otherwise make the first announcements late by that
+// much — and every node's delay is measured from the first announcement.
+const announceLead = 200 * time.Millisecond
+
 func newHoldNet(n *Network) *holdNet {
 	return &holdNet{n: n, cfg: n.cfg.Hold.withDefaults(), held: map[*session]struct{}{}}
 }
@@ -122,7 +130,7 @@ func (h *holdNet) run() {
 		case <-h.n.ctx.Done():
 			return
 		case now := <-t.C:
-			h.announce(k, now)
+			h.announce(k, now.Add(announceLead))
 		}
 	}
 }
@@ -141,15 +149,27 @@ func (h *holdNet) announce(k uint64, found time.Time) {
 	if len(h.blocks) < maxBlocksKept {
 		h.blocks = append(h.blocks, BlockTruth{Hash: hash, Found: found})
 	}
+	// Every timer is set before the block is found (announceLead), so no
+	// node's announcement waits behind the set-up of the others', soonest
+	// first all the same.
+	type due struct {
+		s *session
+		d time.Duration
+	}
+	dues := make([]due, 0, len(h.held))
 	for s := range h.held {
-		d := h.n.BlockDelay(s.id.Index) - time.Since(found)
-		time.AfterFunc(max(d, 0), func() {
+		dues = append(dues, due{s, h.n.BlockDelay(s.id.Index)})
+	}
+	h.mu.Unlock()
+	slices.SortFunc(dues, func(a, b due) int { return cmp.Compare(a.d, b.d) })
+	for _, x := range dues {
+		s := x.s
+		time.AfterFunc(max(time.Until(found.Add(x.d)), 0), func() {
 			if s.write(frame) == nil {
 				h.invs.Add(1)
 			}
 		})
 	}
-	h.mu.Unlock()
 }
 
 // register: s completed its handshake and is held from now on.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -29,9 +30,30 @@ func runBenchHold(ctx context.Context, args []string) error {
 	pingMax := fs.Duration("ping-max", session.DefaultPingMax, "longest ping interval")
 	dialRate := fs.Float64("dial-rate", 2000, "new connections per second")
 	summary := fs.String("summary-json", "", "write the result as JSON to FILE")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured window to FILE (go tool pprof)")
+	traceOut := fs.String("trace", "", "write an execution trace (go tool trace) of --trace-for, --trace-after into the window, to FILE")
+	traceAfter := fs.Duration("trace-after", 0, "start of the --trace, into the window")
+	traceFor := fs.Duration("trace-for", 20*time.Second, "length of the --trace")
+	samplesOut := fs.String("samples", "", "write every scored RTT and block sample as CSV to FILE")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	var diag holdbench.Diagnostics
+	for _, f := range []struct {
+		path string
+		w    *io.Writer
+	}{{*cpuProfile, &diag.CPUProfile}, {*traceOut, &diag.Trace}, {*samplesOut, &diag.Samples}} {
+		if f.path == "" {
+			continue
+		}
+		file, err := os.Create(f.path)
+		if err != nil {
+			return err
+		}
+		defer file.Close()
+		*f.w = file
+	}
+	diag.TraceAfter, diag.TraceFor = *traceAfter, *traceFor
 	truth, err := simnet.ReadTruthFile(*truthPath)
 	if err != nil {
 		return err
@@ -51,7 +73,7 @@ func runBenchHold(ctx context.Context, args []string) error {
 	res, err := holdbench.Run(ctx, holdbench.Options{Truth: truth, NewEngine: mk,
 		Engine:   engine.Options{Session: &session.Config{Params: p}},
 		Hold:     session.HoldConfig{PingMin: *pingMin, PingMax: *pingMax},
-		DialRate: *dialRate, Settle: *settle, Duration: *duration,
+		DialRate: *dialRate, Settle: *settle, Duration: *duration, Diag: diag,
 		Log: func(f string, a ...any) { fmt.Fprintf(os.Stderr, "bench hold: "+f+"\n", a...) }})
 	if err != nil {
 		return err
