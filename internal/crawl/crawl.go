@@ -43,6 +43,11 @@ const (
 	pressureMin = 8
 	// minDialRate is the floor of the back-off.
 	minDialRate = 10
+	// DefaultMaxBacklog bounds the finished attempts waiting for the
+	// coordinator, in bytes (engine.Backlog): about 800 full getaddr
+	// answers, a quarter of a second of the coordinator's work, so it never
+	// runs dry, while 15,000 waiting answers would hold 1.2 GB.
+	DefaultMaxBacklog = 64 << 20
 )
 
 // Config configures a crawl.
@@ -80,6 +85,9 @@ type Config struct {
 	TTY           bool
 	Drain         time.Duration
 	FlushEvery    time.Duration
+	// MaxBacklog: no new dials while finished attempts of more than this
+	// many bytes wait to be handled (0: DefaultMaxBacklog; < 0: no bound).
+	MaxBacklog int64
 	// Clock is injectable for tests; default time.Now.
 	Clock func() time.Time
 }
@@ -91,6 +99,7 @@ type Crawler struct {
 	live    Live
 	fr      *frontier.Frontier
 	results chan *record.Attempt
+	backlog *engine.Backlog // what results holds, in bytes
 	lim     *rate.Limiter
 	sum     Summary
 	to      *Timeouts
@@ -98,6 +107,7 @@ type Crawler struct {
 
 	eng         Engine       // set by Run: v1 legs of v2-first attempts are dialled from handle
 	stopping    bool         // no v1 legs once the crawl stops
+	held        bool         // dialling paused by a full backlog
 	fresh       []codec.Addr // scratch for newly learned addresses
 	inflight    int
 	maxConns    int // effective: lowered on EMFILE-like errors, recovers
@@ -119,6 +129,9 @@ func New(cfg Config) *Crawler {
 	}
 	if cfg.FlushEvery <= 0 {
 		cfg.FlushEvery = DefaultFlushEvery
+	}
+	if cfg.MaxBacklog == 0 {
+		cfg.MaxBacklog = DefaultMaxBacklog
 	}
 	if cfg.ProgressEvery <= 0 {
 		cfg.ProgressEvery = 10 * time.Second
@@ -143,6 +156,7 @@ func New(cfg Config) *Crawler {
 		cfg:      cfg,
 		fr:       frontier.New(cfg.Policy, opts...),
 		results:  make(chan *record.Attempt, cfg.MaxConns+64),
+		backlog:  engine.NewBacklog(cfg.MaxBacklog),
 		lim:      rate.NewLimiter(limit, burst),
 		maxConns: cfg.MaxConns,
 		to:       NewTimeouts(cfg.ConnectTimeout, cfg.HandshakeTimeout, cfg.Adaptive),
@@ -160,7 +174,10 @@ func (c *Crawler) Frontier() *frontier.Frontier { return c.fr }
 
 // Deliver is the function engines call with each finished attempt. It never
 // blocks: the channel holds MaxConns attempts and at most MaxConns are in flight.
-func (c *Crawler) Deliver(a *record.Attempt) { c.results <- a }
+func (c *Crawler) Deliver(a *record.Attempt) {
+	c.backlog.Add(a)
+	c.results <- a
+}
 
 // Run crawls until the frontier is exhausted or ctx is cancelled, then stops
 // the engine. It returns the summary; the error is only for sink failures.
@@ -246,6 +263,14 @@ func resetTimer(t *time.Timer, d time.Duration) {
 func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
 	c.adjustPressure(now)
 	for c.inflight < c.maxConns {
+		if c.backlog.Full() {
+			if !c.held {
+				c.held = true
+				c.sum.BacklogHolds++
+			}
+			return time.Hour // woken by a result
+		}
+		c.held = false
 		if c.lim.TokensAt(now) < 1 {
 			need := (1 - c.lim.TokensAt(now)) / float64(c.lim.Limit())
 			return max(time.Duration(need*float64(time.Second)), time.Millisecond)
@@ -295,6 +320,7 @@ func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
 }
 
 func (c *Crawler) handle(a *record.Attempt) error {
+	c.backlog.Done(a)
 	if a.RetryV1 {
 		if c.stopping {
 			a.CutV1Leg()
@@ -424,6 +450,7 @@ func (c *Crawler) finish(err error) (Summary, error) {
 	c.sum.End = c.cfg.Clock()
 	c.sum.Frontier = c.fr.Stats()
 	c.sum.PeakProxied = c.tor.peak
+	c.sum.PeakBacklog = c.backlog.Peak()
 	if c.cfg.Adaptive {
 		c.sum.FirstConnect, c.sum.FirstHandshake = c.to.FirstPass()
 	}
