@@ -38,7 +38,7 @@ type entry struct {
 	pass    Pass  // which pass the next (or current) attempt is on
 	// Evidence (OrderPriority): rank is the queue it waits in; age the
 	// freshest gossip timestamp's class; reports the distinct reporters
-	// (saturating); reporter tags the last one.
+	// (up to maxReports); reporter tags the last one.
 	rank     uint8
 	age      uint8
 	reports  uint8
@@ -152,14 +152,22 @@ func (f *Frontier) Report(a codec.Addr, ev Evidence, now time.Time) bool {
 
 // strengthen adds a further sighting to a queued entry and requeues it
 // higher if its rank rose.
+// An address is gossiped by ~100 peers in a sweep and each sighting costs
+// a map lookup, the coordinator's main per-address work; an entry that
+// gains nothing (the rank counts at most maxReports reporters) is not
+// written back, which saves a second map operation on most sightings.
 func (f *Frontier) strengthen(a codec.Addr, e entry, ev Evidence, now time.Time) {
+	old := e
 	e.seed = e.seed || ev.Seed
 	e.age = max(e.age, ageClass(ev.Time, now))
-	if ev.Reporter.IsValid() {
-		if tag := f.tag(ev.Reporter); tag != e.reporter && e.reports < 255 {
+	if ev.Reporter.IsValid() && e.reports < maxReports {
+		if tag := f.tag(ev.Reporter); tag != e.reporter {
 			e.reports++
 			e.reporter = tag
 		}
+	}
+	if e == old {
+		return
 	}
 	if r := rank(e, a.Network()); r > e.rank {
 		e.rank = r

@@ -67,6 +67,8 @@ const (
 	// maxFuture is how far ahead a timestamp may be before it is treated as
 	// bogus (Core: 10 min).
 	maxFuture = 10 * time.Minute
+	// maxReports is the most distinct reporters a rank tells apart.
+	maxReports = 3
 )
 
 // ageClass grades a gossip timestamp against now.
@@ -98,7 +100,7 @@ func rank(e entry, n codec.Network) uint8 {
 	if e.seed {
 		return rankSeed
 	}
-	r := e.age*3 + min(e.reports, 3) - 1
+	r := e.age*3 + min(e.reports, maxReports) - 1
 	if e.reports == 0 {
 		r = e.age * 3
 	}
