@@ -43,10 +43,11 @@ const (
 	pressureMin = 8
 	// minDialRate is the floor of the back-off.
 	minDialRate = 10
-	// DefaultMaxBacklog bounds the finished attempts waiting for the
-	// coordinator, in bytes (engine.Backlog): about 800 full getaddr
-	// answers, a quarter of a second of the coordinator's work, so it never
-	// runs dry, while 15,000 waiting answers would hold 1.2 GB.
+	// DefaultMaxBacklog bounds the answers waiting for the coordinator and
+	// expected from what is in flight once it falls behind (answerGate), in
+	// bytes: about 800 full getaddr answers, a quarter of a second of the
+	// coordinator's work, so it never runs dry, while 15,000 waiting answers
+	// would hold 1.2 GB.
 	DefaultMaxBacklog = 64 << 20
 )
 
@@ -85,8 +86,10 @@ type Config struct {
 	TTY           bool
 	Drain         time.Duration
 	FlushEvery    time.Duration
-	// MaxBacklog: no new dials while finished attempts of more than this
-	// many bytes wait to be handled (0: DefaultMaxBacklog; < 0: no bound).
+	// MaxBacklog: no new dials while the answers waiting to be handled,
+	// with those expected from the attempts in flight once the coordinator
+	// is behind, exceed this many bytes (0: DefaultMaxBacklog; < 0: no
+	// bound).
 	MaxBacklog int64
 	// Clock is injectable for tests; default time.Now.
 	Clock func() time.Time
@@ -100,6 +103,7 @@ type Crawler struct {
 	fr      *frontier.Frontier
 	results chan *record.Attempt
 	backlog *engine.Backlog // what results holds, in bytes
+	gate    answerGate
 	lim     *rate.Limiter
 	sum     Summary
 	to      *Timeouts
@@ -156,7 +160,8 @@ func New(cfg Config) *Crawler {
 		cfg:      cfg,
 		fr:       frontier.New(cfg.Policy, opts...),
 		results:  make(chan *record.Attempt, cfg.MaxConns+64),
-		backlog:  engine.NewBacklog(cfg.MaxBacklog),
+		backlog:  &engine.Backlog{},
+		gate:     answerGate{limit: cfg.MaxBacklog},
 		lim:      rate.NewLimiter(limit, burst),
 		maxConns: cfg.MaxConns,
 		to:       NewTimeouts(cfg.ConnectTimeout, cfg.HandshakeTimeout, cfg.Adaptive),
@@ -263,7 +268,7 @@ func resetTimer(t *time.Timer, d time.Duration) {
 func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
 	c.adjustPressure(now)
 	for c.inflight < c.maxConns {
-		if c.backlog.Full() {
+		if c.gate.hold(c.backlog.Bytes()) {
 			if !c.held {
 				c.held = true
 				c.sum.BacklogHolds++
@@ -314,6 +319,7 @@ func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
 		if c.cfg.Adaptive {
 			c.to.Job(&job, c.fr.PassOf(a))
 		}
+		c.gate.dialled(c.fr.RankOf(a))
 		eng.Dial(job)
 	}
 	return time.Hour // woken by a result
@@ -339,6 +345,7 @@ func (c *Crawler) handle(a *record.Attempt) error {
 		}
 	}
 	now := c.cfg.Clock()
+	c.gate.handled(c.fr.RankOf(a.Addr), engine.Footprint(a))
 	c.inflight--
 	if proxied(a.Addr) {
 		c.tor.inflight--

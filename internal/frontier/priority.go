@@ -173,3 +173,10 @@ func (f *Frontier) tag(a codec.Addr) uint16 {
 	}
 	return f.lastTag
 }
+
+// RankOf is the rank a was queued at (0 in FIFO order or if unknown): the
+// evidence class of an attempt while it is in flight.
+func (f *Frontier) RankOf(a codec.Addr) uint8 { return f.seen[a].rank }
+
+// Ranks is the number of ranks RankOf returns.
+const Ranks = numRanks
