@@ -6,24 +6,29 @@ import "github.com/nodesweep/nodesweep/internal/frontier"
 // answers it has yet to fold in (Config.MaxBacklog).
 //
 // Holding dials while the waiting attempts exceed the limit is not enough:
-// the answers of connections already open still arrive, and when the
-// frontier hands out addresses likely to answer one after another (the
-// priority order dials the freshest gossip first) thousands of them are in
-// flight at once, each bringing ~80 KB. So once the coordinator falls
-// behind (a backlog past behindShare of the limit), the gate also counts
-// what is in flight at what attempts of its rank brought so far, and holds
-// the next dial while the two together exceed the limit. A coordinator
-// that keeps up is never held: its backlog stays small however much is in
-// flight, and connects that time out cost nothing to wait for.
+// the answers of connections already open still arrive, and the priority
+// order hands out the addresses likeliest to answer first, so thousands of
+// them can be in flight at once, each to bring ~80 KB. So the gate also
+// counts what is in flight at what attempts of its rank brought so far:
+// the ranks that bring answers (likelyAnswer) always, and, once the
+// coordinator falls behind (a backlog past 1/behindShare of the limit),
+// every rank. A coordinator that keeps up is never held by the ranks whose
+// connects mostly time out or are refused, however many are in flight:
+// waiting for them costs no memory.
 type answerGate struct {
 	limit    int64
 	inflight [frontier.Ranks]int64
+	seen     [frontier.Ranks]int64 // attempts of the rank handled
 	mean     [frontier.Ranks]int64 // bytes an attempt of the rank brought (moving average)
+	prior    int64                 // the largest mean: what a rank not seen yet is taken to bring
 }
 
 const (
 	// behindShare: the coordinator is behind when more than limit/8 waits.
 	behindShare = 8
+	// likelyAnswer: a rank whose attempts bring more than this on average
+	// mostly brings answers (a full one is ~80 KB; a refused attempt ~200 B).
+	likelyAnswer = 16 << 10
 	// meanWeight: the moving average's weight of each new attempt (1/32).
 	meanWeight = 32
 )
@@ -36,31 +41,34 @@ func (g *answerGate) handled(r uint8, bytes int64) {
 	if g.inflight[r] > 0 { // a rank changed in flight would otherwise drift
 		g.inflight[r]--
 	}
-	if m := g.mean[r]; m == 0 {
+	if g.seen[r]++; g.seen[r] == 1 {
 		g.mean[r] = bytes
 	} else {
-		g.mean[r] = m + (bytes-m)/meanWeight
+		g.mean[r] += (bytes - g.mean[r]) / meanWeight
 	}
+	g.prior = max(g.prior, g.mean[r])
 }
 
-// expected is what the attempts in flight will bring, by their ranks' past.
-func (g *answerGate) expected() int64 {
+// expected is what the attempts in flight will bring, by their ranks' past:
+// of every rank with all, else of the ranks likely to answer.
+func (g *answerGate) expected(all bool) int64 {
 	var n int64
-	for r := range g.inflight {
-		n += g.inflight[r] * g.mean[r]
+	for r, k := range g.inflight {
+		m := g.mean[r]
+		if g.seen[r] == 0 {
+			m = g.prior
+		}
+		if all || m > likelyAnswer {
+			n += k * m
+		}
 	}
 	return n
 }
 
 // hold reports whether to dial no more while backlog bytes wait.
 func (g *answerGate) hold(backlog int64) bool {
-	switch {
-	case g.limit <= 0:
-		return false
-	case backlog > g.limit:
-		return true
-	case backlog <= g.limit/behindShare:
+	if g.limit <= 0 {
 		return false
 	}
-	return backlog+g.expected() > g.limit
+	return backlog > g.limit || backlog+g.expected(backlog > g.limit/behindShare) > g.limit
 }
