@@ -65,10 +65,24 @@ func (g *answerGate) expected(all bool) int64 {
 	return n
 }
 
-// hold reports whether to dial no more while backlog bytes wait.
-func (g *answerGate) hold(backlog int64) bool {
-	if g.limit <= 0 {
-		return false
+// admit returns the highest rank the next dial may come from while backlog
+// bytes wait (frontier.NextUpTo), or false to dial nothing. Over the limit
+// with what is expected, it admits the ranks that bring little (those
+// seen to bring at most likelyAnswer), unless the backlog alone is over.
+func (g *answerGate) admit(backlog int64) (uint8, bool) {
+	top := uint8(frontier.Ranks - 1)
+	switch {
+	case g.limit <= 0:
+		return top, true
+	case backlog > g.limit:
+		return 0, false
+	case backlog+g.expected(backlog > g.limit/behindShare) <= g.limit:
+		return top, true
 	}
-	return backlog > g.limit || backlog+g.expected(backlog > g.limit/behindShare) > g.limit
+	for r := int(top); r >= 0; r-- {
+		if g.seen[r] > 0 && g.mean[r] <= likelyAnswer {
+			return uint8(r), true
+		}
+	}
+	return 0, false
 }

@@ -268,14 +268,16 @@ func resetTimer(t *time.Timer, d time.Duration) {
 func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
 	c.adjustPressure(now)
 	for c.inflight < c.maxConns {
-		if c.gate.hold(c.backlog.Bytes()) {
-			if !c.held {
-				c.held = true
+		top, admit := c.gate.admit(c.backlog.Bytes())
+		if held := top < frontier.Ranks-1 || !admit; held != c.held {
+			c.held = held
+			if held {
 				c.sum.BacklogHolds++
 			}
+		}
+		if !admit {
 			return time.Hour // woken by a result
 		}
-		c.held = false
 		if c.lim.TokensAt(now) < 1 {
 			need := (1 - c.lim.TokensAt(now)) / float64(c.lim.Limit())
 			return max(time.Duration(need*float64(time.Second)), time.Millisecond)
@@ -290,7 +292,7 @@ func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
 			j := c.tor.unpark()
 			a, try, ok = j.addr, j.try, true
 		} else {
-			a, try, ok = c.fr.Next(now)
+			a, try, ok = c.fr.NextUpTo(now, top)
 		}
 		if !ok {
 			wait := time.Hour

@@ -208,6 +208,14 @@ func (f *Frontier) ContinueTries(a codec.Addr, next uint8) {
 
 // Next hands out the next address to dial: due retries first, then the queue.
 func (f *Frontier) Next(now time.Time) (a codec.Addr, try uint8, ok bool) {
+	return f.NextUpTo(now, numRanks-1)
+}
+
+// NextUpTo is Next among the addresses queued at rank top or lower (in
+// FIFO order every address is at rank 0): a coordinator that cannot take
+// more answers for now dials those whose rank mostly times out or is
+// refused, so their waits overlap its work instead of following it.
+func (f *Frontier) NextUpTo(now time.Time, top uint8) (a codec.Addr, try uint8, ok bool) {
 	if len(f.retry) > 0 && !f.retry[0].due.After(now) {
 		it := heap.Pop(&f.retry).(retryItem)
 		e := f.seen[it.addr]
@@ -220,7 +228,7 @@ func (f *Frontier) Next(now time.Time) (a codec.Addr, try uint8, ok bool) {
 		return it.addr, try, true
 	}
 	for {
-		a, rk, ok := f.queue.pop()
+		a, rk, ok := f.queue.pop(top)
 		if !ok {
 			break
 		}

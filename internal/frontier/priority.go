@@ -146,10 +146,10 @@ func (r *rankQueue) push(a codec.Addr, rk uint8) {
 // a higher one.
 func (r *rankQueue) promoted() { r.len--; r.stale++ }
 
-// pop returns the oldest address of the highest non-empty rank with its
-// rank; the caller checks it against its entry (a stale slot).
-func (r *rankQueue) pop() (codec.Addr, uint8, bool) {
-	for rk := numRanks - 1; rk >= 0; rk-- {
+// pop returns the oldest address of the highest non-empty rank up to top
+// with its rank; the caller checks it against its entry (a stale slot).
+func (r *rankQueue) pop(top uint8) (codec.Addr, uint8, bool) {
+	for rk := int(min(top, numRanks-1)); rk >= 0; rk-- {
 		if r.head[rk] < len(r.q[rk]) {
 			a := r.q[rk][r.head[rk]]
 			r.q[rk][r.head[rk]] = codec.Addr{}
