@@ -111,7 +111,7 @@ type Crawler struct {
 
 	eng         Engine       // set by Run: v1 legs of v2-first attempts are dialled from handle
 	stopping    bool         // no v1 legs once the crawl stops
-	held        bool         // dialling paused by a full backlog
+	held        bool         // the backlog bound held the last dial back or down to low ranks
 	fresh       []codec.Addr // scratch for newly learned addresses
 	inflight    int
 	maxConns    int // effective: lowered on EMFILE-like errors, recovers

@@ -151,11 +151,11 @@ func (f *Frontier) Report(a codec.Addr, ev Evidence, now time.Time) bool {
 }
 
 // strengthen adds a further sighting to a queued entry and requeues it
-// higher if its rank rose.
-// An address is gossiped by ~100 peers in a sweep and each sighting costs
-// a map lookup, the coordinator's main per-address work; an entry that
-// gains nothing (the rank counts at most maxReports reporters) is not
-// written back, which saves a second map operation on most sightings.
+// higher if its rank rose. An address is gossiped by ~100 peers in a sweep
+// and each sighting costs a map lookup, the coordinator's main per-address
+// work; an entry that gains nothing (the rank counts at most maxReports
+// reporters) is not written back, which saves a second map operation on
+// most sightings.
 func (f *Frontier) strengthen(a codec.Addr, e entry, ev Evidence, now time.Time) {
 	old := e
 	e.seed = e.seed || ev.Seed
