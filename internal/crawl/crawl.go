@@ -43,6 +43,12 @@ const (
 	pressureMin = 8
 	// minDialRate is the floor of the back-off.
 	minDialRate = 10
+	// DefaultMaxBacklog bounds the answers waiting for the coordinator and
+	// expected from what is in flight once it falls behind (answerGate), in
+	// bytes: about 800 full getaddr answers, a quarter of a second of the
+	// coordinator's work, so it never runs dry, while 15,000 waiting answers
+	// would hold 1.2 GB.
+	DefaultMaxBacklog = 64 << 20
 )
 
 // Config configures a crawl.
@@ -80,6 +86,11 @@ type Config struct {
 	TTY           bool
 	Drain         time.Duration
 	FlushEvery    time.Duration
+	// MaxBacklog: no new dials while the answers waiting to be handled,
+	// with those expected from the attempts in flight once the coordinator
+	// is behind, exceed this many bytes (0: DefaultMaxBacklog; < 0: no
+	// bound).
+	MaxBacklog int64
 	// Clock is injectable for tests; default time.Now.
 	Clock func() time.Time
 }
@@ -91,6 +102,8 @@ type Crawler struct {
 	live    Live
 	fr      *frontier.Frontier
 	results chan *record.Attempt
+	backlog *engine.Backlog // what results holds, in bytes
+	gate    answerGate
 	lim     *rate.Limiter
 	sum     Summary
 	to      *Timeouts
@@ -98,6 +111,7 @@ type Crawler struct {
 
 	eng         Engine       // set by Run: v1 legs of v2-first attempts are dialled from handle
 	stopping    bool         // no v1 legs once the crawl stops
+	held        bool         // the backlog bound held the last dial back or down to low ranks
 	fresh       []codec.Addr // scratch for newly learned addresses
 	inflight    int
 	maxConns    int // effective: lowered on EMFILE-like errors, recovers
@@ -119,6 +133,9 @@ func New(cfg Config) *Crawler {
 	}
 	if cfg.FlushEvery <= 0 {
 		cfg.FlushEvery = DefaultFlushEvery
+	}
+	if cfg.MaxBacklog == 0 {
+		cfg.MaxBacklog = DefaultMaxBacklog
 	}
 	if cfg.ProgressEvery <= 0 {
 		cfg.ProgressEvery = 10 * time.Second
@@ -143,6 +160,8 @@ func New(cfg Config) *Crawler {
 		cfg:      cfg,
 		fr:       frontier.New(cfg.Policy, opts...),
 		results:  make(chan *record.Attempt, cfg.MaxConns+64),
+		backlog:  &engine.Backlog{},
+		gate:     answerGate{limit: cfg.MaxBacklog},
 		lim:      rate.NewLimiter(limit, burst),
 		maxConns: cfg.MaxConns,
 		to:       NewTimeouts(cfg.ConnectTimeout, cfg.HandshakeTimeout, cfg.Adaptive),
@@ -160,7 +179,10 @@ func (c *Crawler) Frontier() *frontier.Frontier { return c.fr }
 
 // Deliver is the function engines call with each finished attempt. It never
 // blocks: the channel holds MaxConns attempts and at most MaxConns are in flight.
-func (c *Crawler) Deliver(a *record.Attempt) { c.results <- a }
+func (c *Crawler) Deliver(a *record.Attempt) {
+	c.backlog.Add(a)
+	c.results <- a
+}
 
 // Run crawls until the frontier is exhausted or ctx is cancelled, then stops
 // the engine. It returns the summary; the error is only for sink failures.
@@ -246,6 +268,16 @@ func resetTimer(t *time.Timer, d time.Duration) {
 func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
 	c.adjustPressure(now)
 	for c.inflight < c.maxConns {
+		top, admit := c.gate.admit(c.backlog.Bytes())
+		if held := top < frontier.Ranks-1 || !admit; held != c.held {
+			c.held = held
+			if held {
+				c.sum.BacklogHolds++
+			}
+		}
+		if !admit {
+			return time.Hour // woken by a result
+		}
 		if c.lim.TokensAt(now) < 1 {
 			need := (1 - c.lim.TokensAt(now)) / float64(c.lim.Limit())
 			return max(time.Duration(need*float64(time.Second)), time.Millisecond)
@@ -260,7 +292,7 @@ func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
 			j := c.tor.unpark()
 			a, try, ok = j.addr, j.try, true
 		} else {
-			a, try, ok = c.fr.Next(now)
+			a, try, ok = c.fr.NextUpTo(now, top)
 		}
 		if !ok {
 			wait := time.Hour
@@ -289,12 +321,14 @@ func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
 		if c.cfg.Adaptive {
 			c.to.Job(&job, c.fr.PassOf(a))
 		}
+		c.gate.dialled(c.fr.RankOf(a))
 		eng.Dial(job)
 	}
 	return time.Hour // woken by a result
 }
 
 func (c *Crawler) handle(a *record.Attempt) error {
+	c.backlog.Done(a)
 	if a.RetryV1 {
 		if c.stopping {
 			a.CutV1Leg()
@@ -313,6 +347,7 @@ func (c *Crawler) handle(a *record.Attempt) error {
 		}
 	}
 	now := c.cfg.Clock()
+	c.gate.handled(c.fr.RankOf(a.Addr), engine.Footprint(a))
 	c.inflight--
 	if proxied(a.Addr) {
 		c.tor.inflight--
@@ -424,6 +459,7 @@ func (c *Crawler) finish(err error) (Summary, error) {
 	c.sum.End = c.cfg.Clock()
 	c.sum.Frontier = c.fr.Stats()
 	c.sum.PeakProxied = c.tor.peak
+	c.sum.PeakBacklog = c.backlog.Peak()
 	if c.cfg.Adaptive {
 		c.sum.FirstConnect, c.sum.FirstHandshake = c.to.FirstPass()
 	}

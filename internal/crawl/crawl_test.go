@@ -23,6 +23,7 @@ type fakeEngine struct {
 	delay    time.Duration
 	outcome  func(codec.Addr, uint8) record.Class
 	gossip   func(codec.Addr) []codec.Addr
+	fill     func(*record.AddrMessage) // completes a reachable answer (raw payload, times)
 	inflight atomic.Int64
 	peak     atomic.Int64
 	closed   atomic.Bool
@@ -58,6 +59,9 @@ func (f *fakeEngine) Dial(j Job) {
 				es = append(es, codec.AddrEntry{Addr: g})
 			}
 			a.Addrs = []record.AddrMessage{{Command: codec.CmdAddrV2, Entries: es}}
+			if f.fill != nil {
+				f.fill(&a.Addrs[0])
+			}
 		}
 		f.mu.Lock()
 		delete(f.pending, j.Addr)

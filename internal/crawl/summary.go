@@ -33,6 +33,11 @@ type Summary struct {
 	ConnBackoffs int // in-flight cap reductions after fd/port exhaustion
 	Interrupted  bool
 	PeakInFlight int // most connections in flight at once
+	// PeakBacklog is the most bytes of finished attempts that waited for
+	// the coordinator at once; BacklogHolds how often dialling paused for
+	// them (Config.MaxBacklog).
+	PeakBacklog  int64
+	BacklogHolds int
 	ByClass      map[record.Class]int
 	Frontier     frontier.Stats
 }

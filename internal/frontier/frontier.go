@@ -38,7 +38,7 @@ type entry struct {
 	pass    Pass  // which pass the next (or current) attempt is on
 	// Evidence (OrderPriority): rank is the queue it waits in; age the
 	// freshest gossip timestamp's class; reports the distinct reporters
-	// (saturating); reporter tags the last one.
+	// (up to maxReports); reporter tags the last one.
 	rank     uint8
 	age      uint8
 	reports  uint8
@@ -151,15 +151,23 @@ func (f *Frontier) Report(a codec.Addr, ev Evidence, now time.Time) bool {
 }
 
 // strengthen adds a further sighting to a queued entry and requeues it
-// higher if its rank rose.
+// higher if its rank rose. An address is gossiped by ~100 peers in a sweep
+// and each sighting costs a map lookup, the coordinator's main per-address
+// work; an entry that gains nothing (the rank counts at most maxReports
+// reporters) is not written back, which saves a second map operation on
+// most sightings.
 func (f *Frontier) strengthen(a codec.Addr, e entry, ev Evidence, now time.Time) {
+	old := e
 	e.seed = e.seed || ev.Seed
 	e.age = max(e.age, ageClass(ev.Time, now))
-	if ev.Reporter.IsValid() {
-		if tag := f.tag(ev.Reporter); tag != e.reporter && e.reports < 255 {
+	if ev.Reporter.IsValid() && e.reports < maxReports {
+		if tag := f.tag(ev.Reporter); tag != e.reporter {
 			e.reports++
 			e.reporter = tag
 		}
+	}
+	if e == old {
+		return
 	}
 	if r := rank(e, a.Network()); r > e.rank {
 		e.rank = r
@@ -200,6 +208,14 @@ func (f *Frontier) ContinueTries(a codec.Addr, next uint8) {
 
 // Next hands out the next address to dial: due retries first, then the queue.
 func (f *Frontier) Next(now time.Time) (a codec.Addr, try uint8, ok bool) {
+	return f.NextUpTo(now, numRanks-1)
+}
+
+// NextUpTo is Next among the addresses queued at rank top or lower (in
+// FIFO order every address is at rank 0): a coordinator that cannot take
+// more answers for now dials those whose rank mostly times out or is
+// refused, so their waits overlap its work instead of following it.
+func (f *Frontier) NextUpTo(now time.Time, top uint8) (a codec.Addr, try uint8, ok bool) {
 	if len(f.retry) > 0 && !f.retry[0].due.After(now) {
 		it := heap.Pop(&f.retry).(retryItem)
 		e := f.seen[it.addr]
@@ -212,7 +228,7 @@ func (f *Frontier) Next(now time.Time) (a codec.Addr, try uint8, ok bool) {
 		return it.addr, try, true
 	}
 	for {
-		a, rk, ok := f.queue.pop()
+		a, rk, ok := f.queue.pop(top)
 		if !ok {
 			break
 		}

@@ -67,6 +67,8 @@ const (
 	// maxFuture is how far ahead a timestamp may be before it is treated as
 	// bogus (Core: 10 min).
 	maxFuture = 10 * time.Minute
+	// maxReports is the most distinct reporters a rank tells apart.
+	maxReports = 3
 )
 
 // ageClass grades a gossip timestamp against now.
@@ -98,7 +100,7 @@ func rank(e entry, n codec.Network) uint8 {
 	if e.seed {
 		return rankSeed
 	}
-	r := e.age*3 + min(e.reports, 3) - 1
+	r := e.age*3 + min(e.reports, maxReports) - 1
 	if e.reports == 0 {
 		r = e.age * 3
 	}
@@ -144,10 +146,10 @@ func (r *rankQueue) push(a codec.Addr, rk uint8) {
 // a higher one.
 func (r *rankQueue) promoted() { r.len--; r.stale++ }
 
-// pop returns the oldest address of the highest non-empty rank with its
-// rank; the caller checks it against its entry (a stale slot).
-func (r *rankQueue) pop() (codec.Addr, uint8, bool) {
-	for rk := numRanks - 1; rk >= 0; rk-- {
+// pop returns the oldest address of the highest non-empty rank up to top
+// with its rank; the caller checks it against its entry (a stale slot).
+func (r *rankQueue) pop(top uint8) (codec.Addr, uint8, bool) {
+	for rk := int(min(top, numRanks-1)); rk >= 0; rk-- {
 		if r.head[rk] < len(r.q[rk]) {
 			a := r.q[rk][r.head[rk]]
 			r.q[rk][r.head[rk]] = codec.Addr{}
@@ -171,3 +173,10 @@ func (f *Frontier) tag(a codec.Addr) uint16 {
 	}
 	return f.lastTag
 }
+
+// RankOf is the rank a was queued at (0 in FIFO order or if unknown): the
+// evidence class of an attempt while it is in flight.
+func (f *Frontier) RankOf(a codec.Addr) uint8 { return f.seen[a].rank }
+
+// Ranks is the number of ranks RankOf returns.
+const Ranks = numRanks
