@@ -233,7 +233,7 @@ func (d *dash) charts(snaps []census.Snapshot, latest census.Snapshot) []chart {
 	var outs []report.Count
 	unreachable := 0
 	for _, o := range latest.Outcomes {
-		outs = append(outs, report.Count{Label: o.Label, N: o.N})
+		outs = append(outs, o)
 		unreachable += o.N
 	}
 	return []chart{
