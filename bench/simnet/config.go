@@ -57,8 +57,9 @@ type Config struct {
 	ListenIP netip.Addr
 	// Ports; 0 = chosen by the kernel. AcceptPort serves every node that
 	// accepts connections (and catches forbidden dials), BlackholePort is a
-	// never-accepting backlog-0 listener, RefusedPort has no listener.
-	AcceptPort, BlackholePort, RefusedPort uint16
+	// never-accepting backlog-0 listener, RefusedPort has no listener,
+	// SlowConnectPort is where each slow-connect node has its own listener.
+	AcceptPort, BlackholePort, RefusedPort, SlowConnectPort uint16
 	// SOCKS is the address of the optional SOCKS5 front ("" = none), e.g.
 	// "127.0.0.1:9050". It resolves the simulated .onion names.
 	SOCKS string
@@ -228,6 +229,12 @@ func (cfg *Config) validate() error {
 	for _, k := range cfg.HostileKinds {
 		if !k.IsHostile() {
 			return fmt.Errorf("simnet: %s is not a hostile kind", k)
+		}
+	}
+	for _, cc := range classCounts(cfg.Mix, cfg.HostileKinds, cfg.Nodes) {
+		if cc.class == ClassSlowConnect && cc.n > maxSlowConnects {
+			// Each holds two file descriptors of the simulator's.
+			return fmt.Errorf("simnet: %d slow-connect nodes, at most %d", cc.n, maxSlowConnects)
 		}
 	}
 	return nil

@@ -26,7 +26,11 @@ type Identity struct {
 	Nonce           uint64
 
 	Latency time.Duration // delay before each answer
-	V2      V2Kind        // how it answers a BIP324 v2 handshake
+	// SYNRetransmits: for ClassSlowConnect, the dialler's SYN
+	// retransmission that completes its connect (slowconnect.go); zero for
+	// the others.
+	SYNRetransmits uint8
+	V2             V2Kind // how it answers a BIP324 v2 handshake
 }
 
 // versionKind is one family of node software with its protocol version.
@@ -73,6 +77,7 @@ const (
 	saltPerm
 	saltTimestamp
 	saltCircuit
+	saltConnectDelay
 )
 
 // layout is the immutable shape of a network, shared by every connection.
@@ -211,6 +216,8 @@ func (l *layout) port(c Class) uint16 {
 		return l.cfg.RefusedPort
 	case portBlackhole:
 		return l.cfg.BlackholePort
+	case portSlowConnect:
+		return l.cfg.SlowConnectPort
 	case portDefault:
 		return l.cfg.Network.DefaultPort
 	case portZero:
@@ -241,6 +248,9 @@ func (l *layout) identity(u uint32) Identity {
 	id.Relay = vk.pver < 70001 || l.h(u, saltRelay)%10 != 0
 	id.Nonce = l.h(u, saltNonce)
 	l.applyV2(&id)
+	if id.Class == ClassSlowConnect {
+		id.SYNRetransmits = l.synRetransmits(u)
+	}
 	if span := l.cfg.LatencyMax - l.cfg.LatencyMin; span > 0 {
 		id.Latency = l.cfg.LatencyMin + time.Duration(l.h(u, saltLatency)%uint64(span+1))
 	} else {
