@@ -113,7 +113,7 @@ var profiles = map[string]profileDefaults{
 	ProfileHealthy: {nodes: 10_000, mix: Mix{ClassReachable: 1}, degree: 100,
 		extrasPerMille: [4]int{10, 2, 2, 2}},
 	ProfileRealistic: {nodes: 10_000, degree: 250,
-		mix: Mix{ClassReachable: 0.20, ClassBlackholed: 0.40, ClassRefused: 0.35,
+		mix: Mix{ClassReachable: 0.20, ClassBlackholed: 0.395, ClassRefused: 0.35, ClassSlowConnect: 0.005,
 			ClassSilent: 0.015, ClassSlow: 0.01, ClassClosesEarly: 0.01, ClassHostile: 0.015},
 		latencyMin: 20 * time.Millisecond, latencyMax: 300 * time.Millisecond,
 		extrasPerMille: [4]int{20, 5, 5, 5}},
