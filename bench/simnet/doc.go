@@ -26,6 +26,12 @@
 //     holding the bind keeps other programs from taking the port (unlike
 //     bind-then-close). Caveat: a program binding the same port with
 //     SO_REUSEPORT as the same user could still share it.
+//   - slow-connect port: each slow-connect node listens on its own address
+//     with backlog 0, its queue kept full by the simulator, so its SYNs are
+//     dropped; freed between the dialler's SYN retransmissions k−1 and k,
+//     it lets the connect complete at retransmission k (2–4 s on Linux
+//     with linear SYN timeouts). Two file descriptors each, ≤ 1,000 nodes
+//     (slowconnect.go).
 //
 // Two classes fail only their first connection — flaky-reset resets it,
 // flaky-silent says nothing on it until the crawler gives up — and behave as
@@ -103,7 +109,7 @@
 // # Measured (2 cores shared with other work, loopback)
 //
 //   - 100k-identity realistic network: Start in ~3 ms, process RSS 10 MB
-//     idle (TestScale100k). `nodesweep sim`: mainnet profile (207k
+//     idle (TestScale100k); ~100 ms with its 500 slow-connect listeners. `nodesweep sim`: mainnet profile (207k
 //     addresses) starts in 37 ms, writes its 17 MB truth in ~1 s, peaks at
 //     20 MB RSS; 1M realistic identities start in 74 ms at 17 MB RSS.
 //   - Sessions (connect, handshake, getaddr, 250-address addrv2, RST):

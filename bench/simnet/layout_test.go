@@ -127,7 +127,7 @@ func TestAddressesSafeAndUnique(t *testing.T) {
 			t.Errorf("class %s: %d, want %d", c, counts[c], k)
 		}
 	}
-	if counts[ClassReachable] != 4000 || counts[ClassBlackholed] != 8000 || counts[ClassRefused] != 7000 {
+	if counts[ClassReachable] != 4000 || counts[ClassBlackholed] != 7900 || counts[ClassRefused] != 7000 || counts[ClassSlowConnect] != 100 {
 		t.Errorf("realistic mix of 20,000: %v", counts)
 	}
 }
