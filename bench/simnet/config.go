@@ -72,6 +72,9 @@ type Config struct {
 
 	Seeds  int // number of seed addresses; default 3
 	Degree int // addresses each reachable node gossips (≤ 1000); 0 = profile default
+	// GetAddrCache: a node answers getaddr with the same addresses for this
+	// long plus its own random 0–6/21 of it (getaddr.go); 0 = 21 h as Core.
+	GetAddrCache time.Duration
 
 	// Per-node reply delay, drawn uniformly. Both zero = the profile's; for
 	// none at all in a profile that has some, set LatencyMax to 1ns.
@@ -177,6 +180,9 @@ func Defaults(cfg Config) (Config, error) {
 	}
 	if cfg.LatencyMin == 0 && cfg.LatencyMax == 0 {
 		cfg.LatencyMin, cfg.LatencyMax = p.latencyMin, p.latencyMax
+	}
+	if cfg.GetAddrCache <= 0 {
+		cfg.GetAddrCache = DefaultGetAddrCache
 	}
 	if cfg.SlowDelay == 0 {
 		cfg.SlowDelay = 20 * time.Second

@@ -77,8 +77,10 @@
 //
 // The reachable nodes at protocol ≥ 70016 form a ring: each gossips its
 // successor and every universe address whose index is congruent to its
-// rank, plus random addresses up to Degree (at most 1000), the same set on
-// every connection. So from any seed a crawler that follows addrv2 reaches
+// rank, plus random addresses of its address table up to Degree (at most
+// 1000; the table is Degree ÷ 23 %, as Core answers 23 % of its table),
+// the same set on every connection for a cache period of 21–27 h
+// (Config.GetAddrCache), another selection in the next (getaddr.go). So from any seed a crawler that follows addrv2 reaches
 // every address of the truth, and diameter stays small. Besides the IPv4
 // identities the gossip carries onion v3 (served through the SOCKS5 front),
 // I2P and CJDNS (fc00::/8) addresses, and loopback addresses outside the

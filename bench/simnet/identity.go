@@ -78,6 +78,7 @@ const (
 	saltTimestamp
 	saltCircuit
 	saltConnectDelay
+	saltGetAddrCache
 )
 
 // layout is the immutable shape of a network, shared by every connection.
@@ -335,10 +336,11 @@ func (l *layout) onionIndex(a Addr) (uint32, bool) {
 	return u, true
 }
 
-// gossip returns the universe indices node u tells a crawler about: its
-// ring duties (if it carries the ring) plus random addresses up to the
-// degree, at most 1000, shuffled, the same set every time.
-func (l *layout) gossip(u uint32, dst []uint32) []uint32 {
+// gossip returns the universe indices node u tells a crawler at now: its
+// ring duties (if it carries the ring) plus its cached answer of Degree
+// entries of its address table (getaddr.go), at most 1000, shuffled, the
+// same set throughout a cache period.
+func (l *layout) gossip(u uint32, now time.Time, dst []uint32) []uint32 {
 	dst = dst[:0]
 	if k, ok := slices.BinarySearch(l.ring, u); ok && u < l.nodes {
 		r := uint32(len(l.ring))
@@ -355,11 +357,11 @@ func (l *layout) gossip(u uint32, dst []uint32) []uint32 {
 		}
 	}
 	duty := len(dst)
-	rng := l.h(u, saltGossip)
-	want := max(l.cfg.Degree, duty)
-	for tries := 0; len(dst) < want && tries < 2*l.cfg.Degree; tries++ {
-		rng = mix64(rng)
-		j := uint32(rng % uint64(l.total))
+	want := min(max(l.cfg.Degree, duty), maxAddrPerMsg)
+	table := l.tableSize()
+	off, stride, rng := l.tableWalk(u, l.cacheEpoch(u, now))
+	for i := uint64(0); len(dst) < want && i < table; i++ {
+		j := l.tableEntry(u, (off+i*stride)%table)
 		if _, dup := slices.BinarySearch(dst[:duty], j); j != u && !dup {
 			dst = append(dst, j)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/nodesweep/nodesweep/codec"
 )
@@ -41,7 +42,7 @@ func TestGossipReachesEverything(t *testing.T) {
 			if l.classOf(u) != ClassReachable {
 				continue
 			}
-			buf = l.gossip(u, buf)
+			buf = l.gossip(u, time.Now(), buf)
 			if len(buf) > maxAddrPerMsg {
 				t.Fatalf("%s: node %d gossips %d addresses", p, u, len(buf))
 			}
