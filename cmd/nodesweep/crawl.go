@@ -63,6 +63,7 @@ func runCrawl(ctx context.Context, args []string) error {
 	fs.IntVar(&o.MaxAddrs, "max-addrs", 0, "cap on addresses tracked (0: 4,000,000)")
 	order := fs.String("order", "priority", "dial order: priority (seeds, fresh gossip and many reporters first) or fifo (as learned)")
 	timeouts := fs.String("timeouts", "adaptive", "adaptive (first pass at a multiple of the connect latency seen, last tries at the full connect timeout and Core's 60 s handshake) or fixed")
+	fs.DurationVar(&o.Patience, "patience", session.PatientHandshakeTimeout, "--timeouts adaptive: the last handshake try's timeout (Core's is 60 s; the sweep lasts at least this long after its first pass)")
 	fs.Var(&allow, "allow-net", "dial this CIDR even if not publicly routable (repeatable)")
 	fs.StringVar(&o.TorProxy, "tor-proxy", "", "SOCKS5 proxy IP:PORT for .onion addresses (e.g. 127.0.0.1:9050); several comma-separated: onions spread over them")
 	fs.IntVar(&o.TorMaxConns, "tor-max-conns", 0, "proxied (onion) connections in flight (0: 100 per --tor-proxy)")

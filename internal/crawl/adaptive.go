@@ -76,6 +76,22 @@ func NewTimeouts(connect, handshake time.Duration, adaptive bool) *Timeouts {
 	return t
 }
 
+// WithPatience sets the last handshake try's timeout (≤ 0: Core's 60 s);
+// none if it is not above the configured handshake timeout. A sweep that
+// gives late handshakes a last try ends no sooner than this after its
+// first pass: nodes that accept and never speak are told apart from slow
+// ones only by waiting.
+func (t *Timeouts) WithPatience(d time.Duration) *Timeouts {
+	if d <= 0 || !t.adaptive {
+		return t
+	}
+	t.patient = 0
+	if d > t.handshake {
+		t.patient = d
+	}
+	return t
+}
+
 func proxied(a codec.Addr) bool {
 	switch a.Network() {
 	case codec.NetTorV2, codec.NetTorV3, codec.NetI2P:
