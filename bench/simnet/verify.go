@@ -202,14 +202,14 @@ type Report struct {
 	Found          int     `json:"found"`
 	Recall         float64 `json:"recall"`
 	// Export entries marked reachable, split by what the truth says they are.
-	ExportReachable int     `json:"export_reachable"`
-	FalsePositives  int     `json:"false_positives"` // truth says not reachable
-	Unknown         int     `json:"unknown"`         // not in the truth at all
-	Tolerated       int     `json:"tolerated"`       // Class.MayBeReachable: neither required nor wrong
+	ExportReachable int `json:"export_reachable"`
+	FalsePositives  int `json:"false_positives"` // truth says not reachable
+	Unknown         int `json:"unknown"`         // not in the truth at all
+	Tolerated       int `json:"tolerated"`       // Class.MayBeReachable: neither required nor wrong
 	// MayBeReachable per class: [recorded reachable, in the truth] (what a
 	// patient crawler reaches beyond the required set: slow, slow-connect…).
 	MayByClass map[string][2]int `json:"may_be_reachable_by_class"`
-	Precision       float64 `json:"precision"`       // found / (found + false positives + unknown)
+	Precision  float64           `json:"precision"` // found / (found + false positives + unknown)
 	// Field mismatches on reachable and tolerated entries, by field name.
 	Mismatches map[string]int `json:"mismatches"`
 	// JSONL only: truth addresses present in the export under any class.
