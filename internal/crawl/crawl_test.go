@@ -190,3 +190,40 @@ func TestStopDrainsThenAborts(t *testing.T) {
 		t.Fatalf("interrupted %v, aborted %d, recorded %d", sum.Interrupted, sum.ByClass[record.ClassAborted], len(mem.Attempts()))
 	}
 }
+
+// syncEngine finishes every dial at once, in the caller: results pile up
+// exactly as fast as the coordinator dials. It notes the backlog at each dial.
+type syncEngine struct {
+	c       *Crawler
+	maxSeen int
+}
+
+func (e *syncEngine) Dial(j Job) {
+	e.maxSeen = max(e.maxSeen, len(e.c.results))
+	e.c.Deliver(&record.Attempt{Addr: j.Addr, Try: j.Try, Class: record.ClassReachable})
+}
+func (e *syncEngine) Shutdown(context.Context) error { return nil }
+func (e *syncEngine) Close() error                   { return nil }
+
+// While maxBacklog finished attempts wait for the coordinator (each
+// carrying its addr answers), no new dial starts; the crawl still ends with
+// every node.
+func TestNoDialOverABacklog(t *testing.T) {
+	seeds := make([]codec.Addr, 12_000)
+	for i := range seeds {
+		seeds[i] = codec.MustParseAddr(fmt.Sprintf("2.%d.%d.1:8333", i/256, i%256))
+	}
+	c := New(Config{ID: 1, Seeds: seeds, MaxConns: 6000, DialRate: -1, Sink: &sinks.Discard{}, Log: zerolog.Nop()})
+	eng := &syncEngine{c: c}
+	sum, err := c.Run(context.Background(), eng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Reachable != len(seeds) {
+		t.Fatalf("reachable %d of %d", sum.Reachable, len(seeds))
+	}
+	if eng.maxSeen >= maxBacklog || sum.BacklogWaits == 0 || sum.PeakBacklog != maxBacklog {
+		t.Fatalf("a dial with %d results waiting (bound %d); %d rounds held back, peak backlog %d",
+			eng.maxSeen, maxBacklog, sum.BacklogWaits, sum.PeakBacklog)
+	}
+}

@@ -33,6 +33,10 @@ type Summary struct {
 	ConnBackoffs int // in-flight cap reductions after fd/port exhaustion
 	Interrupted  bool
 	PeakInFlight int // most connections in flight at once
+	// PeakBacklog: most finished attempts waiting for the coordinator at
+	// once; BacklogWaits: dial rounds held back because maxBacklog waited.
+	PeakBacklog  int
+	BacklogWaits int
 	ByClass      map[record.Class]int
 	Frontier     frontier.Stats
 }
