@@ -29,7 +29,7 @@
 //   - slow-connect port: each slow-connect node listens on its own address
 //     with backlog 0, its queue kept full by the simulator, so its SYNs are
 //     dropped; freed between the dialler's SYN retransmissions k−1 and k,
-//     it lets the connect complete at retransmission k (2–4 s on Linux
+//     it lets the connect complete at retransmission k (2–3 s on Linux
 //     with linear SYN timeouts). Two file descriptors each, ≤ 1,000 nodes
 //     (slowconnect.go).
 //

@@ -10,7 +10,7 @@ import (
 	"github.com/nodesweep/nodesweep/internal/record"
 )
 
-// TestSlowNodesAdaptive: nodes whose connect completes after 2–4 s (a
+// TestSlowNodesAdaptive: nodes whose connect completes after 2–3 s (a
 // full accept queue, slow-connect) and nodes that answer version after
 // 3 s (slow) are missed, each classified, by fixed timeouts shorter than
 // that, and recorded by the adaptive crawl: its 1 s first pass misses
