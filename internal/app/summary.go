@@ -32,9 +32,8 @@ type SummaryFile struct {
 	FoundSec  []float64 `json:"found_sec,omitempty"`
 	LastTries int       `json:"last_tries,omitempty"`
 	// PeakBacklog: most finished attempts waiting for the coordinator at
-	// once; BacklogWaits: dial rounds it held back for them (crawl.Summary).
-	PeakBacklog  int `json:"peak_backlog"`
-	BacklogWaits int `json:"backlog_waits"`
+	// once (crawl.Summary).
+	PeakBacklog int `json:"peak_backlog"`
 }
 
 // TimeToFound is when the n-th reachable node was found, in seconds (NaN if
@@ -57,7 +56,7 @@ func writeSummary(path string, r CrawlResult) error {
 		ConnBackoffs: s.ConnBackoffs, MaxConns: r.MaxConns, Known: s.Frontier.Known, Interrupted: s.Interrupted,
 		PeakInFlight: s.PeakInFlight, Runtime: r.Runtime, ByClass: map[string]int{}}
 	out.FoundStep, out.LastTries = s.Found.Step, s.LastTries
-	out.PeakBacklog, out.BacklogWaits = s.PeakBacklog, s.BacklogWaits
+	out.PeakBacklog = s.PeakBacklog
 	for _, e := range s.Found.Elapsed {
 		out.FoundSec = append(out.FoundSec, e.Seconds())
 	}

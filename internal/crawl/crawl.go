@@ -245,25 +245,11 @@ func resetTimer(t *time.Timer, d time.Duration) {
 	t.Reset(d)
 }
 
-// maxBacklog bounds the finished attempts waiting for the coordinator:
-// each holds its addr answers (up to 1,000 entries, ~75 KB parsed and
-// raw), and when live nodes come first (OrderPriority) they finish faster
-// than one goroutine can fold their answers into the frontier, so without
-// a bound every in-flight slot ends up a finished attempt waiting (15,000
-// × 75 KB ≈ 1.1 GB). While this many wait no new dial starts: the
-// coordinator is the bottleneck then, so the crawl loses nothing.
-const maxBacklog = 1024
-
 // dialSome starts as many dials as the caps allow and returns how long to
 // wait before trying again if it was held back by time (rate or retry delay).
-// It starts none while maxBacklog results wait (they wake the loop).
 func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
 	c.adjustPressure(now)
 	for c.inflight < c.maxConns {
-		if len(c.results) >= maxBacklog {
-			c.sum.BacklogWaits++
-			return time.Hour // woken by a result
-		}
 		if c.lim.TokensAt(now) < 1 {
 			need := (1 - c.lim.TokensAt(now)) / float64(c.lim.Limit())
 			return max(time.Duration(need*float64(time.Second)), time.Millisecond)

@@ -34,11 +34,10 @@ type Summary struct {
 	Interrupted  bool
 	PeakInFlight int // most connections in flight at once
 	// PeakBacklog: most finished attempts waiting for the coordinator at
-	// once; BacklogWaits: dial rounds held back because maxBacklog waited.
-	PeakBacklog  int
-	BacklogWaits int
-	ByClass      map[record.Class]int
-	Frontier     frontier.Stats
+	// once (each holds its addr answers: up to ~75 KB).
+	PeakBacklog int
+	ByClass     map[record.Class]int
+	Frontier    frontier.Stats
 }
 
 // Elapsed is the crawl's wall time.
