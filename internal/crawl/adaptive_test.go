@@ -40,7 +40,7 @@ func TestTimeoutsLearnTheFirstPass(t *testing.T) {
 	// A slower population: p90 ≈ 400 ms → 4 × ≈ 1.6 s (one bucket ≈ 9 %).
 	to = NewTimeouts(0, 0, true)
 	learn(to, 920, 400*time.Millisecond, time.Second)
-	learn(to, 80, 3*time.Second, 3*time.Second) // the 8 % beyond p90 does not move it
+	learn(to, 80, 3*time.Second, time.Second) // the 8 % of connects beyond p90 do not move it
 	c, h := to.FirstPass()
 	if c < 1600*time.Millisecond || c > 1800*time.Millisecond {
 		t.Fatalf("connect %s, want ≈ 4 × 400 ms", c)

@@ -57,11 +57,11 @@ func TestSlowNodesAdaptive(t *testing.T) {
 	}
 	simClean(t, sc.net)
 	sum := sc.res.Summary
-	// The slow minority (7 % of the successes here) does not hold the
-	// first pass at the full timeout; each dead address had its last try.
-	if sum.FirstConnect != crawl.AdaptiveConnectFloor || sum.FirstHandshake >= adaptive.HandshakeTimeout {
-		t.Errorf("first pass at the end: connect %v, handshake %v; want the floor and < %v", sum.FirstConnect,
-			sum.FirstHandshake, adaptive.HandshakeTimeout)
+	// The slow-connect minority (3.5 % of the successes here) does not hold
+	// the first pass's connect at the full timeout; each dead address had
+	// its last try.
+	if sum.FirstConnect != crawl.AdaptiveConnectFloor {
+		t.Errorf("first pass connect at the end %v, want the floor", sum.FirstConnect)
 	}
 	if want := sc.net.Counts()[simnet.ClassBlackholed]; sum.LastTries < want {
 		t.Errorf("%d last tries, want ≥ %d", sum.LastTries, want)
