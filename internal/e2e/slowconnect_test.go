@@ -17,9 +17,9 @@ import (
 // them too, the last tries at the full connect timeout and at the patient
 // handshake timeout record them, with the connect latency they took.
 func TestSlowNodesAdaptive(t *testing.T) {
-	cfg := simnet.Config{Profile: simnet.ProfileRealistic, Nodes: 2000, Seed: 19, SlowDelay: 3 * time.Second,
+	cfg := simnet.Config{Profile: simnet.ProfileRealistic, Nodes: 3000, Seed: 19, SlowDelay: 3 * time.Second,
 		Mix: simnet.Mix{simnet.ClassReachable: 0.4, simnet.ClassRefused: 0.3, simnet.ClassBlackholed: 0.2,
-			simnet.ClassSlowConnect: 0.015, simnet.ClassSlow: 0.015}}
+			simnet.ClassSlowConnect: 0.004, simnet.ClassSlow: 0.015}}
 	slowClasses := []simnet.Class{simnet.ClassSlowConnect, simnet.ClassSlow}
 
 	fixed := fastOptions()
@@ -57,9 +57,9 @@ func TestSlowNodesAdaptive(t *testing.T) {
 	}
 	simClean(t, sc.net)
 	sum := sc.res.Summary
-	// The slow-connect minority (3.5 % of the successes here) does not hold
-	// the first pass's connect at the full timeout; each dead address had
-	// its last try.
+	// The slow-connect minority (< 1 % of the successes here) does not
+	// hold the first pass's connect (p99) at the full timeout; each dead
+	// address had its last try.
 	if sum.FirstConnect != crawl.AdaptiveConnectFloor {
 		t.Errorf("first pass connect at the end %v, want the floor", sum.FirstConnect)
 	}
