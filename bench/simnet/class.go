@@ -20,6 +20,7 @@ const (
 	ClassClosesEarly       // reads the crawler's version, then closes without a word
 	ClassFlakyReset        // resets the first connection, then behaves as reachable
 	ClassFlakySilent       // stays silent on the first connection, then behaves as reachable
+	ClassSlowConnect       // its connect completes only after Identity.ConnectDelay (slowconnect.go), then behaves as reachable
 	ClassHostile           // only in a Mix: spread over the hostile kinds
 
 	// Hostile kinds. Each accepts on the accept port.
@@ -55,6 +56,7 @@ var classNames = [numClasses]string{
 	ClassInvalid: "invalid", ClassReachable: "reachable", ClassRefused: "refused",
 	ClassBlackholed: "blackholed", ClassSilent: "silent", ClassSlow: "slow",
 	ClassClosesEarly: "closes-early", ClassFlakyReset: "flaky-reset", ClassFlakySilent: "flaky-silent",
+	ClassSlowConnect:     "slow-connect",
 	ClassHostile:         "hostile",
 	HostileGarbagePrefix: "hostile-garbage-prefix", HostileGarbageBetween: "hostile-garbage-between",
 	HostileWrongMagic: "hostile-wrong-magic", HostileBadChecksum: "hostile-bad-checksum",
@@ -122,7 +124,7 @@ func (c Class) Dialable() bool { return c.isIdentityClass() }
 // message of the simulated network: its truth entry carries version fields.
 func (c Class) SendsVersion() bool {
 	switch c {
-	case ClassReachable, ClassFlakyReset, ClassFlakySilent, ClassSlow, HostileGarbagePrefix, HostileGarbageBetween,
+	case ClassReachable, ClassFlakyReset, ClassFlakySilent, ClassSlow, ClassSlowConnect, HostileGarbagePrefix, HostileGarbageBetween,
 		HostileVersionThenSilence, HostileSlowloris, HostileInvFlood, HostileAddrSpam,
 		HostileAddrClaim50k, HostileAddrV2Bad, HostileDuplicateVersion, HostileVerackFirst,
 		ClassOnion:
@@ -141,11 +143,12 @@ func (c Class) MustBeReachable() bool {
 
 // MayBeReachable reports whether a correct crawler may record the node as
 // reachable (the protocol allows completing the handshake) without it
-// being required: a slow node answers after typical timeouts, hostile kinds
+// being required: a slow node answers after typical timeouts, a
+// slow-connect node completes its connect after short ones, hostile kinds
 // that still complete a valid handshake, onions through the SOCKS front.
 func (c Class) MayBeReachable() bool {
 	switch c {
-	case ClassSlow, HostileGarbagePrefix, HostileGarbageBetween, HostileSlowloris,
+	case ClassSlow, ClassSlowConnect, HostileGarbagePrefix, HostileGarbageBetween, HostileSlowloris,
 		HostileInvFlood, HostileAddrSpam, HostileAddrClaim50k, HostileAddrV2Bad,
 		HostileDuplicateVersion, HostileVerackFirst, ClassOnion:
 		return true
@@ -160,8 +163,9 @@ const (
 	portAccept portKind = iota
 	portRefused
 	portBlackhole
-	portDefault // onion and CJDNS: the network's default port
-	portZero    // I2P: port 0 (BIP155)
+	portSlowConnect // a listener of its own whose queue the simulator keeps full
+	portDefault     // onion and CJDNS: the network's default port
+	portZero        // I2P: port 0 (BIP155)
 )
 
 func (c Class) port() portKind {
@@ -170,6 +174,8 @@ func (c Class) port() portKind {
 		return portRefused
 	case ClassBlackholed:
 		return portBlackhole
+	case ClassSlowConnect:
+		return portSlowConnect
 	case ClassOnion, ClassCJDNS:
 		return portDefault
 	case ClassI2P:

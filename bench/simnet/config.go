@@ -73,8 +73,9 @@ type Config struct {
 	ListenIP netip.Addr
 	// Ports; 0 = chosen by the kernel. AcceptPort serves every node that
 	// accepts connections (and catches forbidden dials), BlackholePort is a
-	// never-accepting backlog-0 listener, RefusedPort has no listener.
-	AcceptPort, BlackholePort, RefusedPort uint16
+	// never-accepting backlog-0 listener, RefusedPort has no listener,
+	// SlowConnectPort is where each slow-connect node has its own listener.
+	AcceptPort, BlackholePort, RefusedPort, SlowConnectPort uint16
 	// SOCKS is the address of the optional SOCKS5 front ("" = none), e.g.
 	// "127.0.0.1:9050". It resolves the simulated .onion names.
 	SOCKS string
@@ -87,6 +88,9 @@ type Config struct {
 
 	Seeds  int // number of seed addresses; default 3
 	Degree int // addresses each reachable node gossips (≤ 1000); 0 = profile default
+	// GetAddrCache: a node answers getaddr with the same addresses for this
+	// long plus its own random 0–6/21 of it (getaddr.go); 0 = 21 h as Core.
+	GetAddrCache time.Duration
 
 	// Per-node reply delay, drawn uniformly. Both zero = the profile's; for
 	// none at all in a profile that has some, set LatencyMax to 1ns.
@@ -128,7 +132,7 @@ var profiles = map[string]profileDefaults{
 	ProfileHealthy: {nodes: 10_000, mix: Mix{ClassReachable: 1}, degree: 100,
 		extrasPerMille: [4]int{10, 2, 2, 2}},
 	ProfileRealistic: {nodes: 10_000, degree: 250,
-		mix: Mix{ClassReachable: 0.20, ClassBlackholed: 0.40, ClassRefused: 0.35,
+		mix: Mix{ClassReachable: 0.20, ClassBlackholed: 0.395, ClassRefused: 0.35, ClassSlowConnect: 0.005,
 			ClassSilent: 0.015, ClassSlow: 0.01, ClassClosesEarly: 0.01, ClassHostile: 0.015},
 		latencyMin: 20 * time.Millisecond, latencyMax: 300 * time.Millisecond,
 		extrasPerMille: [4]int{20, 5, 5, 5}},
@@ -210,6 +214,9 @@ func Defaults(cfg Config) (Config, error) {
 	if cfg.LatencyMin == 0 && cfg.LatencyMax == 0 {
 		cfg.LatencyMin, cfg.LatencyMax = p.latencyMin, p.latencyMax
 	}
+	if cfg.GetAddrCache <= 0 {
+		cfg.GetAddrCache = DefaultGetAddrCache
+	}
 	if cfg.SlowDelay == 0 {
 		cfg.SlowDelay = 20 * time.Second
 	}
@@ -278,6 +285,12 @@ func (cfg *Config) validate() error {
 	for _, k := range cfg.HostileKinds {
 		if !k.IsHostile() {
 			return fmt.Errorf("simnet: %s is not a hostile kind", k)
+		}
+	}
+	for _, cc := range classCounts(cfg.Mix, cfg.HostileKinds, cfg.Nodes) {
+		if cc.class == ClassSlowConnect && cc.n > maxSlowConnects {
+			// Each holds two file descriptors of the simulator's.
+			return fmt.Errorf("simnet: %d slow-connect nodes, at most %d", cc.n, maxSlowConnects)
 		}
 	}
 	return nil

@@ -33,6 +33,12 @@
 //     holding the bind keeps other programs from taking the port (unlike
 //     bind-then-close). Caveat: a program binding the same port with
 //     SO_REUSEPORT as the same user could still share it.
+//   - slow-connect port: each slow-connect node listens on its own address
+//     with backlog 0, its queue kept full by the simulator, so its SYNs are
+//     dropped; freed between the dialler's SYN retransmissions k−1 and k,
+//     it lets the connect complete at retransmission k (2–3 s on Linux
+//     with linear SYN timeouts). Two file descriptors each, ≤ 1,000 nodes
+//     (slowconnect.go).
 //
 // Two classes fail only their first connection — flaky-reset resets it,
 // flaky-silent says nothing on it until the crawler gives up — and behave as
@@ -79,9 +85,12 @@
 //
 // The reachable nodes at protocol ≥ 70016 form a ring: each gossips its
 // successor and every universe address whose index is congruent to its
-// rank, plus random addresses up to Degree (at most 1000), the same set on
-// every connection. So from any seed a crawler that follows addrv2 reaches
-// every address of the truth, and diameter stays small. Besides the
+// rank, plus random addresses of its address table up to Degree (at most
+// 1000; the table is Degree ÷ 23 %, as Core answers 23 % of its table),
+// the same set on every connection for a cache period of 21–27 h
+// (Config.GetAddrCache), another selection in the next (getaddr.go). So
+// from any seed a crawler that follows addrv2 reaches every address of the
+// truth, and diameter stays small. Besides the
 // identities the gossip carries onion v3 (served through the SOCKS5 front),
 // I2P and gossip-only CJDNS (fc00::/8, outside CJDNSRange; none by default
 // beside CJDNS identities, since a crawler on CJDNS dials them all)
@@ -114,7 +123,7 @@
 // # Measured (2 cores shared with other work, loopback)
 //
 //   - 100k-identity realistic network: Start in ~3 ms, process RSS 10 MB
-//     idle (TestScale100k). `nodesweep sim`: mainnet profile (207k
+//     idle (TestScale100k); ~100 ms with its 500 slow-connect listeners. `nodesweep sim`: mainnet profile (207k
 //     addresses) starts in 37 ms, writes its 17 MB truth in ~1 s, peaks at
 //     20 MB RSS; 1M realistic identities start in 74 ms at 17 MB RSS.
 //   - Sessions (connect, handshake, getaddr, 250-address addrv2, RST):

@@ -26,7 +26,11 @@ type Identity struct {
 	Nonce           uint64
 
 	Latency time.Duration // delay before each answer
-	V2      V2Kind        // how it answers a BIP324 v2 handshake
+	// SYNRetransmits: for ClassSlowConnect, the dialler's SYN
+	// retransmission that completes its connect (slowconnect.go); zero for
+	// the others.
+	SYNRetransmits uint8
+	V2             V2Kind // how it answers a BIP324 v2 handshake
 }
 
 // versionKind is one family of node software with its protocol version.
@@ -73,6 +77,8 @@ const (
 	saltPerm
 	saltTimestamp
 	saltCircuit
+	saltConnectDelay
+	saltGetAddrCache
 )
 
 // layout is the immutable shape of a network, shared by every connection.
@@ -217,6 +223,8 @@ func (l *layout) port(c Class) uint16 {
 		return l.cfg.RefusedPort
 	case portBlackhole:
 		return l.cfg.BlackholePort
+	case portSlowConnect:
+		return l.cfg.SlowConnectPort
 	case portDefault:
 		return l.cfg.Network.DefaultPort
 	case portZero:
@@ -247,6 +255,9 @@ func (l *layout) identity(u uint32) Identity {
 	id.Relay = vk.pver < 70001 || l.h(u, saltRelay)%10 != 0
 	id.Nonce = l.h(u, saltNonce)
 	l.applyV2(&id)
+	if id.Class == ClassSlowConnect {
+		id.SYNRetransmits = l.synRetransmits(u)
+	}
 	if span := l.cfg.LatencyMax - l.cfg.LatencyMin; span > 0 {
 		id.Latency = l.cfg.LatencyMin + time.Duration(l.h(u, saltLatency)%uint64(span+1))
 	} else {
@@ -311,10 +322,11 @@ func (l *layout) onionIndex(a Addr) (uint32, bool) {
 	return u, true
 }
 
-// gossip returns the universe indices node u tells a crawler about: its
-// ring duties (if it carries the ring) plus random addresses up to the
-// degree, at most 1000, shuffled, the same set every time.
-func (l *layout) gossip(u uint32, dst []uint32) []uint32 {
+// gossip returns the universe indices node u tells a crawler at now: its
+// ring duties (if it carries the ring) plus its cached answer of Degree
+// entries of its address table (getaddr.go), at most 1000, shuffled, the
+// same set throughout a cache period.
+func (l *layout) gossip(u uint32, now time.Time, dst []uint32) []uint32 {
 	dst = dst[:0]
 	if k, ok := slices.BinarySearch(l.ring, u); ok && u < l.nodes {
 		r := uint32(len(l.ring))
@@ -331,11 +343,11 @@ func (l *layout) gossip(u uint32, dst []uint32) []uint32 {
 		}
 	}
 	duty := len(dst)
-	rng := l.h(u, saltGossip)
-	want := max(l.cfg.Degree, duty)
-	for tries := 0; len(dst) < want && tries < 2*l.cfg.Degree; tries++ {
-		rng = mix64(rng)
-		j := uint32(rng % uint64(l.total))
+	want := min(max(l.cfg.Degree, duty), maxAddrPerMsg)
+	table := l.tableSize()
+	off, stride, rng := l.tableWalk(u, l.cacheEpoch(u, now))
+	for i := uint64(0); len(dst) < want && i < table; i++ {
+		j := l.tableEntry(u, (off+i*stride)%table)
 		if _, dup := slices.BinarySearch(dst[:duty], j); j != u && !dup {
 			dst = append(dst, j)
 		}

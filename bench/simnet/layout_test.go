@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/nodesweep/nodesweep/codec"
 )
@@ -38,6 +39,7 @@ func TestGossipReachesEverything(t *testing.T) {
 // following every address plain reachable nodes gossip, never learns.
 func unreachableByGossip(t *testing.T, l *layout) int {
 	t.Helper()
+	now := time.Now()
 	seen := make([]bool, l.total)
 	queue := append([]uint32(nil), l.seeds...)
 	for _, s := range l.seeds {
@@ -52,7 +54,7 @@ func unreachableByGossip(t *testing.T, l *layout) int {
 		if l.classOf(u) != ClassReachable {
 			continue
 		}
-		buf = l.gossip(u, buf)
+		buf = l.gossip(u, now, buf)
 		if len(buf) > maxAddrPerMsg {
 			t.Fatalf("node %d gossips %d addresses", u, len(buf))
 		}
@@ -134,7 +136,7 @@ func TestAddressesSafeAndUnique(t *testing.T) {
 			t.Errorf("class %s: %d, want %d", c, counts[c], k)
 		}
 	}
-	if counts[ClassReachable] != 4000 || counts[ClassBlackholed] != 8000 || counts[ClassRefused] != 7000 {
+	if counts[ClassReachable] != 4000 || counts[ClassBlackholed] != 7900 || counts[ClassRefused] != 7000 || counts[ClassSlowConnect] != 100 {
 		t.Errorf("realistic mix of 20,000: %v", counts)
 	}
 }

@@ -35,7 +35,8 @@ type Network struct {
 	bhFill6              net.Conn
 
 	socks    net.Listener
-	circuits circuits // the SOCKS front's circuit builds (socks_tor.go)
+	circuits circuits     // the SOCKS front's circuit builds (socks_tor.go)
+	slow     slowConnects // the slow-connect nodes' listeners (slowconnect.go)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -103,7 +104,7 @@ func Start(ctx context.Context, cfg Config) (*Network, error) {
 		return nil, err
 	}
 	n := &Network{cfg: cfg, log: *cfg.Logger, conns: map[net.Conn]struct{}{}, blackhole: -1, refused: -1,
-		blackhole6: -1, refused6: -1}
+		blackhole6: -1, refused6: -1, slow: slowConnects{reserve: -1}}
 	n.ctx, n.cancel = context.WithCancel(ctx)
 	if err := n.listen(); err != nil {
 		n.Close()
@@ -129,6 +130,10 @@ func Start(ctx context.Context, cfg Config) (*Network, error) {
 	}
 	if d := n.lay.ringDuty(); d > maxAddrPerMsg {
 		n.log.Warn().Int("per_node", d).Msg("simnet: too few reachable nodes to gossip every address; a perfect crawl misses some")
+	}
+	if err := n.startSlowConnects(); err != nil {
+		n.Close()
+		return nil, err
 	}
 	if cfg.SOCKS != "" {
 		if err := n.startSOCKS(); err != nil {
@@ -176,6 +181,9 @@ func (n *Network) listen() error {
 	// still share it; nothing here does.
 	if n.refused, n.cfg.RefusedPort, err = rawSocket(ip, n.cfg.RefusedPort, false); err != nil {
 		return fmt.Errorf("simnet: refused port: %w", err)
+	}
+	if err := n.reserveSlowConnectPort(); err != nil {
+		return fmt.Errorf("simnet: slow-connect port: %w", err)
 	}
 	return nil
 }
@@ -235,6 +243,7 @@ func (n *Network) Close() error {
 				syscall.Close(fd)
 			}
 		}
+		n.closeSlowConnects()
 		n.mu.Lock()
 		for c := range n.conns {
 			c.Close()
@@ -252,13 +261,14 @@ func (n *Network) Close() error {
 
 // Ports are the ports the network uses.
 type Ports struct {
-	Accept, Blackhole, Refused uint16
-	SOCKS                      string // "" without a SOCKS front
+	Accept, Blackhole, Refused, SlowConnect uint16
+	SOCKS                                   string // "" without a SOCKS front
 }
 
 // Ports returns the listening ports (chosen by the kernel where Config said 0).
 func (n *Network) Ports() Ports {
-	p := Ports{Accept: n.cfg.AcceptPort, Blackhole: n.cfg.BlackholePort, Refused: n.cfg.RefusedPort}
+	p := Ports{Accept: n.cfg.AcceptPort, Blackhole: n.cfg.BlackholePort, Refused: n.cfg.RefusedPort,
+		SlowConnect: n.cfg.SlowConnectPort}
 	if n.socks != nil {
 		p.SOCKS = n.socks.Addr().String()
 	}
@@ -387,7 +397,7 @@ func (n *Network) acceptLoop(ln net.Listener) {
 			continue
 		}
 		n.wg.Add(1)
-		go n.serveTCP(c)
+		go n.serveTCP(c, portAccept)
 	}
 }
 
@@ -411,7 +421,8 @@ func (n *Network) untrack(c net.Conn) {
 	c.Close()
 }
 
-func (n *Network) serveTCP(c net.Conn) {
+// serveTCP serves a connection accepted on a listener of kind port.
+func (n *Network) serveTCP(c net.Conn, port portKind) {
 	defer n.wg.Done()
 	if !n.track(c) {
 		c.Close()
@@ -437,7 +448,7 @@ func (n *Network) serveTCP(c net.Conn) {
 	}
 	id := n.lay.identity(u)
 	n.logConn(target, remote, id.Class)
-	if id.Class.port() != portAccept {
+	if id.Class.port() != port {
 		// A refused or black-holed identity dialled on the accept port: no
 		// such service there, so answer as a closed port would.
 		n.st.stray.Add(1)

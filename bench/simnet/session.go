@@ -387,9 +387,10 @@ func (s *session) answerGetAddr() error {
 	ent := entPool.Get().(*[]gossipEntry)
 	defer idxPool.Put(idx)
 	defer entPool.Put(ent)
-	*idx = s.n.lay.gossip(s.id.Index, (*idx)[:0])
-	*idx = s.n.churn.gossip(*idx, time.Now())
-	*ent = s.n.entries(*idx, (*ent)[:0], time.Now())
+	now := time.Now()
+	*idx = s.n.lay.gossip(s.id.Index, now, (*idx)[:0])
+	*idx = s.n.churn.gossip(*idx, now)
+	*ent = s.n.entries(*idx, (*ent)[:0], now)
 	b := s.outBuf()
 	start := len(b) + 24
 	if s.wantsV2 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 )
 
 // Truth is what a perfect crawl of the network records. Its JSON shape is a
@@ -51,6 +52,11 @@ type TruthNode struct {
 	// announcement delay (hold.go).
 	HoldRTTMs    *float64 `json:"hold_rtt_ms,omitempty"`
 	BlockDelayMs *float64 `json:"block_delay_ms,omitempty"`
+	// A slow-connect node lets a dialler in at its SYN retransmission
+	// ConnectSYNs, ConnectMs after its first SYN on this kernel's schedule
+	// (slowconnect.go).
+	ConnectSYNs *uint8   `json:"connect_syns,omitempty"`
+	ConnectMs   *float64 `json:"connect_ms,omitempty"`
 }
 
 func truthNode(id Identity) TruthNode {
@@ -64,6 +70,10 @@ func truthNode(id Identity) TruthNode {
 		t.Transport = map[bool]string{true: "v2", false: "v1"}[id.V2 == V2Full]
 	}
 	t.V2 = id.V2
+	if k := id.SYNRetransmits; k > 0 {
+		ms := float64(synSchedule(int(k))[k]) / float64(time.Millisecond)
+		t.ConnectSYNs, t.ConnectMs = &k, &ms
+	}
 	return t
 }
 

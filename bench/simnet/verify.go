@@ -207,11 +207,14 @@ type Report struct {
 	Found          int     `json:"found"`
 	Recall         float64 `json:"recall"`
 	// Export entries marked reachable, split by what the truth says they are.
-	ExportReachable int     `json:"export_reachable"`
-	FalsePositives  int     `json:"false_positives"` // truth says not reachable
-	Unknown         int     `json:"unknown"`         // not in the truth at all
-	Tolerated       int     `json:"tolerated"`       // Class.MayBeReachable: neither required nor wrong
-	Precision       float64 `json:"precision"`       // found / (found + false positives + unknown)
+	ExportReachable int `json:"export_reachable"`
+	FalsePositives  int `json:"false_positives"` // truth says not reachable
+	Unknown         int `json:"unknown"`         // not in the truth at all
+	Tolerated       int `json:"tolerated"`       // Class.MayBeReachable: neither required nor wrong
+	// MayBeReachable per class: [recorded reachable, in the truth] (what a
+	// patient crawler reaches beyond the required set: slow, slow-connect…).
+	MayByClass map[string][2]int `json:"may_be_reachable_by_class"`
+	Precision  float64           `json:"precision"` // found / (found + false positives + unknown)
 	// Field mismatches on reachable and tolerated entries, by field name;
 	// "network" on every entry that names its network.
 	Mismatches map[string]int `json:"mismatches"`
@@ -237,13 +240,18 @@ func (r *Report) example(kind, s string) {
 // reachable set and the version fields of what was found.
 func Verify(truth *Truth, export *Export) Report {
 	r := Report{Format: export.Format, Mismatches: map[string]int{}, Examples: map[string][]string{},
-		Total: len(truth.Nodes)}
+		Total: len(truth.Nodes), MayByClass: map[string][2]int{}}
 	byAddr := make(map[string]*TruthNode, len(truth.Nodes))
 	for i := range truth.Nodes {
 		tn := &truth.Nodes[i]
 		byAddr[canonical(tn.Addr)] = tn
 		if tn.Class.MustBeReachable() {
 			r.TruthReachable++
+		}
+		if tn.Class.MayBeReachable() {
+			m := r.MayByClass[tn.Class.String()]
+			m[1]++
+			r.MayByClass[tn.Class.String()] = m
 		}
 	}
 	for addr, en := range export.Nodes {
@@ -267,6 +275,9 @@ func Verify(truth *Truth, export *Export) Report {
 			r.Found++
 		case tn.Class.MayBeReachable():
 			r.Tolerated++
+			m := r.MayByClass[tn.Class.String()]
+			m[0]++
+			r.MayByClass[tn.Class.String()] = m
 		default:
 			r.FalsePositives++
 			r.example("false_positive", addr+" ("+tn.Class.String()+")")

@@ -13,6 +13,7 @@ import (
 	"github.com/nodesweep/nodesweep/internal/app"
 	"github.com/nodesweep/nodesweep/internal/frontier"
 	"github.com/nodesweep/nodesweep/internal/record"
+	"github.com/nodesweep/nodesweep/internal/session"
 	"github.com/nodesweep/nodesweep/store"
 )
 
@@ -38,6 +39,7 @@ func runCrawl(ctx context.Context, args []string) error {
 	fs.IntVar(&o.MaxAddrs, "max-addrs", 0, "cap on addresses tracked (0: 4,000,000)")
 	order := fs.String("order", "priority", "dial order: priority (seeds, fresh gossip and many reporters first) or fifo (as learned)")
 	timeouts := fs.String("timeouts", "adaptive", "adaptive (first pass at a multiple of the connect latency seen, last tries at the full connect timeout and Core's 60 s handshake) or fixed")
+	fs.DurationVar(&o.Patience, "patience", session.PatientHandshakeTimeout, "--timeouts adaptive: the last handshake try's timeout (Core's is 60 s; the sweep lasts at least this long after its first pass)")
 	fs.IntVar(&o.TorMaxConns, "tor-max-conns", 0, "proxied (onion) connections in flight (0: 100 per --tor-proxy)")
 	fs.Float64Var(&o.TorDialRate, "tor-dial-rate", 0, "proxied connects per second (0: 10 per --tor-proxy; negative: unlimited)")
 	fs.StringVar(&o.SummaryJSON, "summary-json", "", "write the end-of-crawl summary as JSON to FILE")

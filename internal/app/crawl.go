@@ -100,6 +100,7 @@ type CrawlOptions struct {
 	Transport        session.Policy // zero: v1; the command line defaults to session.DefaultPolicy
 	Order            frontier.Order // dial order (zero: priority)
 	AdaptiveTimeouts bool           // shorten the first pass's timeouts from what connects take (crawl.Adaptive)
+	Patience         time.Duration  // adaptive: the last handshake try's timeout (0: Core's 60 s)
 	AllowNets        []string
 	TorProxy         string  // IP:PORT, or several separated by commas (onions spread over them)
 	TorMaxConns      int     // proxied connections in flight (0: crawl.DefaultProxiedConnsPerProxy per proxy)
@@ -254,7 +255,7 @@ func crawlOnce(ctx context.Context, o CrawlOptions, seeds []codec.Addr, exp *met
 		ID: id, Seeds: seeds, Policy: policy, MaxConns: maxConns, DialRate: o.DialRate,
 		Retries: o.Retries, MaxAddrs: o.MaxAddrs, Order: o.Order, Sink: sink, Transport: o.Transport,
 		ConnectTimeout: o.ConnectTimeout, HandshakeTimeout: o.HandshakeTimeout, Adaptive: o.AdaptiveTimeouts,
-		Proxies: len(strings.Split(o.TorProxy, ",")), ProxiedMaxConns: o.TorMaxConns, ProxiedDialRate: o.TorDialRate, Log: o.Log,
+		Patience: o.Patience, Proxies: len(strings.Split(o.TorProxy, ",")), ProxiedMaxConns: o.TorMaxConns, ProxiedDialRate: o.TorDialRate, Log: o.Log,
 		Progress: o.Progress, ProgressEvery: o.ProgressEvery, TTY: o.TTY,
 	})
 	if resumeFn != nil {

@@ -56,6 +56,24 @@ func TestTimeoutsLearnTheFirstPass(t *testing.T) {
 	}
 }
 
+func TestTimeoutsPatience(t *testing.T) {
+	to := NewTimeouts(0, 0, true).WithPatience(0)
+	j := Job{Addr: codec.MustParseAddr("8.8.8.8:8333")}
+	if to.Job(&j, frontier.PassPatient); j.HandshakeTimeout != session.PatientHandshakeTimeout {
+		t.Fatalf("default patience %s", j.HandshakeTimeout)
+	}
+	to = NewTimeouts(0, 0, true).WithPatience(30 * time.Second)
+	if to.Job(&j, frontier.PassPatient); j.HandshakeTimeout != 30*time.Second {
+		t.Fatalf("patience 30 s: %s", j.HandshakeTimeout)
+	}
+	// Not above the handshake timeout: no last try for late handshakes.
+	to = NewTimeouts(0, 0, true).WithPatience(session.DefaultHandshakeTimeout)
+	late := &record.Attempt{Addr: j.Addr, Class: record.ClassHandshakeTimeout}
+	if _, ok := to.LastTry(late, frontier.PassFirst); ok {
+		t.Fatal("a last try with patience equal to the handshake timeout")
+	}
+}
+
 func TestTimeoutsJobsAndLastTries(t *testing.T) {
 	to := NewTimeouts(0, 0, true)
 	learn(to, 200, time.Millisecond, time.Millisecond)

@@ -70,6 +70,9 @@ type Config struct {
 	ConnectTimeout   time.Duration
 	HandshakeTimeout time.Duration
 	Adaptive         bool
+	// Patience is the adaptive last handshake try's timeout (zero: Core's
+	// 60 s, session.PatientHandshakeTimeout).
+	Patience time.Duration
 	// Proxies is the number of SOCKS5 proxies; ProxiedMaxConns and
 	// ProxiedDialRate cap proxied connections (zero: per proxy,
 	// DefaultProxiedConnsPerProxy and DefaultProxiedRatePerProxy; a
@@ -164,7 +167,7 @@ func New(cfg Config) *Crawler {
 		gate:     answerGate{limit: cfg.MaxBacklog},
 		lim:      rate.NewLimiter(limit, burst),
 		maxConns: cfg.MaxConns,
-		to:       NewTimeouts(cfg.ConnectTimeout, cfg.HandshakeTimeout, cfg.Adaptive),
+		to:       NewTimeouts(cfg.ConnectTimeout, cfg.HandshakeTimeout, cfg.Adaptive).WithPatience(cfg.Patience),
 		tor:      newProxyGate(cfg.Proxies, cfg.ProxiedMaxConns, cfg.ProxiedDialRate),
 	}
 	c.sum.ByClass = map[record.Class]int{}

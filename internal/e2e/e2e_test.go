@@ -25,6 +25,7 @@ var expected = map[simnet.Class]record.Class{
 	simnet.ClassBlackholed:           record.ClassConnectTimeout,
 	simnet.ClassSilent:               record.ClassHandshakeTimeout,
 	simnet.ClassSlow:                 record.ClassHandshakeTimeout, // speaks after our timeout
+	simnet.ClassSlowConnect:          record.ClassConnectTimeout,   // connects after our timeout
 	simnet.ClassClosesEarly:          record.ClassClosed,
 	simnet.ClassFlakyReset:           record.ClassReachable, // on the retry
 	simnet.ClassFlakySilent:          record.ClassReachable, // on the retry

@@ -1,0 +1,82 @@
+package simnet
+
+import (
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestSlowConnect measures what a dialler sees of a slow-connect node on
+// this kernel: its connect completes at SYN retransmission k of the
+// kernel's schedule, then the node answers like a reachable one; a dialler
+// that gives up first gets a timeout, and the node is as slow for the
+// next dialler, even one that comes back soon after.
+func TestSlowConnect(t *testing.T) {
+	n := startNet(t, Config{Profile: ProfileHealthy, Nodes: 40, Seed: 5, Onions: -1, I2Ps: -1, CJDNSs: -1, Forbidden: -1,
+		Mix: Mix{ClassReachable: 0.5, ClassSlowConnect: 0.5}})
+	var ids []Identity
+	ks := map[uint8]int{}
+	for i := 0; i < n.Size(); i++ {
+		if id := n.Identity(i); id.Class == ClassSlowConnect {
+			ids = append(ids, id)
+			ks[id.SYNRetransmits]++
+			if id.Addr.Port() != n.Ports().SlowConnect {
+				t.Fatalf("%s: not on the slow-connect port %d", id.Addr, n.Ports().SlowConnect)
+			}
+		}
+	}
+	if len(ids) != 20 || len(ks) != slowConnectMaxK-slowConnectMinK+1 {
+		t.Fatalf("%d slow-connect nodes, retransmissions %v", len(ids), ks)
+	}
+	sched := synSchedule(slowConnectMaxK)
+	t.Logf("SYN retransmissions on this kernel at %v (tcp_syn_linear_timeouts %d)", sched[1:], linearSYNTimeouts())
+	// Too short a connect timeout: never let in; one that gives up after
+	// the first retransmission and retries 2 s later is not let in either.
+	gaveUp := ids[0]
+	for _, timeout := range []time.Duration{800 * time.Millisecond, 1200 * time.Millisecond} {
+		if c, err := dialAddr(t, gaveUp.Addr, timeout); err == nil {
+			c.Close()
+			t.Fatalf("%s connected within %v (k %d)", gaveUp.Addr, timeout, gaveUp.SYNRetransmits)
+		}
+		time.Sleep(2 * time.Second)
+	}
+	// Patient diallers, several nodes at once, twice each (re-armed), and
+	// the node the impatient one left.
+	var wg sync.WaitGroup
+	for _, id := range ids[:7] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k := id.SYNRetransmits
+			for round := range 2 {
+				start := time.Now()
+				c, err := dialAddr(t, id.Addr, 6*time.Second)
+				took := time.Since(start)
+				if err != nil {
+					t.Errorf("%s round %d: %v after %v", id.Addr, round, err, took)
+					return
+				}
+				t.Logf("%s: retransmission %d, connect took %v", id.Addr, k, took.Round(time.Millisecond))
+				if took < (sched[k-1]+sched[k])/2 || took > sched[k]*103/100+300*time.Millisecond {
+					t.Errorf("%s round %d: connect took %v, want retransmission %d at %v", id.Addr, round, took, k, sched[k])
+				}
+				w := &wireClient{t: t, c: c, net: btcnet(n)}
+				r, err := w.crawl(true, 3*time.Second)
+				c.Close()
+				if err != nil || r.version == nil || r.version.UserAgent != id.UserAgent || (r.addrV1 == nil && r.addrV2 == nil) {
+					t.Errorf("%s round %d: handshake %v %v", id.Addr, round, err, r.commands)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if st := n.Stats(); st.Stray != 0 || st.Shed != 0 || st.Accepted != 14 {
+		t.Errorf("stats %+v, want 14 accepted", st)
+	}
+	tr := n.Truth()
+	for _, tn := range tr.Nodes {
+		if tn.Class == ClassSlowConnect && (!tn.Live || tn.ConnectSYNs == nil || tn.ConnectMs == nil || tn.UserAgent == nil) {
+			t.Errorf("truth of %s: %+v", tn.Addr, tn)
+		}
+	}
+}
