@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // Slow connects on loopback without netem. A node of ClassSlowConnect
@@ -181,6 +183,15 @@ func (l *slowListener) open() error {
 		return err
 	}
 	_ = syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
+	if domain == syscall.AF_INET6 {
+		// A prefix routed local (ip -6 route add local) is delivered here
+		// but is no interface's address: bind needs IPV6_FREEBIND (IPv4's
+		// 127/8 is local as a whole).
+		if err := syscall.SetsockoptInt(fd, syscall.SOL_IPV6, unix.IPV6_FREEBIND, 1); err != nil {
+			syscall.Close(fd)
+			return err
+		}
+	}
 	if err := syscall.Bind(fd, sa); err != nil {
 		syscall.Close(fd)
 		return err

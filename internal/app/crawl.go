@@ -240,7 +240,7 @@ func crawlOnce(ctx context.Context, o CrawlOptions, seeds []codec.Addr, exp *met
 	}
 	res.ID = id
 	if len(seeds) == 0 && resumeFn == nil {
-		_ = finish(false)
+		_ = finish(false, time.Time{})
 		return res, ErrNoSeeds
 	}
 	tapDone := func(time.Time, bool) {}
@@ -260,13 +260,13 @@ func crawlOnce(ctx context.Context, o CrawlOptions, seeds []codec.Addr, exp *met
 	})
 	if resumeFn != nil {
 		if err := resumeFn(c.Frontier()); err != nil {
-			_ = finish(false)
+			_ = finish(false, time.Time{})
 			return res, err
 		}
 	}
 	eng, err := buildEngine(o, c.Deliver)
 	if err != nil {
-		_ = finish(false)
+		_ = finish(false, time.Time{})
 		return res, err
 	}
 	o.Log.Info().Str("crawl", id.String()).Str("network", o.Network.Name).Str("engine", engineName(o)).
@@ -281,8 +281,11 @@ func crawlOnce(ctx context.Context, o CrawlOptions, seeds []codec.Addr, exp *met
 	}
 	res.Summary = sum
 	res.Runtime = probe.stop()
-	err = errors.Join(runErr, finish(!sum.Interrupted && runErr == nil))
-	tapDone(time.Now(), !sum.Interrupted && err == nil)
+	// One end for the stored crawl and the served round: a census rebuilt
+	// from the store keys its snapshots by the same second.
+	end := time.Now()
+	err = errors.Join(runErr, finish(!sum.Interrupted && runErr == nil, end))
+	tapDone(end, !sum.Interrupted && err == nil)
 	if o.SummaryJSON != "" {
 		err = errors.Join(err, writeSummary(o.SummaryJSON, res))
 	}
@@ -376,15 +379,15 @@ func newEngine(o CrawlOptions, opts engine.Options) (engine.Engine, error) {
 }
 
 // openSink opens the sink and, for the store, the crawl id and resume state.
-// finish(ok) flushes, marks the crawl finished if ok, and closes.
+// finish(ok, end) flushes, marks the crawl finished at end if ok, and closes.
 func openSink(o CrawlOptions, seeds []codec.Addr) (sink record.Sink, id record.CrawlID,
-	finish func(ok bool) error, resume func(*frontier.Frontier) error, err error) {
+	finish func(ok bool, end time.Time) error, resume func(*frontier.Frontier) error, err error) {
 	now := time.Now()
 	switch {
 	case o.Sink != nil:
-		return o.Sink, record.CrawlID(now.UnixNano()), func(bool) error { return nil }, nil, nil
+		return o.Sink, record.CrawlID(now.UnixNano()), func(bool, time.Time) error { return nil }, nil, nil
 	case o.NoSink:
-		return &sinks.Discard{}, record.CrawlID(now.UnixNano()), func(bool) error { return nil }, nil, nil
+		return &sinks.Discard{}, record.CrawlID(now.UnixNano()), func(bool, time.Time) error { return nil }, nil, nil
 	case o.JSONL != "":
 		w, closeFn := io.Writer(os.Stdout), func() error { return nil }
 		if o.JSONL != "-" {
@@ -395,7 +398,7 @@ func openSink(o CrawlOptions, seeds []codec.Addr) (sink record.Sink, id record.C
 			w, closeFn = f, f.Close
 		}
 		j := sinks.NewJSONL(w)
-		return j, record.CrawlID(now.UnixNano()), func(bool) error { return errors.Join(j.Flush(), closeFn()) }, nil, nil
+		return j, record.CrawlID(now.UnixNano()), func(bool, time.Time) error { return errors.Join(j.Flush(), closeFn()) }, nil, nil
 	}
 	if o.DB == "" {
 		return nil, 0, nil, nil, ErrNoSink
@@ -424,10 +427,10 @@ func openSink(o CrawlOptions, seeds []codec.Addr) (sink record.Sink, id record.C
 		_ = st.Close()
 		return nil, 0, nil, nil, err
 	}
-	finish = func(ok bool) error {
+	finish = func(ok bool, end time.Time) error {
 		err := w.Close()
 		if ok && err == nil {
-			err = st.FinishCrawl(id, time.Now())
+			err = st.FinishCrawl(id, end)
 		}
 		return errors.Join(err, st.Close())
 	}
