@@ -35,6 +35,10 @@ const (
 	// k = 200 re-tests take 6 s).
 	TipMinReports = 5
 	TipShare      = 100
+	// MinGetAddrs is the least number of tests per interval that ask for
+	// addresses, whatever the daily cadence gives (askAddrs): a newcomer
+	// gossiped by the nodes is heard of within an eighth of an interval.
+	MinGetAddrs = 8
 	// ReplaySlack bounds how long one test lasts, dial to delivery, far
 	// above the engines' timeouts (connect 5 s, session 20 s, twice for
 	// v2-first's v1 leg, adaptive at most 60 s): a test delivered after an
@@ -123,6 +127,10 @@ type Watch struct {
 	tested   int
 	// v1Fallbacks counts v2-first tests dialled again over v1.
 	v1Fallbacks int
+	// addrCredit is how many addr answers are owed to MinGetAddrs, as of
+	// creditAt (askAddrs).
+	addrCredit float64
+	creditAt   time.Time
 	// holdEvents counts the holder's events by kind.
 	holdEvents [EventVersion + 1]atomic.Int64
 }
@@ -229,6 +237,7 @@ func (w *Watch) dialSome(now time.Time) time.Time {
 		if !ok {
 			break
 		}
+		getaddr = w.askAddrs(a, now, getaddr)
 		w.lim.AllowN(now, 1)
 		w.inflight++
 		try := w.tries[a]
@@ -314,6 +323,28 @@ func (w *Watch) handle(a *record.Attempt) error {
 	}
 	w.fresh = fresh
 	return err
+}
+
+// askAddrs decides whether the test of a asks for addresses: when its
+// daily turn has come (due), or when the addr answers asked this interval
+// fall behind MinGetAddrs and a was good at its last test. Daily asks give
+// nodes × interval ÷ day answers per interval (139 at 20,000 nodes): a
+// small network would get about 2, and a newcomer gossiped by every node
+// would wait for the next answer longer than an interval one time in eight.
+func (w *Watch) askAddrs(a codec.Addr, now time.Time, due bool) bool {
+	iv := w.cfg.Timing.Interval
+	if !w.creditAt.IsZero() {
+		w.addrCredit += float64(MinGetAddrs) * float64(now.Sub(w.creditAt)) / float64(iv)
+	}
+	w.addrCredit, w.creditAt = min(w.addrCredit, MinGetAddrs), now
+	if !due {
+		e := w.sched.get(a)
+		due = w.addrCredit >= 1 && e != nil && e.Fails == 0 && !e.LastGood.IsZero()
+	}
+	if due {
+		w.addrCredit = max(w.addrCredit-1, 0)
+	}
+	return due
 }
 
 func (w *Watch) keptTesting(a codec.Addr, now time.Time) bool {
