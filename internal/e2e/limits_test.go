@@ -81,7 +81,7 @@ func TestKillNineAndResume(t *testing.T) {
 			dialable++
 		}
 	}
-	kills, grew := 0, 0 // kills that started with < 90 % of the dialable addresses stored; of them, those the store grew in
+	kills, grew := 0, 0 // kills that started with < 80 % of the dialable addresses stored; of them, those the store grew in
 	for kill := 0; kill < 10; kill++ {
 		child := startChild(t, spec)
 		// Past the 1 s flush interval plus the child's start (exec, store
@@ -98,7 +98,7 @@ func TestKillNineAndResume(t *testing.T) {
 		if len(now) == 0 {
 			t.Fatalf("kill %d (seed %d): nothing stored although the child ran past the flush interval", kill, seed)
 		}
-		if len(prev) < dialable*9/10 {
+		if len(prev) < dialable*8/10 {
 			kills++
 			if len(now) > len(prev) {
 				grew++
@@ -113,8 +113,10 @@ func TestKillNineAndResume(t *testing.T) {
 	}
 	// A resumed child dials what was not stored yet: the store must grow
 	// across most kills, else records are being lost and redone. The last
-	// tenth are the addresses whose attempts outlast a child (handshake
-	// timeouts of 5 s, retries): a kill that stores none of them is fine.
+	// fifth are the addresses whose attempts outlast a child (handshake
+	// timeouts of 5 s, retries, slow connects) or that only late answers
+	// bring (a node answers getaddr with 23 % of its table): a kill that
+	// stores none of them is fine.
 	if kills == 0 || grew < kills*8/10 {
 		t.Fatalf("seed %d: the store grew in only %d of %d kills", seed, grew, kills)
 	}
