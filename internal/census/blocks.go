@@ -249,17 +249,24 @@ func (c *Census) summaryLocked(b *blockEntry) BlockSummary {
 	if b.stats != nil {
 		return *b.stats
 	}
-	s := BlockSummary{Hash: b.hash, Height: b.height, First: b.first, Nodes: len(b.arr)}
-	if len(b.arr) > 0 {
-		s.Announcer = c.blockAddrs.addrs[b.arr[0].id]
-		d := make([]time.Duration, len(b.arr))
-		for i, x := range b.arr {
-			d[i] = time.Duration(x.us) * time.Microsecond
+	s := SummarizeBlock(c.recordLocked(b))
+	b.stats = &s
+	return s
+}
+
+// SummarizeBlock is a block's propagation at a glance, from its arrivals
+// (what the census serves and what a reader of the store prints alike).
+func SummarizeBlock(b store.Block) BlockSummary {
+	s := BlockSummary{Hash: b.Hash, Height: b.Height, First: b.First, Nodes: len(b.Arrivals)}
+	if len(b.Arrivals) > 0 {
+		s.Announcer = b.Arrivals[0].Addr
+		d := make([]time.Duration, len(b.Arrivals))
+		for i, x := range b.Arrivals {
+			d[i] = x.Delay
 		}
 		slices.Sort(d)
 		s.P50, s.P90, s.P99, s.Max = Percentile(d, 50), Percentile(d, 90), Percentile(d, 99), d[len(d)-1]
 	}
-	b.stats = &s
 	return s
 }
 

@@ -48,22 +48,19 @@ const (
 )
 
 // Persist is what the watch keeps in the store: its interval crawls and its
-// per-address state. *store.Store implements it.
+// per-address state. *store.Store implements it. What it reads back is the
+// store's one Reader: the crawls and tests a restart folds in after the
+// last state save (see replay), and the published snapshot summaries and
+// the block arrivals of held connections, so that a restart serves what
+// was served (restore.go).
 type Persist interface {
+	store.Reader
 	NewCrawl(record.CrawlMeta) (record.CrawlID, error)
 	FinishCrawl(id record.CrawlID, end time.Time) error
 	SaveWatch([]store.WatchEntry) error
 	EachWatch(func(codec.Addr, []byte) error) error
-	// Crawls and EachAttempt let a restart fold in the tests stored after
-	// the last state save (see replay).
-	Crawls() ([]store.CrawlInfo, error)
-	EachAttempt(id record.CrawlID, opt store.ReadOptions, fn func(*record.Attempt) error) error
-	// The published snapshot summaries and the block arrivals of held
-	// connections, so that a restart serves what was served (restore.go).
 	SaveSnapshot(id record.CrawlID, value []byte) error
-	EachSnapshot(fn func(record.CrawlID, []byte) error) error
 	SaveBlocks(blocks []*store.Block, drop [][32]byte) error
-	EachBlock(fn func(*store.Block) error) error
 }
 
 // Clock is the watch's time: Now and a timer. Tests inject a fake one.
