@@ -26,7 +26,7 @@ type countingSink struct {
 }
 
 func (s *countingSink) Seen(record.CrawlID, codec.Addr, []codec.Addr) error { return nil }
-func (s *countingSink) Flush() error                                       { return nil }
+func (s *countingSink) Flush() error                                        { return nil }
 func (s *countingSink) Record(a *record.Attempt) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
