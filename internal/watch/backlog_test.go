@@ -96,3 +96,45 @@ func TestBacklogBoundedInTheWatch(t *testing.T) {
 	t.Logf("peak backlog: %d KB bounded (%d holds), %d KB unbounded; an answer is %d KB",
 		bounded.PeakBacklog()>>10, bounded.BacklogHolds(), free.PeakBacklog()>>10, answer>>10)
 }
+
+// Past the bound with answers expected, the gate admits what brings
+// little: the watch still tests a node that is due, without asking it for
+// addresses, and the ask is left for its next test; with the backlog alone
+// over the bound, nothing is dialled.
+func TestGateDefersAsks(t *testing.T) {
+	const limit = 1 << 20
+	w := New(Config{Network: "mainnet", Census: census.New(census.Config{}), Persist: openStore(t), Sink: &countingSink{},
+		DialRate: -1, MaxBacklog: limit, Log: zerolog.Nop()})
+	type dial struct {
+		a       codec.Addr
+		getaddr bool
+	}
+	var dials []dial
+	w.SetDial(func(j engine.Job, getaddr bool) { dials = append(dials, dial{j.Addr, getaddr}) })
+	w.gate.Dialled(rankTest)
+	w.gate.Handled(rankTest, 300) // a test that does not ask brings little
+	w.gate.Dialled(rankAsk)
+	w.gate.Handled(rankAsk, 80<<10) // an answer
+	for range 20 {
+		w.gate.Dialled(rankAsk) // 1.6 MB expected
+	}
+	now := time.Now()
+	if err := w.newEpoch(now); err != nil {
+		t.Fatal(err)
+	}
+	a := nodeN(1)
+	w.learn(a, now) // new: its first test asks
+	w.dialSome(now)
+	if len(dials) != 1 || dials[0].a != a || dials[0].getaddr {
+		t.Fatalf("dials %v, want a test of %v that does not ask", dials, a)
+	}
+	if e := w.sched.get(a); now.Before(e.AddrDue) || w.BacklogHolds() != 1 {
+		t.Errorf("the deferred ask is not due at the next test (due %v), or no hold counted (%d)", e.AddrDue, w.BacklogHolds())
+	}
+	w.backlog.Add(&record.Attempt{Addrs: []record.AddrMessage{{Raw: make([]byte, 2*limit)}}})
+	w.learn(nodeN(2), now)
+	w.dialSome(now)
+	if len(dials) != 1 {
+		t.Errorf("dialled %v with the backlog alone over the bound", dials[1:])
+	}
+}
