@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/nodesweep/nodesweep/codec"
 )
 
@@ -71,26 +69,23 @@ func (s *Store) EachBlock(fn func(*Block) error) error {
 	if err := s.check(false); err != nil {
 		return err
 	}
-	return s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tabBlock}, PrefetchValues: true, PrefetchSize: 16})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			item := it.Item()
-			key := item.Key()
-			if len(key) != 1+32 {
-				return corrupt(key, "bad block key")
-			}
-			var b Block
-			copy(b.Hash[:], key[1:])
-			if err := item.Value(func(v []byte) error { return decodeBlock(key, v, &b) }); err != nil {
-				return err
-			}
-			if err := fn(&b); err != nil {
-				return err
-			}
+	return s.scan([]byte{tabBlock}, nil, 16, blockItems(fn))
+}
+
+// blockItems decodes each stored block for fn: the scan callback of a
+// local read and of the read socket's pages alike.
+func blockItems(fn func(*Block) error) func(key, v []byte) error {
+	return func(key, v []byte) error {
+		if len(key) != 1+32 || key[0] != tabBlock {
+			return corrupt(key, "bad block key")
 		}
-		return nil
-	})
+		var b Block
+		copy(b.Hash[:], key[1:])
+		if err := decodeBlock(key, v, &b); err != nil {
+			return err
+		}
+		return fn(&b)
+	}
 }
 
 func appendBlock(out []byte, b *Block) []byte {
@@ -105,18 +100,27 @@ func appendBlock(out []byte, b *Block) []byte {
 	return out
 }
 
-func decodeBlock(key, v []byte, b *Block) error {
+// decodeBlockHeader reads a block value's version, height and first
+// arrival, and returns the rest (the arrivals).
+func decodeBlockHeader(key, v []byte, b *Block) ([]byte, error) {
 	if len(v) < 1 || v[0] != blockFormat {
-		return corrupt(key, "block value of unknown format")
+		return nil, corrupt(key, "block value of unknown format")
 	}
 	v = v[1:]
 	h, k := binary.Varint(v)
 	if k <= 0 || len(v) < k+8 {
-		return corrupt(key, "block height")
+		return nil, corrupt(key, "block height")
 	}
 	b.Height = int32(h)
 	b.First = time.Unix(0, int64(binary.BigEndian.Uint64(v[k:]))).UTC()
-	v = v[k+8:]
+	return v[k+8:], nil
+}
+
+func decodeBlock(key, v []byte, b *Block) error {
+	v, err := decodeBlockHeader(key, v, b)
+	if err != nil {
+		return err
+	}
 	n, k := binary.Uvarint(v)
 	// Each arrival takes at least 2 bytes: a count past that is corrupt,
 	// and must not size an allocation.
@@ -147,32 +151,14 @@ func decodeBlock(key, v []byte, b *Block) error {
 func (s *Store) dropBlocksBefore(cutoff time.Time, p *Pruned) error {
 	d := s.newDeleter()
 	defer d.wb.Cancel()
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tabBlock}, PrefetchValues: true, PrefetchSize: 16})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			item := it.Item()
-			var first time.Time
-			if err := item.Value(func(v []byte) error {
-				// Only the header is read: version, height, first arrival.
-				if len(v) < 1 || v[0] != blockFormat {
-					return corrupt(item.Key(), "block value of unknown format")
-				}
-				_, k := binary.Varint(v[1:])
-				if k <= 0 || len(v) < 1+k+8 {
-					return corrupt(item.Key(), "block height")
-				}
-				first = time.Unix(0, int64(binary.BigEndian.Uint64(v[1+k:])))
-				return nil
-			}); err != nil {
-				return err
-			}
-			if first.Before(cutoff) {
-				if err := d.del(item.Key()); err != nil {
-					return err
-				}
-				p.Blocks++
-			}
+	err := s.scan([]byte{tabBlock}, nil, 16, func(key, v []byte) error {
+		var b Block // only the header is read
+		if _, err := decodeBlockHeader(key, v, &b); err != nil {
+			return err
+		}
+		if b.First.Before(cutoff) {
+			p.Blocks++
+			return d.del(key)
 		}
 		return nil
 	})

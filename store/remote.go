@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -55,51 +56,57 @@ func (r *remote) Close() error { return nil }
 // call sends one request and calls item with the payload of every item
 // frame (valid only during the call) until the end frame.
 func (r *remote) call(req []byte, item func([]byte) error) error {
+	_, err := r.stream(req, item)
+	return err
+}
+
+// stream is call that returns the end frame's payload (a page's cursor).
+func (r *remote) stream(req []byte, item func([]byte) error) (end []byte, err error) {
 	addr, closeDir, err := socketPath(r.dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	c, err := net.DialTimeout("unix", addr, 5*time.Second)
 	closeDir()
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrRemote, err)
+		return nil, fmt.Errorf("%w: %v", ErrRemote, err)
 	}
 	defer c.Close()
 	if _, err := c.Write(req); err != nil {
-		return fmt.Errorf("%w: %v", ErrRemote, err)
+		return nil, fmt.Errorf("%w: %v", ErrRemote, err)
 	}
 	br := bufio.NewReaderSize(c, 64<<10)
 	var buf []byte
 	for {
 		t, err := br.ReadByte()
 		if err != nil {
-			return fmt.Errorf("%w: %v", ErrRemote, unexpected(err))
+			return nil, fmt.Errorf("%w: %v", ErrRemote, unexpected(err))
 		}
 		n, err := readCompactSize(br)
 		if err != nil || n > maxFrame {
-			return fmt.Errorf("%w: bad frame (%d bytes, %v)", ErrRemote, n, unexpected(err))
+			return nil, fmt.Errorf("%w: bad frame (%d bytes, %v)", ErrRemote, n, unexpected(err))
 		}
 		if uint64(cap(buf)) < n {
 			buf = make([]byte, n)
 		}
 		buf = buf[:n]
 		if _, err := io.ReadFull(br, buf); err != nil {
-			return fmt.Errorf("%w: %v", ErrRemote, unexpected(err))
+			return nil, fmt.Errorf("%w: %v", ErrRemote, unexpected(err))
 		}
 		switch t {
 		case frameItem:
 			if err := item(buf); err != nil {
-				return err
+				return nil, err
 			}
 		case frameEnd:
-			return nil
+			return bytes.Clone(buf), nil
 		case frameErr:
 			if len(buf) == 0 {
-				return fmt.Errorf("%w: empty error", ErrRemote)
+				return nil, fmt.Errorf("%w: empty error", ErrRemote)
 			}
-			return fmt.Errorf("%w (from the process that has the database: %s)", codeErr(buf[0]), buf[1:])
+			return nil, fmt.Errorf("%w (from the process that has the database: %s)", codeErr(buf[0]), buf[1:])
 		default:
-			return fmt.Errorf("%w: frame type %d", ErrRemote, t)
+			return nil, fmt.Errorf("%w: frame type %d", ErrRemote, t)
 		}
 	}
 }

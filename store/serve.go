@@ -56,13 +56,15 @@ const (
 	opEachSeen
 	opEachAttempted
 	opEachAttempt // arg: crawl id, then 1 byte: with addr payloads
+	opBlocks      // paged (pages.go)
+	opSnapshots   // paged (pages.go)
 )
 
 // Response frames: type byte, uvarint length, payload.
 const (
 	frameItem byte = iota + 1
-	frameEnd
-	frameErr // payload: error code byte, message
+	frameEnd       // payload: empty, or a page's cursor (pages.go)
+	frameErr       // payload: error code byte, message
 )
 
 // Error codes carried by frameErr, mapped back to the sentinels.
@@ -239,6 +241,7 @@ type frameWriter struct {
 	c   net.Conn
 	w   *bufio.Writer
 	buf []byte
+	end []byte // the end frame's payload
 }
 
 func (fw *frameWriter) frame(t byte, payload []byte) error {
@@ -267,7 +270,7 @@ func (rs *readServer) handle(c net.Conn) {
 		if fw.frame(frameErr, msg) != nil {
 			return
 		}
-	} else if fw.frame(frameEnd, nil) != nil {
+	} else if fw.frame(frameEnd, fw.end) != nil {
 		return
 	}
 	fw.w.Flush()
@@ -289,6 +292,8 @@ func (rs *readServer) serve(req []byte, fw *frameWriter) error {
 	}
 	var item []byte
 	switch req[0] {
+	case opBlocks, opSnapshots:
+		return rs.servePage(req, fw)
 	case opCrawls:
 		list, err := s.Crawls()
 		if err != nil {

@@ -39,20 +39,16 @@ func (s *Store) EachSnapshot(fn func(id record.CrawlID, value []byte) error) err
 	if err := s.check(false); err != nil {
 		return err
 	}
-	return s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tabSnapshot}, PrefetchValues: true, PrefetchSize: 256})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			item := it.Item()
-			key := item.Key()
-			if len(key) != 1+8 {
-				return corrupt(key, "bad snapshot key")
-			}
-			id := record.CrawlID(binary.BigEndian.Uint64(key[1:]))
-			if err := item.Value(func(v []byte) error { return fn(id, v) }); err != nil {
-				return err
-			}
+	return s.scan([]byte{tabSnapshot}, nil, 256, snapshotItems(fn))
+}
+
+// snapshotItems reads each stored summary's crawl for fn: the scan
+// callback of a local read and of the read socket's pages alike.
+func snapshotItems(fn func(record.CrawlID, []byte) error) func(key, v []byte) error {
+	return func(key, v []byte) error {
+		if len(key) != 1+8 || key[0] != tabSnapshot {
+			return corrupt(key, "bad snapshot key")
 		}
-		return nil
-	})
+		return fn(record.CrawlID(binary.BigEndian.Uint64(key[1:])), v)
+	}
 }

@@ -3,8 +3,6 @@ package store
 import (
 	"fmt"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/nodesweep/nodesweep/codec"
 )
 
@@ -58,19 +56,11 @@ func (s *Store) EachWatch(fn func(a codec.Addr, value []byte) error) error {
 	if err := s.check(false); err != nil {
 		return err
 	}
-	return s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tabWatch}, PrefetchValues: true, PrefetchSize: 256})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			item := it.Item()
-			a, rest, ok := readAddr(item.Key()[1:])
-			if !ok || !a.IsValid() || len(rest) != 0 {
-				return &CorruptError{Key: item.KeyCopy(nil), Reason: "bad watch key", Err: ErrCorrupt}
-			}
-			if err := item.Value(func(v []byte) error { return fn(a, v) }); err != nil {
-				return err
-			}
+	return s.scan([]byte{tabWatch}, nil, 256, func(key, v []byte) error {
+		a, rest, ok := readAddr(key[1:])
+		if !ok || !a.IsValid() || len(rest) != 0 {
+			return corrupt(key, "bad watch key")
 		}
-		return nil
+		return fn(a, v)
 	})
 }

@@ -80,7 +80,7 @@ func (r result) expect(t *testing.T, what string, code int, want ...string) {
 // commandFlags is every command with one flag its help must list: a new
 // command must be added here.
 var commandFlags = map[string]string{
-	"bench": "-quick", "crawl": "-max-conns", "crawls": "-db", "diff": "-db", "doctor": "-max-conns",
+	"bench": "-quick", "blocks": "-hash", "crawl": "-max-conns", "crawls": "-db", "diff": "-db", "doctor": "-max-conns",
 	"export": "-format", "report": "-html", "sim": "-profile", "watch": "-time-scale",
 }
 
@@ -142,7 +142,7 @@ func TestMissingDatabase(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "no-such-db")
 	for _, args := range [][]string{
 		{"export", "--db", missing}, {"report", "--db", missing}, {"crawls", "--db", missing},
-		{"diff", "--db", missing, "1", "2"},
+		{"diff", "--db", missing, "1", "2"}, {"blocks", "--db", missing},
 	} {
 		run(t, args...).expect(t, strings.Join(args[:1], " "), 1, "database "+missing, "no such file or directory")
 		if _, err := os.Stat(missing); err == nil {
@@ -168,7 +168,10 @@ func TestUnknownFormatAndCrawl(t *testing.T) {
 	run(t, "report", "--db", db, "--crawl", "999").expect(t, "report crawl 999", 1, "crawl 999", "not found")
 	run(t, "diff", "--db", db, "999", "1").expect(t, "diff 999 1", 1, "crawl 999", "not found")
 	run(t, "export", "--db", db, "--format", "jsonl", "--all").expect(t, "export jsonl", 0, `"class":"refused"`)
-	run(t, "crawls", "--db", db).expect(t, "crawls", 0, "finished")
+	run(t, "crawls", "--db", db).expect(t, "crawls", 0, "finished", "watch tip")
+	run(t, "blocks", "--db", db).expect(t, "blocks", 0, "no blocks in")
+	run(t, "blocks", "--db", db, "--hash", "00ff").expect(t, "blocks --hash 00ff", 1, "want a 64-digit hex block hash")
+	run(t, "blocks", "--db", db, "--hash", strings.Repeat("ab", 32)).expect(t, "blocks --hash unknown", 1, "not found")
 }
 
 func TestLockedDatabase(t *testing.T) {

@@ -8,7 +8,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/nodesweep/nodesweep/internal/record"
 	"github.com/nodesweep/nodesweep/internal/report"
+	"github.com/nodesweep/nodesweep/internal/watch"
 )
 
 func init() {
@@ -30,15 +32,29 @@ func runCrawls(_ context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// A watch's interval has the summary it published: its tip.
+	tips := map[record.CrawlID]int32{}
+	if err := s.EachSnapshot(func(id record.CrawlID, v []byte) error {
+		if snap, ok := watch.DecodeSnapshot(id, v); ok {
+			tips[id] = snap.LatestHeight
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "id\tnetwork\tstart (UTC)\tduration\tstate\tlearned\tdialled\tattempts\treachable\taddr msgs\t")
+	fmt.Fprintln(tw, "id\tnetwork\tstart (UTC)\tduration\tstate\tlearned\tdialled\tattempts\treachable\taddr msgs\twatch tip\t")
 	for _, c := range list {
 		state, dur := "finished", report.Duration(c.End.Sub(c.Start))
 		if !c.Finished {
 			state, dur = "unfinished", "-"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t\n", c.ID, c.Network, c.Start.UTC().Format(time.DateTime),
-			dur, state, c.Seen, c.Dialled, c.Attempts, c.Reachable, c.AddrMsgs)
+		tip := "-"
+		if h, ok := tips[c.ID]; ok {
+			tip = fmt.Sprint(h)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t\n", c.ID, c.Network, c.Start.UTC().Format(time.DateTime),
+			dur, state, c.Seen, c.Dialled, c.Attempts, c.Reachable, c.AddrMsgs, tip)
 	}
 	if len(list) == 0 {
 		fmt.Fprintln(os.Stderr, "no crawls in", *db)

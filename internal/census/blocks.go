@@ -249,18 +249,42 @@ func (c *Census) summaryLocked(b *blockEntry) BlockSummary {
 	if b.stats != nil {
 		return *b.stats
 	}
-	s := BlockSummary{Hash: b.hash, Height: b.height, First: b.first, Nodes: len(b.arr)}
+	s := BlockSummary{Hash: b.hash, Height: b.height, First: b.first}
 	if len(b.arr) > 0 {
 		s.Announcer = c.blockAddrs.addrs[b.arr[0].id]
-		d := make([]time.Duration, len(b.arr))
-		for i, x := range b.arr {
-			d[i] = time.Duration(x.us) * time.Microsecond
-		}
-		slices.Sort(d)
-		s.P50, s.P90, s.P99, s.Max = Percentile(d, 50), Percentile(d, 90), Percentile(d, 99), d[len(d)-1]
 	}
+	d := make([]time.Duration, len(b.arr))
+	for i, x := range b.arr {
+		d[i] = time.Duration(x.us) * time.Microsecond
+	}
+	s.delays(d)
 	b.stats = &s
 	return s
+}
+
+// SummarizeBlock is a stored block's propagation at a glance, as the
+// census serves its own (a reader of the store prints it).
+func SummarizeBlock(b store.Block) BlockSummary {
+	s := BlockSummary{Hash: b.Hash, Height: b.Height, First: b.First}
+	if len(b.Arrivals) > 0 {
+		s.Announcer = b.Arrivals[0].Addr
+	}
+	d := make([]time.Duration, len(b.Arrivals))
+	for i, x := range b.Arrivals {
+		d[i] = x.Delay
+	}
+	s.delays(d)
+	return s
+}
+
+// delays fills in the node count and the delay percentiles (sorting d).
+func (s *BlockSummary) delays(d []time.Duration) {
+	s.Nodes = len(d)
+	if len(d) == 0 {
+		return
+	}
+	slices.Sort(d)
+	s.P50, s.P90, s.P99, s.Max = Percentile(d, 50), Percentile(d, 90), Percentile(d, 99), d[len(d)-1]
 }
 
 // Percentile is the nearest-rank p-th percentile of sorted (0 if empty).

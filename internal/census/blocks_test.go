@@ -128,4 +128,9 @@ func TestRestoreBlocks(t *testing.T) {
 	if b.Nodes != 3 || b.Height != 7 || b.Arrivals[2].Delay != 9*time.Millisecond {
 		t.Errorf("restored block %+v", b)
 	}
+	// A reader of the store summarizes the stored block as the census does.
+	changed, _ = r.BlockChanges()
+	if got := SummarizeBlock(*changed[0]); got != b.BlockSummary || got.P90 != 9*time.Millisecond || got.Announcer != nodes[0] {
+		t.Errorf("stored block summarized %+v, the census serves %+v", got, b.BlockSummary)
+	}
 }

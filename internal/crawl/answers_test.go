@@ -9,7 +9,6 @@ import (
 
 	"github.com/nodesweep/nodesweep/codec"
 	"github.com/nodesweep/nodesweep/internal/engine"
-	"github.com/nodesweep/nodesweep/internal/frontier"
 	"github.com/nodesweep/nodesweep/internal/record"
 	"github.com/nodesweep/nodesweep/internal/sinks"
 )
@@ -70,42 +69,4 @@ func TestBacklogBounded(t *testing.T) {
 	}
 	t.Logf("peak backlog: %d KB bounded (%d holds), %d KB unbounded; an answer is %d KB",
 		bounded.PeakBacklog>>10, bounded.BacklogHolds, free.PeakBacklog>>10, answer>>10)
-}
-
-// TestGateAdmitsWhatBringsLittle: past the limit with answers expected,
-// the gate still admits the ranks seen to bring little, and nothing once
-// the backlog alone is over; a rank never seen counts as the largest mean.
-func TestGateAdmitsWhatBringsLittle(t *testing.T) {
-	g := answerGate{limit: 1 << 20}
-	if top, ok := g.admit(0); !ok || top != frontier.Ranks-1 {
-		t.Fatalf("empty gate admits %d %v", top, ok)
-	}
-	g.dialled(14)
-	g.handled(14, 80<<10) // rank 14 brings answers
-	g.dialled(3)
-	g.handled(3, 200) // rank 3 is refused
-	for range 20 {
-		g.dialled(14)
-	}
-	if top, ok := g.admit(0); !ok || top != 3 {
-		t.Fatalf("20 answers of 80 KB expected, limit 1 MB: admits up to %d %v, want 3", top, ok)
-	}
-	if _, ok := g.admit(2 << 20); ok {
-		t.Fatal("backlog over the limit: admitted")
-	}
-	for range 20 {
-		g.handled(14, 80<<10)
-	}
-	for range 10 {
-		g.dialled(12) // never seen: 80 KB each, by the prior
-	}
-	if top, ok := g.admit(0); !ok || top != frontier.Ranks-1 {
-		t.Fatalf("800 KB expected: admits up to %d %v, want all", top, ok)
-	}
-	for range 5 {
-		g.dialled(12)
-	}
-	if top, _ := g.admit(0); top == frontier.Ranks-1 {
-		t.Fatal("1.2 MB expected from a rank not seen yet: all ranks admitted")
-	}
 }

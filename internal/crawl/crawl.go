@@ -43,12 +43,6 @@ const (
 	pressureMin = 8
 	// minDialRate is the floor of the back-off.
 	minDialRate = 10
-	// DefaultMaxBacklog bounds the answers waiting for the coordinator and
-	// expected from what is in flight once it falls behind (answerGate), in
-	// bytes: about 800 full getaddr answers, a quarter of a second of the
-	// coordinator's work, so it never runs dry, while 15,000 waiting answers
-	// would hold 1.2 GB.
-	DefaultMaxBacklog = 64 << 20
 )
 
 // Config configures a crawl.
@@ -91,8 +85,8 @@ type Config struct {
 	FlushEvery    time.Duration
 	// MaxBacklog: no new dials while the answers waiting to be handled,
 	// with those expected from the attempts in flight once the coordinator
-	// is behind, exceed this many bytes (0: DefaultMaxBacklog; < 0: no
-	// bound).
+	// is behind, exceed this many bytes (0: engine.DefaultMaxBacklog; < 0:
+	// no bound; engine.AnswerGate).
 	MaxBacklog int64
 	// Clock is injectable for tests; default time.Now.
 	Clock func() time.Time
@@ -106,7 +100,7 @@ type Crawler struct {
 	fr      *frontier.Frontier
 	results chan *record.Attempt
 	backlog *engine.Backlog // what results holds, in bytes
-	gate    answerGate
+	gate    *engine.AnswerGate
 	lim     *rate.Limiter
 	sum     Summary
 	to      *Timeouts
@@ -138,7 +132,7 @@ func New(cfg Config) *Crawler {
 		cfg.FlushEvery = DefaultFlushEvery
 	}
 	if cfg.MaxBacklog == 0 {
-		cfg.MaxBacklog = DefaultMaxBacklog
+		cfg.MaxBacklog = engine.DefaultMaxBacklog
 	}
 	if cfg.ProgressEvery <= 0 {
 		cfg.ProgressEvery = 10 * time.Second
@@ -164,7 +158,7 @@ func New(cfg Config) *Crawler {
 		fr:       frontier.New(cfg.Policy, opts...),
 		results:  make(chan *record.Attempt, cfg.MaxConns+64),
 		backlog:  &engine.Backlog{},
-		gate:     answerGate{limit: cfg.MaxBacklog},
+		gate:     engine.NewAnswerGate(cfg.MaxBacklog, frontier.Ranks),
 		lim:      rate.NewLimiter(limit, burst),
 		maxConns: cfg.MaxConns,
 		to:       NewTimeouts(cfg.ConnectTimeout, cfg.HandshakeTimeout, cfg.Adaptive).WithPatience(cfg.Patience),
@@ -271,7 +265,7 @@ func resetTimer(t *time.Timer, d time.Duration) {
 func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
 	c.adjustPressure(now)
 	for c.inflight < c.maxConns {
-		top, admit := c.gate.admit(c.backlog.Bytes())
+		top, admit := c.gate.Admit(c.backlog.Bytes())
 		if held := top < frontier.Ranks-1 || !admit; held != c.held {
 			c.held = held
 			if held {
@@ -324,7 +318,7 @@ func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
 		if c.cfg.Adaptive {
 			c.to.Job(&job, c.fr.PassOf(a))
 		}
-		c.gate.dialled(c.fr.RankOf(a))
+		c.gate.Dialled(c.fr.RankOf(a))
 		eng.Dial(job)
 	}
 	return time.Hour // woken by a result
@@ -350,7 +344,7 @@ func (c *Crawler) handle(a *record.Attempt) error {
 		}
 	}
 	now := c.cfg.Clock()
-	c.gate.handled(c.fr.RankOf(a.Addr), engine.Footprint(a))
+	c.gate.Handled(c.fr.RankOf(a.Addr), engine.Footprint(a))
 	c.inflight--
 	if proxied(a.Addr) {
 		c.tor.inflight--

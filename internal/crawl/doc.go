@@ -15,7 +15,7 @@
 // Memory: engines finish attempts faster than the coordinator folds their
 // answers (up to 1,000 addresses each) into the frontier when many peers
 // answer at once, so what waits for it is bounded in bytes (MaxBacklog,
-// answers.go): past the bound it dials only addresses of ranks that bring
+// engine.AnswerGate): past the bound it dials only addresses of ranks that bring
 // little (connects that time out or are refused), or nothing.
 //
 // It does not make connections (an engine does, through the contract in

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/nodesweep/nodesweep/bench/simnet"
-	"github.com/nodesweep/nodesweep/internal/crawl"
+	"github.com/nodesweep/nodesweep/internal/engine"
 )
 
 // answersHeapBound is the peak heap a crawl of the mainnet-like network
@@ -22,7 +22,7 @@ const answersHeapBound = 112 << 20
 // TestAnswersOutrunTheCoordinator crawls 40,000 mainnet-like addresses
 // (4,000 reachable, 1,000-address answers) in a crawler process of its own
 // with 8,000 connections: every reachable node found, the answers waiting
-// for the coordinator held near crawl.DefaultMaxBacklog and the heap
+// for the coordinator held near engine.DefaultMaxBacklog and the heap
 // bounded.
 func TestAnswersOutrunTheCoordinator(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -42,8 +42,8 @@ func TestAnswersOutrunTheCoordinator(t *testing.T) {
 	}
 	// The bound admits the answers of connections open when it is reached:
 	// a few MB over it, by what each rank brought so far.
-	if s.PeakBacklog > 2*crawl.DefaultMaxBacklog || s.BacklogHolds == 0 {
-		t.Errorf("peak backlog %d MB (%d holds), bound %d MB", s.PeakBacklog>>20, s.BacklogHolds, crawl.DefaultMaxBacklog>>20)
+	if s.PeakBacklog > 2*engine.DefaultMaxBacklog || s.BacklogHolds == 0 {
+		t.Errorf("peak backlog %d MB (%d holds), bound %d MB", s.PeakBacklog>>20, s.BacklogHolds, engine.DefaultMaxBacklog>>20)
 	}
 	if s.Runtime.PeakHeapBytes > answersHeapBound {
 		t.Errorf("peak heap %d MB, bound %d MB", s.Runtime.PeakHeapBytes>>20, answersHeapBound>>20)

@@ -95,7 +95,10 @@ func getInto(t *testing.T, url string, v any) {
 // 5-second slots of the latency series, and a dozen blocks a node). Then
 // the watch restarts on the same database: the snapshots, blocks and
 // latency it served come back before its first new interval, and the
-// simulator saw no protocol violation.
+// simulator saw no protocol violation. Beside the first watch, the blocks
+// and snapshot summaries are read from its database through it (the store
+// reader's socket; `nodesweep blocks` and `crawls` too), and they are what
+// the database has once it stopped.
 func TestWatchHold(t *testing.T) {
 	if testing.Short() {
 		t.Skip("e2e")
@@ -129,8 +132,10 @@ func TestWatchHold(t *testing.T) {
 	}
 	sc := scoreHeld(t, h.http, truth, nodes)
 	sc.check(t)
+	beside, blocks, crawls := readHoldWhileWatching(t, o.DB)
 	before := servedState(t, h.http, sc.node)
 	h.close(t)
+	checkHoldReads(t, o.DB, beside, blocks, crawls)
 
 	// Restart: what was served is served again at once.
 	h = startHeldWatch(t, o)

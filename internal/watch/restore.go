@@ -29,6 +29,16 @@ type snapshotState struct {
 	Snap census.Snapshot `json:"snap"`
 }
 
+// DecodeSnapshot reads the summary stored for crawl id (store.Reader's
+// EachSnapshot); false if it is not one this version wrote.
+func DecodeSnapshot(id record.CrawlID, v []byte) (census.Snapshot, bool) {
+	var s snapshotState
+	if err := json.Unmarshal(v, &s); err != nil || s.V != stateVersion || s.Snap.ID != id {
+		return census.Snapshot{}, false
+	}
+	return s.Snap, true
+}
+
 func (w *Watch) saveSnapshot(s census.Snapshot) error {
 	b, err := json.Marshal(snapshotState{V: stateVersion, Snap: s})
 	if err != nil {
@@ -63,12 +73,11 @@ func (w *Watch) restore() error {
 	var list []census.Snapshot
 	bad := 0
 	err := w.cfg.Persist.EachSnapshot(func(id record.CrawlID, v []byte) error {
-		var s snapshotState
-		if err := json.Unmarshal(v, &s); err != nil || s.V != stateVersion || s.Snap.ID != id {
+		if s, ok := DecodeSnapshot(id, v); ok {
+			list = append(list, s)
+		} else {
 			bad++
-			return nil
 		}
-		list = append(list, s.Snap)
 		return nil
 	})
 	if err != nil {

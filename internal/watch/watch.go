@@ -48,22 +48,19 @@ const (
 )
 
 // Persist is what the watch keeps in the store: its interval crawls and its
-// per-address state. *store.Store implements it.
+// per-address state. *store.Store implements it. What it reads back is the
+// store's one Reader: the crawls and tests a restart folds in after the
+// last state save (see replay), and the published snapshot summaries and
+// the block arrivals of held connections, so that a restart serves what
+// was served (restore.go).
 type Persist interface {
+	store.Reader
 	NewCrawl(record.CrawlMeta) (record.CrawlID, error)
 	FinishCrawl(id record.CrawlID, end time.Time) error
 	SaveWatch([]store.WatchEntry) error
 	EachWatch(func(codec.Addr, []byte) error) error
-	// Crawls and EachAttempt let a restart fold in the tests stored after
-	// the last state save (see replay).
-	Crawls() ([]store.CrawlInfo, error)
-	EachAttempt(id record.CrawlID, opt store.ReadOptions, fn func(*record.Attempt) error) error
-	// The published snapshot summaries and the block arrivals of held
-	// connections, so that a restart serves what was served (restore.go).
 	SaveSnapshot(id record.CrawlID, value []byte) error
-	EachSnapshot(fn func(record.CrawlID, []byte) error) error
 	SaveBlocks(blocks []*store.Block, drop [][32]byte) error
-	EachBlock(fn func(*store.Block) error) error
 }
 
 // Clock is the watch's time: Now and a timer. Tests inject a fake one.
@@ -91,8 +88,15 @@ type Config struct {
 	// Transport is every test's policy (the zero policy is v1). Under
 	// v2-first a v2 leg that found no v2 peer is dialled again over v1 on a
 	// fresh connection: one test, recorded once.
-	Transport  session.Policy
-	MaxConns   int
+	Transport session.Policy
+	MaxConns  int
+	// MaxBacklog bounds in bytes the tests waiting to be handled, with
+	// those expected from the tests in flight once the watch is behind, as
+	// the crawl's (engine.AnswerGate; 0: engine.DefaultMaxBacklog; < 0: no
+	// bound). Past it, tests go on without asking for addresses (a node's
+	// ask waits for its next test), and none start while the waiting tests
+	// alone are over it.
+	MaxBacklog int64
 	DialRate   float64 // per second; 0: DefaultDialRate; < 0 unlimited
 	FlushEvery time.Duration
 	Clock      Clock
@@ -110,6 +114,10 @@ type Watch struct {
 	cfg     Config
 	sched   *Schedule
 	results chan *record.Attempt
+	backlog *engine.Backlog // what results holds, in bytes
+	gate    *engine.AnswerGate
+	holds   int  // times the gate held dials back or kept them from asking
+	held    bool // it does now
 	events  chan Event
 	lim     *rate.Limiter
 
@@ -143,6 +151,9 @@ func New(cfg Config) *Watch {
 	if cfg.FlushEvery <= 0 {
 		cfg.FlushEvery = DefaultFlushEvery
 	}
+	if cfg.MaxBacklog == 0 {
+		cfg.MaxBacklog = engine.DefaultMaxBacklog
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = realClock{}
 	}
@@ -160,6 +171,7 @@ func New(cfg Config) *Watch {
 		limit = rate.Inf
 	}
 	return &Watch{cfg: cfg, sched: NewSchedule(cfg.Timing), results: make(chan *record.Attempt, cfg.MaxConns+64),
+		backlog: &engine.Backlog{}, gate: engine.NewAnswerGate(cfg.MaxBacklog, int(testRanks)),
 		events: make(chan Event, 4096), lim: rate.NewLimiter(limit, max(1, int(float64(limit)/20))),
 		dirty: map[codec.Addr]bool{}, dialedIn: map[codec.Addr]inFlight{}}
 }
@@ -167,8 +179,37 @@ func New(cfg Config) *Watch {
 // SetDial sets Config.Dial (the engines are built with Deliver, after New).
 func (w *Watch) SetDial(dial func(job engine.Job, getaddr bool)) { w.cfg.Dial = dial }
 
-// Deliver is what the engines call with each finished test.
-func (w *Watch) Deliver(a *record.Attempt) { w.results <- a }
+// Deliver is what the engines call with each finished test. It never
+// blocks: the channel holds MaxConns tests and at most MaxConns are in
+// flight.
+func (w *Watch) Deliver(a *record.Attempt) {
+	w.backlog.Add(a)
+	w.results <- a
+}
+
+// The gate's ranks of a test: one that asks for addresses brings a live
+// node's answer (up to 1,000 addresses, ~80 KB), one that does not brings
+// a version message or nothing.
+const (
+	rankTest uint8 = iota
+	rankAsk
+	testRanks
+)
+
+func testRank(getaddr bool) uint8 {
+	if getaddr {
+		return rankAsk
+	}
+	return rankTest
+}
+
+// PeakBacklog is the most bytes of finished tests that waited to be handled
+// at once (MaxBacklog); call it after Run returns, or from Run's goroutine.
+func (w *Watch) PeakBacklog() int64 { return w.backlog.Peak() }
+
+// BacklogHolds is how often the gate began to hold dials back or keep them
+// from asking; call it after Run returns.
+func (w *Watch) BacklogHolds() int { return w.holds }
 
 // Schedule exposes the schedule (tests).
 func (w *Watch) Schedule() *Schedule { return w.sched }
@@ -233,11 +274,26 @@ func (w *Watch) dialSome(now time.Time) time.Time {
 		if w.lim.Limit() != rate.Inf && w.lim.TokensAt(now) < 1 {
 			return now.Add(10 * time.Millisecond)
 		}
+		top, admit := w.gate.Admit(w.backlog.Bytes())
+		if held := top < rankAsk || !admit; held != w.held {
+			w.held = held
+			if held {
+				w.holds++
+			}
+		}
+		if !admit {
+			return now.Add(time.Hour) // woken by a result
+		}
 		a, getaddr, ok := w.sched.Due(now)
 		if !ok {
 			break
 		}
-		getaddr = w.askAddrs(a, now, getaddr)
+		if top >= rankAsk {
+			getaddr = w.askAddrs(a, now, getaddr)
+		} else {
+			getaddr = false // asked at its next test
+		}
+		w.gate.Dialled(testRank(getaddr))
 		w.lim.AllowN(now, 1)
 		w.inflight++
 		try := w.tries[a]
@@ -256,6 +312,7 @@ func (w *Watch) dialSome(now time.Time) time.Time {
 // handle folds one finished test in: the store, the schedule, the census,
 // the interval's round; addresses it brought are learned.
 func (w *Watch) handle(a *record.Attempt) error {
+	w.backlog.Done(a)
 	f, ok := w.dialedIn[a.Addr]
 	if a.RetryV1 {
 		if !ok || w.stopping {
@@ -270,6 +327,7 @@ func (w *Watch) handle(a *record.Attempt) error {
 		}
 	}
 	w.inflight--
+	w.gate.Handled(testRank(f.getaddr), engine.Footprint(a))
 	now := w.cfg.Clock.Now()
 	// Recorded in the interval it was dialled in: its try number is that
 	// interval's (a test still in flight when an interval ends would
@@ -400,7 +458,8 @@ func (w *Watch) closeEpoch(now time.Time) error {
 		return err
 	}
 	w.cfg.Log.Info().Str("crawl", w.epoch.String()).Int("tested", len(w.round.Obs)).Int("good", good).
-		Int32("tip", tip).Int("known", w.sched.Len()).Int("in_flight", w.inflight).Int("v1_fallbacks", w.v1Fallbacks).Msg("watch interval")
+		Int32("tip", tip).Int("known", w.sched.Len()).Int("in_flight", w.inflight).Int("v1_fallbacks", w.v1Fallbacks).
+		Int64("peak_backlog", w.backlog.Peak()).Int("backlog_holds", w.holds).Msg("watch interval")
 	if w.cfg.OnInterval != nil {
 		w.cfg.OnInterval(w.epoch, len(w.round.Obs), good)
 	}
