@@ -68,7 +68,8 @@ func runHold(ctx context.Context, opt Options, v Variant) HoldOutcome {
 	spec := SimSpec{Profile: "healthy", Nodes: h.Nodes, Seed: simSeed, Extra: []string{
 		"--onions", "-1", "--i2p", "-1", "--cjdns", "-1", "--forbidden", "-1", "--latency-max", "1ns",
 		"--hold", "--block-interval", holdBlockInterval.String(), "--min-ping-gap", "59s",
-		"--idle-timeout", "15m", "--max-conns", strconv.Itoa(h.Nodes + 500)}}
+		"--idle-timeout", "15m", "--max-conns", strconv.Itoa(h.Nodes + 500),
+		"--hold-pong-log", filepath.Join(logs, name+".pongs.csv")}}
 	sim, err := StartSim(ctx, opt.Bin, spec, truth, filepath.Join(logs, name+".sim.log"))
 	if err != nil {
 		o.Err = "simulator: " + err.Error()
