@@ -35,7 +35,7 @@ type loop struct {
 	conns []*conn // by fd
 	gen   uint32  // makes a wheel entry of a closed fd's earlier owner stale
 	wheel *wheel[timerRef]
-	due   []timerRef
+	due   []wheelEntry[timerRef]
 
 	buf []byte // read buffer shared by every connection of the loop
 	out []byte // scratch for outbound bytes
@@ -50,6 +50,14 @@ type loop struct {
 type timerRef struct {
 	fd  int32
 	gen uint32
+}
+
+// live reports whether a wheel entry is its connection's current one: the
+// fd is still the same connection's and the entry is for the tick its
+// deadline is armed at.
+func (l *loop) live(ref timerRef, at int64) bool {
+	c := l.conns[ref.fd]
+	return c != nil && c.gen == ref.gen && !c.armed.IsZero() && c.armedAt == at
 }
 
 func newLoop(e *Engine) (*loop, error) {
@@ -352,14 +360,24 @@ func (l *loop) flush(c *conn, now time.Time) {
 	}
 }
 
-// arm makes sure the wheel holds an entry for c at or before deadline,
-// and that the timerfd wakes the loop by then.
+// arm makes the wheel's live entry for c the one at deadline's tick, and
+// makes sure the timerfd wakes the loop by then. The entry of an earlier
+// deadline stays in the wheel, stale (see live): it neither wakes the loop
+// nor ticks the conversation. A held session's pong-wait deadline, passed
+// over once the pong is in, would otherwise wake the loop two minutes
+// after most pings for a tick with nothing to do.
 func (l *loop) arm(c *conn, deadline time.Time) {
-	if deadline.IsZero() || (!c.armed.IsZero() && !deadline.Before(c.armed)) {
+	if deadline.IsZero() {
 		return
 	}
-	c.armed = deadline
-	if at := l.wheel.add(deadline, timerRef{fd: c.fd, gen: c.gen}); l.wakeAt == 0 || at < l.wakeAt {
+	at := l.wheel.tickFor(deadline)
+	if !c.armed.IsZero() && at == c.armedAt {
+		c.armed = deadline
+		return
+	}
+	c.armed, c.armedAt = deadline, at
+	l.wheel.addAt(at, timerRef{fd: c.fd, gen: c.gen})
+	if l.wakeAt == 0 || at < l.wakeAt {
 		l.setWake(at)
 	}
 }
@@ -381,14 +399,12 @@ func (l *loop) setWake(t int64) {
 // (which may end it, or produce bytes to send), then re-arms.
 func (l *loop) tick(now time.Time) {
 	l.due = l.wheel.advance(now, l.due[:0])
-	for _, ref := range l.due {
-		c := l.conns[ref.fd]
-		if c == nil || c.gen != ref.gen {
-			continue // stale: the fd was closed (and maybe reused) since
+	for _, d := range l.due {
+		if !l.live(d.item, d.at) {
+			continue // stale: the fd was closed (and maybe reused), or its deadline moved
 		}
-		if !c.armed.After(now) {
-			c.armed = time.Time{}
-		}
+		c := l.conns[d.item.fd]
+		c.armed = time.Time{}
 		if !c.connected {
 			if !now.Before(c.connDeadline) {
 				l.close(c, now, record.ErrConnectTimeout)
@@ -406,7 +422,7 @@ func (l *loop) tick(now time.Time) {
 		l.after(c, t)
 	}
 	l.wakeAt = 0
-	if t, ok := l.wheel.next(); ok {
+	if t, ok := l.wheel.next(l.live); ok {
 		l.setWake(t)
 	}
 }
