@@ -35,6 +35,13 @@ const (
 	// maxBlocks is how many recent block hashes are tracked for first
 	// arrival and quorum.
 	maxBlocks = 64
+	// dispatchGather is how long the delivery goroutine lets events gather
+	// after the first before it hands them to the sink: on 19,000 held
+	// connections an RTT sample comes every 20 ms or so, and waking the
+	// goroutine for each (a runtime wakeup, often another thread's) costs
+	// more CPU than the sample. Samples carry their own time, so the delay
+	// shows in nothing but when the sink hears of them.
+	dispatchGather = 250 * time.Millisecond
 )
 
 // Kind is what an Event reports.
@@ -349,7 +356,7 @@ func (h *Holder) enqueueLocked(e Event) {
 		return
 	}
 	h.queue = append(h.queue, e)
-	if len(h.queue) == 1 {
+	if len(h.queue) == 1 || len(h.queue) == maxQueued/2 { // the first, or enough not to wait longer
 		select {
 		case h.qwake <- struct{}{}:
 		default:
@@ -357,9 +364,14 @@ func (h *Holder) enqueueLocked(e Event) {
 	}
 }
 
-// dispatch hands queued events to the sink, in order, on one goroutine.
+// dispatch hands queued events to the sink, in order, on one goroutine,
+// in batches: woken by the first event of a batch, it waits dispatchGather
+// (less if the queue fills to half, none once stopping) and takes them all.
 func (h *Holder) dispatch() {
 	var batch []Event
+	gather := time.NewTimer(time.Hour)
+	gather.Stop()
+	defer gather.Stop()
 	for {
 		h.mu.Lock()
 		batch, h.queue = h.queue, batch[:0]
@@ -375,6 +387,14 @@ func (h *Holder) dispatch() {
 		if len(batch) == 0 {
 			select {
 			case <-h.qwake:
+				gather.Reset(dispatchGather)
+				select {
+				case <-gather.C:
+				case <-h.qwake:
+					gather.Stop()
+				case <-h.stopping:
+					gather.Stop()
+				}
 			case <-h.stopping:
 				select {
 				case <-h.qwake:
