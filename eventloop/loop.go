@@ -69,7 +69,7 @@ func newLoop(e *Engine) (*loop, error) {
 		wheel: newWheel[timerRef](tick, wheelSlots, time.Now()),
 		buf:   make([]byte, readBufferSize), out: make([]byte, 0, 512)}
 	if e.opts.Session != nil && e.opts.Session.Hold != nil {
-		l.stamps, l.oob = true, make([]byte, stampOOB)
+		l.stamps, l.oob = true, make([]byte, sockstate.StampOOB)
 	}
 	l.tfd, err = unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
 	if err != nil {

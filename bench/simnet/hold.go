@@ -25,7 +25,9 @@ import (
 //     drawn from [0, DelayMax], in the truth file as block_delay_ms;
 //   - each node answers a ping after its HoldRTT, drawn from [RTTMin,
 //     RTTMax] and in the truth as hold_rtt_ms (a held RTT is the answer
-//     delay: loopback adds microseconds);
+//     delay: loopback adds microseconds), counted from the ping's arrival
+//     as the kernel stamped it (stampconn.go); what each answer's delay
+//     turned out to be goes to the pong log (ponglog.go);
 //   - the crawler's pings are checked (crawlercheck.go): only after its
 //     verack, 8 bytes with a non-zero nonce, never while its previous ping
 //     is unanswered, and no sooner than MinPingGap after the previous one.
@@ -210,8 +212,10 @@ func (h *holdNet) onPing(s *session, p []byte) error {
 		return nil // pre-BIP31 ping or a violation already counted: no pong
 	}
 	frame := appendFrame(make([]byte, 0, headerLen+8), h.n.cfg.Network.Magic, cmdPong, p)
-	read, rtt := time.Now(), h.n.HoldRTT(s.id.Index)
-	time.AfterFunc(rtt, func() {
+	// From the ping's arrival (the read that took its last bytes), so that
+	// a reader woken late does not make the answer late.
+	read, rtt := s.stamps.arrived(), h.n.HoldRTT(s.id.Index)
+	time.AfterFunc(time.Until(read.Add(rtt)), func() {
 		fired := time.Now()
 		s.wmu.Lock()
 		if s.held != nil {

@@ -15,10 +15,11 @@ import (
 //
 //	node,ping_read_unix_ns,fired_unix_ns,written_unix_ns,intended_ns
 //
-// ping_read: when the node's reader had the ping (after its wakeup);
-// fired: when the answer's timer ran (intended: ping_read + intended_ns);
-// written: when the pong's write returned. A pong's lateness is
-// written − ping_read − intended.
+// ping_read: when the ping arrived (the kernel's stamp of the segment the
+// node's reader took it from; the reader's clock if none); fired: when the
+// answer's timer ran (due at ping_read + intended_ns); written: when the
+// pong's write returned. A pong's actual answer delay is written −
+// ping_read, its lateness that minus intended.
 
 // pongLog buffers the lines; flush is called every second and at the end.
 type pongLog struct {

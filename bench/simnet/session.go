@@ -53,6 +53,9 @@ type session struct {
 
 	wmu  sync.Mutex // writes, and held, when connections are held (hold.go)
 	held *heldConn
+	// stamps reads the connection when connections are held, with the
+	// kernel's arrival stamps (stampconn.go); nil otherwise.
+	stamps *stampConn
 }
 
 var (
@@ -63,7 +66,13 @@ var (
 )
 
 func newSession(n *Network, c net.Conn, id Identity, remote netip.AddrPort) *session {
-	return &session{n: n, c: c, id: id, remote: remote}
+	s := &session{n: n, c: c, id: id, remote: remote}
+	if n.hold != nil {
+		if sc := newStampConn(c); sc != nil {
+			s.c, s.stamps = sc, sc
+		}
+	}
+	return s
 }
 
 func (s *session) release() {
