@@ -81,13 +81,13 @@ type Result struct {
 	DelayNodeMaxErrMs  float64 `json:"delay_node_max_err_ms"`
 	DelayNodesOver20ms int     `json:"delay_nodes_over_20ms"`
 	// Per sample.
-	RTTMinErrMs   float64 `json:"rtt_min_err_ms"` // signed: the most negative error
-	RTTSamples    int     `json:"rtt_samples"`
-	RTTNodes      int     `json:"rtt_nodes"`      // nodes with at least one sample
-	RTTMaxErrMs   float64 `json:"rtt_max_err_ms"` // over every sample
-	RTTP99ErrMs   float64 `json:"rtt_p99_err_ms"`
-	RTTOver5ms    int     `json:"rtt_over_5ms"`    // samples off by more than 5 ms
-	RTTMeanErrMs  float64 `json:"rtt_mean_err_ms"` // signed: measured − truth
+	RTTMinErrMs  float64 `json:"rtt_min_err_ms"` // signed: the most negative error
+	RTTSamples   int     `json:"rtt_samples"`
+	RTTNodes     int     `json:"rtt_nodes"`      // nodes with at least one sample
+	RTTMaxErrMs  float64 `json:"rtt_max_err_ms"` // over every sample
+	RTTP99ErrMs  float64 `json:"rtt_p99_err_ms"`
+	RTTOver5ms   int     `json:"rtt_over_5ms"`    // samples off by more than 5 ms
+	RTTMeanErrMs float64 `json:"rtt_mean_err_ms"` // signed: measured − truth
 	// Against the simulator's actual answer delays (pongs.go; with a pong
 	// log only): per node (median) and per sample; samples whose pong is
 	// not in the log; answers more than 5 ms later than the node's truth.
@@ -100,14 +100,14 @@ type Result struct {
 	RTTUnmatched          int     `json:"rtt_unmatched"`
 	SimLateOver5ms        int     `json:"sim_late_over_5ms"`
 	SimLateMaxMs          float64 `json:"sim_late_max_ms"`
-	BlockSamples  int     `json:"block_samples"`
-	Blocks        int     `json:"blocks"` // distinct blocks announced
-	DelayMaxErrMs float64 `json:"delay_max_err_ms"`
-	DelayP99ErrMs float64 `json:"delay_p99_err_ms"`
-	DelayOver20ms int     `json:"delay_over_20ms"`
-	Goroutines    int     `json:"goroutines"`
-	TipHeight     int32   `json:"tip_height"`
-	DroppedEvents int     `json:"dropped_events"`
+	BlockSamples          int     `json:"block_samples"`
+	Blocks                int     `json:"blocks"` // distinct blocks announced
+	DelayMaxErrMs         float64 `json:"delay_max_err_ms"`
+	DelayP99ErrMs         float64 `json:"delay_p99_err_ms"`
+	DelayOver20ms         int     `json:"delay_over_20ms"`
+	Goroutines            int     `json:"goroutines"`
+	TipHeight             int32   `json:"tip_height"`
+	DroppedEvents         int     `json:"dropped_events"`
 }
 
 type sample struct {
