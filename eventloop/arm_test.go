@@ -58,3 +58,36 @@ func TestMovedDeadlineWakesNobody(t *testing.T) {
 		t.Fatalf("a live tick left armed at %v, want the connect deadline", c.armed.Sub(now))
 	}
 }
+
+// TestHeldDeadlinesOnTheGrid: on a loop of held sessions deadlines are
+// rounded up to the grid, so that two due within one step share a tick
+// (and a wakeup); never earlier than asked.
+func TestHeldDeadlinesOnTheGrid(t *testing.T) {
+	if g := holdGrid(0); g != time.Second {
+		t.Fatalf("grid for the default ping interval: %v, want 1s", g)
+	}
+	if g := holdGrid(300 * time.Millisecond); g != tick {
+		t.Fatalf("grid for a 300-ms ping interval: %v, want a tick", g)
+	}
+	e, err := New(engine.Options{Loops: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	l, err := newLoop(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.closeFDs()
+	l.grid = time.Second
+	base := time.Now().Truncate(time.Second).Add(2 * time.Second)
+	a, b := &conn{}, &conn{}
+	l.register(a, 8)
+	l.register(b, 9)
+	defer func() { l.conns[8], l.conns[9] = nil, nil; e.open.Add(-2) }()
+	l.arm(a, base.Add(100*time.Millisecond))
+	l.arm(b, base.Add(900*time.Millisecond))
+	if !a.armed.Equal(base.Add(time.Second)) || a.armedAt != b.armedAt {
+		t.Fatalf("armed at %v and %v (ticks %d, %d), want both at the next whole second", a.armed.Sub(base), b.armed.Sub(base), a.armedAt, b.armedAt)
+	}
+}
