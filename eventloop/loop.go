@@ -45,6 +45,9 @@ type loop struct {
 	// stamp (stamp.go) into oob.
 	stamps bool
 	oob    []byte
+	msg    unix.Msghdr // recvmsg's, reused
+	iov    unix.Iovec
+	spec   unix.ItimerSpec // timerfd_settime's, reused
 	// grid: deadlines are rounded up to a multiple of it (held sessions:
 	// holdGrid), so that the pings falling due within one grid step share
 	// one wakeup. 0: not rounded.
@@ -229,7 +232,7 @@ func (l *loop) event(fd int, ev netpoll.IOEvent, _ netpoll.IOFlags) error {
 	}
 	if fd == l.tfd {
 		var b [8]byte
-		_, _ = unix.Read(fd, b[:])
+		_, _ = rawRead(fd, b[:])
 		l.tick(time.Now())
 		return nil
 	}
@@ -326,7 +329,7 @@ func (l *loop) send(c *conn, out []byte, now time.Time) {
 		c.outq = append(c.outq, out...)
 		return
 	}
-	w, err := unix.Write(int(c.fd), out)
+	w, err := rawWrite(int(c.fd), out)
 	if err == unix.EAGAIN || err == unix.EINTR {
 		w, err = 0, nil
 	}
@@ -348,7 +351,7 @@ func (l *loop) flush(c *conn, now time.Time) {
 	if len(c.outq) == 0 {
 		return
 	}
-	w, err := unix.Write(int(c.fd), c.outq)
+	w, err := rawWrite(int(c.fd), c.outq)
 	if err == unix.EAGAIN || err == unix.EINTR {
 		return
 	}
@@ -416,7 +419,8 @@ func (l *loop) setWake(t int64) {
 	l.wakeAt = t
 	d := max(time.Until(l.wheel.at(t)), time.Microsecond) // a zero value would disarm it
 	ts := unix.NsecToTimespec(int64(d))
-	if err := unix.TimerfdSettime(l.tfd, 0, &unix.ItimerSpec{Value: ts}, nil); err != nil {
+	l.spec = unix.ItimerSpec{Value: ts}
+	if err := rawTimerfdSettime(l.tfd, &l.spec); err != nil {
 		l.e.opts.Log.Error().Err(err).Msg("eventloop: timerfd_settime")
 	}
 }

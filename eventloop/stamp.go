@@ -3,8 +3,6 @@ package eventloop
 import (
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/nodesweep/nodesweep/internal/sockstate"
 )
 
@@ -22,10 +20,10 @@ import (
 // byte read arrived (else, and when the kernel gave no stamp, now).
 func (l *loop) recv(fd int, p []byte, now time.Time) (int, time.Time, error) {
 	if !l.stamps {
-		n, err := unix.Read(fd, p)
+		n, err := rawRead(fd, p)
 		return n, now, err
 	}
-	n, oobn, _, _, err := unix.Recvmsg(fd, p, l.oob, 0)
+	n, oobn, err := rawRecvmsg(fd, p, l.oob, &l.msg, &l.iov)
 	if err != nil || n <= 0 {
 		return n, now, err
 	}
