@@ -18,7 +18,7 @@ import (
 // late, and the holder then measures, correctly, a longer round trip than
 // the truth says. The simulator's pong log (bench/simnet, one line per
 // pong: when the ping arrived by the kernel's stamp, when the pong's write
-// returned, the intended delay) gives each answer's actual delay; an RTT
+// began, the intended delay) gives each answer's actual delay; an RTT
 // sample scored against it carries only the holder's own error (its ping's
 // send stamp and its pong's arrival stamp, and loopback's microseconds).
 // Both scores are reported: against the truth (what a user of the
@@ -70,7 +70,7 @@ func readPongs(r io.Reader) (map[codec.Addr][]pong, error) {
 
 // pongMatchSlack: a sample's pong is the node's last one written no later
 // than this after the sample's arrival stamp (the kernel stamps the
-// segment inside the simulator's write, before that write returns).
+// segment inside the simulator's write, which begins before).
 const pongMatchSlack = 5 * time.Millisecond
 
 // matchPong returns the pong that answered an RTT sample.

@@ -222,9 +222,9 @@ func (h *holdNet) onPing(s *session, p []byte) error {
 			s.held.outstanding = false
 		}
 		s.wmu.Unlock()
-		if s.write(frame) == nil {
+		if sent, err := s.writeAt(frame); err == nil {
 			h.pings.Add(1)
-			h.pongs.add(s.id.Addr.String(), read, fired, time.Now(), rtt)
+			h.pongs.add(s.id.Addr.String(), read, fired, sent, rtt)
 		}
 	})
 	return nil

@@ -159,11 +159,20 @@ func (s *session) violation(rule, detail string) {
 }
 
 func (s *session) write(b []byte) error {
+	_, err := s.writeAt(b)
+	return err
+}
+
+// writeAt writes b and returns when the write began (once no other write
+// held it up): on loopback the bytes arrive during the call, so a write
+// that returns late (its thread preempted) leaves that time right.
+func (s *session) writeAt(b []byte) (time.Time, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	s.c.SetWriteDeadline(time.Now().Add(writeTimeout))
+	at := time.Now()
+	s.c.SetWriteDeadline(at.Add(writeTimeout))
 	_, err := s.c.Write(b)
-	return err
+	return at, err
 }
 
 // awaitVersion reads until the crawler's version and records its protocol
