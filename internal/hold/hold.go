@@ -139,6 +139,7 @@ type Holder struct {
 	limit    *rate.Limiter
 	queue    []Event
 	qwake    chan struct{}
+	qfull    chan struct{}
 	done     chan struct{} // closed when the goroutines have ended
 	stopping chan struct{}
 }
@@ -169,7 +170,7 @@ func New(newEngine func(engine.Options) (engine.Engine, error), cfg Config, sink
 		sink = func(Event) {}
 	}
 	h := &Holder{cfg: cfg, sink: sink, nodes: map[codec.Addr]*node{}, wake: make(chan struct{}, 1),
-		blocks: map[[32]byte]*blockSeen{}, heights: map[codec.Addr]int32{}, qwake: make(chan struct{}, 1),
+		blocks: map[[32]byte]*blockSeen{}, heights: map[codec.Addr]int32{}, qwake: make(chan struct{}, 1), qfull: make(chan struct{}, 1),
 		done: make(chan struct{}), stopping: make(chan struct{}),
 		limit: rate.NewLimiter(rate.Limit(cfg.DialRate), max(1, int(cfg.DialRate/10)))}
 	sc := session.Config{}
@@ -356,11 +357,16 @@ func (h *Holder) enqueueLocked(e Event) {
 		return
 	}
 	h.queue = append(h.queue, e)
-	if len(h.queue) == 1 || len(h.queue) == maxQueued/2 { // the first, or enough not to wait longer
-		select {
-		case h.qwake <- struct{}{}:
-		default:
-		}
+	var wake chan struct{}
+	switch len(h.queue) {
+	case 1:
+		wake = h.qwake // the first of a batch
+	case maxQueued / 2:
+		wake = h.qfull // enough not to gather longer
+	}
+	select {
+	case wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -384,22 +390,20 @@ func (h *Holder) dispatch() {
 		if stop {
 			return
 		}
-		if len(batch) == 0 {
+		select {
+		case <-h.qwake:
+			gather.Reset(dispatchGather)
+			select {
+			case <-gather.C:
+			case <-h.qfull:
+				gather.Stop()
+			case <-h.stopping:
+				gather.Stop()
+			}
+		case <-h.stopping:
 			select {
 			case <-h.qwake:
-				gather.Reset(dispatchGather)
-				select {
-				case <-gather.C:
-				case <-h.qwake:
-					gather.Stop()
-				case <-h.stopping:
-					gather.Stop()
-				}
-			case <-h.stopping:
-				select {
-				case <-h.qwake:
-				case <-time.After(10 * time.Millisecond):
-				}
+			case <-time.After(10 * time.Millisecond):
 			}
 		}
 	}
