@@ -118,7 +118,11 @@
 // bench/results/s9-3m-before-after.md): with gnet's Polling the holder took
 // 7.65 % of a core while only pinging (27 pings/s), two thirds of it in the
 // runtime's sysmon thread (see Traps); parked in the netpoller, 1.87 %
-// (goroutine engine 1.77 %), RSS 1.75 KiB per held connection.
+// (goroutine engine 1.77 %), RSS 1.75 KiB per held connection. With the
+// stale wheel entries that wake nobody, the 1-s grid of held deadlines,
+// the holder's batched delivery and raw system calls, 0.35 % at 28 pings/s
+// (goroutine engine 2.12 %), its sysmon thread from 374 to 6 ms per 30 s
+// (bench/results/s9-rtt-cpu.md).
 //
 // The previous reactor (a dialer epoll, then net.FileConn and gnet's
 // EnrollContext) measured 4,661 handshakes per CPU-s on S1 (0.97× the
