@@ -15,10 +15,13 @@ type conn struct {
 	connected bool
 	conv      engine.Conversation
 	dialStart time.Time
-	// connDeadline ends a pending connect; armed is the earliest deadline
-	// for which the wheel holds an entry (zero: none).
+	// connDeadline ends a pending connect; armed is the deadline the wheel
+	// holds the connection's live entry for (zero: none), due at tick
+	// armedAt. Entries of the connection at other ticks are stale: its
+	// deadline moved since (loop.arm).
 	connDeadline time.Time
 	armed        time.Time
+	armedAt      int64
 	partial      []byte
 	outq         []byte
 }

@@ -46,7 +46,12 @@
 // pointer: a finished connection is not kept alive by a stale entry, and an
 // entry of an fd closed and reused since is recognised and ignored. After
 // every event and every tick the connection re-arms for the conversation's
-// next deadline, so a session that lives for hours keeps its timers.
+// next deadline, so a session that lives for hours keeps its timers. A
+// connection has one live entry, at its current deadline's tick; entries
+// of deadlines it has since moved away from are stale and wake nobody (a
+// held session's pong wait, passed over once the pong is in). Held
+// sessions' deadlines are rounded up to a grid (1 s for the default ping
+// cadence), so the pings due within it share one wakeup.
 //
 // # Writing
 //
@@ -88,6 +93,10 @@
 //     reactor's CPU (perf), and every wake of a locked loop thread waited to
 //     get a P back. Parking in the netpoller costs neither (wait.go;
 //     TestIdleLoopParksInTheNetpoller).
+//   - While every P is idle sysmon sleeps deeply, and entersyscall wakes it
+//     into its 20-µs polling again: an idle holder's every wakeup did, by
+//     its first system call. The loop's calls never block (non-blocking
+//     fds, epoll_wait with a zero timeout), so they are raw (rawsys.go).
 //
 // # Measured
 //
@@ -109,7 +118,11 @@
 // bench/results/s9-3m-before-after.md): with gnet's Polling the holder took
 // 7.65 % of a core while only pinging (27 pings/s), two thirds of it in the
 // runtime's sysmon thread (see Traps); parked in the netpoller, 1.87 %
-// (goroutine engine 1.77 %), RSS 1.75 KiB per held connection.
+// (goroutine engine 1.77 %), RSS 1.75 KiB per held connection. With the
+// stale wheel entries that wake nobody, the 1-s grid of held deadlines,
+// the holder's batched delivery and raw system calls, 0.35 % at 28 pings/s
+// (goroutine engine 2.12 %), its sysmon thread from 374 to 6 ms per 30 s
+// (bench/results/s9-rtt-cpu.md).
 //
 // The previous reactor (a dialer epoll, then net.FileConn and gnet's
 // EnrollContext) measured 4,661 handshakes per CPU-s on S1 (0.97× the

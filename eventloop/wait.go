@@ -107,7 +107,7 @@ func (q *tasks) signal() error {
 func (l *loop) runTasks() {
 	q := &l.tasks
 	var b [8]byte
-	_, _ = unix.Read(q.efd, b[:])
+	_, _ = rawRead(q.efd, b[:])
 	q.mu.Lock()
 	q.run = append(q.run[:0], q.urgent...)
 	clear(q.urgent)
@@ -191,7 +191,7 @@ func (l *loop) wait() error {
 	var werr error
 	harvest := func(uintptr) bool {
 		for !l.stopped {
-			n, err := unix.EpollWait(l.epfd, events, 0)
+			n, err := rawEpollPoll(l.epfd, events)
 			if err == unix.EINTR {
 				continue
 			}

@@ -37,27 +37,38 @@ func (w *wheel[T]) tickOf(t time.Time) int64 {
 
 // add schedules item at deadline and returns the tick it fires at.
 func (w *wheel[T]) add(deadline time.Time, item T) int64 {
-	at := max(w.tickOf(deadline), w.cur)
+	at := w.tickFor(deadline)
+	w.addAt(at, item)
+	return at
+}
+
+// tickFor is the tick at which an entry added now for deadline fires.
+func (w *wheel[T]) tickFor(deadline time.Time) int64 { return max(w.tickOf(deadline), w.cur) }
+
+// addAt schedules item at tick at (from tickFor).
+func (w *wheel[T]) addAt(at int64, item T) {
+	at = max(at, w.cur)
 	s := at % int64(len(w.slots))
 	w.slots[s] = append(w.slots[s], wheelEntry[T]{at: at, item: item})
 	w.n++
-	return at
 }
 
 // at is the time of tick t.
 func (w *wheel[T]) at(t int64) time.Time { return w.start.Add(time.Duration(t) * w.tick) }
 
-// next returns the first tick at which an entry is due, looking one turn
-// ahead: if no entry is due within the turn, the tick one turn ahead (to
-// look again then). ok is false for an empty wheel. O(slots + entries).
-func (w *wheel[T]) next() (t int64, ok bool) {
+// next returns the first tick at which an entry that live accepts is due,
+// looking one turn ahead: if none is due within the turn, the tick one turn
+// ahead (to look again then). ok is false for an empty wheel. Entries live
+// rejects (nil: none) stay until their tick, but wake nobody: a timer whose
+// subject has moved on costs no wakeup. O(slots + entries).
+func (w *wheel[T]) next(live func(item T, at int64) bool) (t int64, ok bool) {
 	if w.n == 0 {
 		return 0, false
 	}
 	size := int64(len(w.slots))
 	for t = w.cur; t < w.cur+size; t++ {
 		for _, e := range w.slots[t%size] {
-			if e.at <= t {
+			if e.at <= t && (live == nil || live(e.item, e.at)) {
 				return t, true
 			}
 		}
@@ -71,7 +82,7 @@ func (w *wheel[T]) len() int { return w.n }
 // advance appends to due, in tick order, every entry due at or before now,
 // and removes them. (Returning them rather than calling back lets the caller
 // re-arm timers without touching a slot being walked.)
-func (w *wheel[T]) advance(now time.Time, due []T) []T {
+func (w *wheel[T]) advance(now time.Time, due []wheelEntry[T]) []wheelEntry[T] {
 	end := int64(now.Sub(w.start) / w.tick)
 	if w.n == 0 {
 		w.cur = max(w.cur, end+1)
@@ -88,7 +99,7 @@ func (w *wheel[T]) advance(now time.Time, due []T) []T {
 		for _, e := range slot {
 			if e.at <= end {
 				w.n--
-				due = append(due, e.item)
+				due = append(due, e)
 			} else {
 				keep = append(keep, e)
 			}

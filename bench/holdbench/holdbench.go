@@ -16,6 +16,7 @@ package holdbench
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"runtime"
@@ -45,6 +46,9 @@ type Options struct {
 	Settle, Duration time.Duration
 	Log              func(format string, args ...any)
 	Diag             Diagnostics
+	// PongLog, if set, opens the simulator's pong log once the window is
+	// over, to score RTTs against the answers' actual delays (pongs.go).
+	PongLog func() (io.ReadCloser, error)
 }
 
 // Result is what one run measured.
@@ -77,21 +81,33 @@ type Result struct {
 	DelayNodeMaxErrMs  float64 `json:"delay_node_max_err_ms"`
 	DelayNodesOver20ms int     `json:"delay_nodes_over_20ms"`
 	// Per sample.
-	RTTMinErrMs   float64 `json:"rtt_min_err_ms"` // signed: the most negative error
-	RTTSamples    int     `json:"rtt_samples"`
-	RTTNodes      int     `json:"rtt_nodes"`      // nodes with at least one sample
-	RTTMaxErrMs   float64 `json:"rtt_max_err_ms"` // over every sample
-	RTTP99ErrMs   float64 `json:"rtt_p99_err_ms"`
-	RTTOver5ms    int     `json:"rtt_over_5ms"`    // samples off by more than 5 ms
-	RTTMeanErrMs  float64 `json:"rtt_mean_err_ms"` // signed: measured − truth
-	BlockSamples  int     `json:"block_samples"`
-	Blocks        int     `json:"blocks"` // distinct blocks announced
-	DelayMaxErrMs float64 `json:"delay_max_err_ms"`
-	DelayP99ErrMs float64 `json:"delay_p99_err_ms"`
-	DelayOver20ms int     `json:"delay_over_20ms"`
-	Goroutines    int     `json:"goroutines"`
-	TipHeight     int32   `json:"tip_height"`
-	DroppedEvents int     `json:"dropped_events"`
+	RTTMinErrMs  float64 `json:"rtt_min_err_ms"` // signed: the most negative error
+	RTTSamples   int     `json:"rtt_samples"`
+	RTTNodes     int     `json:"rtt_nodes"`      // nodes with at least one sample
+	RTTMaxErrMs  float64 `json:"rtt_max_err_ms"` // over every sample
+	RTTP99ErrMs  float64 `json:"rtt_p99_err_ms"`
+	RTTOver5ms   int     `json:"rtt_over_5ms"`    // samples off by more than 5 ms
+	RTTMeanErrMs float64 `json:"rtt_mean_err_ms"` // signed: measured − truth
+	// Against the simulator's actual answer delays (pongs.go; with a pong
+	// log only): per node (median) and per sample; samples whose pong is
+	// not in the log; answers more than 5 ms later than the node's truth.
+	RTTActualNodeMaxErrMs float64 `json:"rtt_actual_node_max_err_ms"`
+	RTTActualNodesOver5ms int     `json:"rtt_actual_nodes_over_5ms"`
+	RTTActualSamples      int     `json:"rtt_actual_samples"`
+	RTTActualMaxErrMs     float64 `json:"rtt_actual_max_err_ms"`
+	RTTActualP99ErrMs     float64 `json:"rtt_actual_p99_err_ms"`
+	RTTActualOver5ms      int     `json:"rtt_actual_over_5ms"`
+	RTTUnmatched          int     `json:"rtt_unmatched"`
+	SimLateOver5ms        int     `json:"sim_late_over_5ms"`
+	SimLateMaxMs          float64 `json:"sim_late_max_ms"`
+	BlockSamples          int     `json:"block_samples"`
+	Blocks                int     `json:"blocks"` // distinct blocks announced
+	DelayMaxErrMs         float64 `json:"delay_max_err_ms"`
+	DelayP99ErrMs         float64 `json:"delay_p99_err_ms"`
+	DelayOver20ms         int     `json:"delay_over_20ms"`
+	Goroutines            int     `json:"goroutines"`
+	TipHeight             int32   `json:"tip_height"`
+	DroppedEvents         int     `json:"dropped_events"`
 }
 
 type sample struct {
@@ -233,6 +249,19 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	rtts, blocks := rttSt.expand(idx), blockSt.expand(idx)
 	scoreRTT(&res, rtts, rttTruth)
 	scoreDelay(&res, blocks, delayTruth)
+	if o.PongLog != nil {
+		time.Sleep(1500 * time.Millisecond) // the simulator flushes its log every second
+		f, err := o.PongLog()
+		if err != nil {
+			return res, err
+		}
+		pongs, err := readPongs(f)
+		f.Close()
+		if err != nil {
+			return res, err
+		}
+		scoreActual(&res, rtts, pongs)
+	}
 	pingMin := o.Hold.PingMin
 	if pingMin <= 0 {
 		pingMin = session.DefaultPingMin
@@ -361,5 +390,13 @@ func (r Result) String() string {
 		r.CPUPctNoBlocks, r.NoBlocksSec, r.CPUPctSteady, r.SteadySec, r.SteadyPingsPerSec,
 		r.RTTNodeMaxErrMs, r.RTTNodesOver5ms, r.DelayNodeMaxErrMs, r.DelayNodesOver20ms,
 		r.RTTSamples, r.RTTNodes, r.RTTMaxErrMs, r.RTTP99ErrMs, r.RTTMeanErrMs, r.RTTOver5ms, r.BlockSamples, r.Blocks,
-		r.DelayMaxErrMs, r.DelayP99ErrMs, r.DelayOver20ms, r.Goroutines, r.TipHeight)
+		r.DelayMaxErrMs, r.DelayP99ErrMs, r.DelayOver20ms, r.Goroutines, r.TipHeight) + r.actualString()
+}
+
+func (r Result) actualString() string {
+	if r.RTTActualSamples == 0 && r.RTTUnmatched == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; RTT against the simulator's actual answers: per node max err %.2f ms (%d over 5 ms), %d samples max err %.2f ms (p99 %.2f, %d over 5 ms), %d unmatched; simulator answers over 5 ms late: %d (latest %.2f ms)",
+		r.RTTActualNodeMaxErrMs, r.RTTActualNodesOver5ms, r.RTTActualSamples, r.RTTActualMaxErrMs, r.RTTActualP99ErrMs, r.RTTActualOver5ms, r.RTTUnmatched, r.SimLateOver5ms, r.SimLateMaxMs)
 }

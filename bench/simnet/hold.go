@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -24,7 +25,9 @@ import (
 //     drawn from [0, DelayMax], in the truth file as block_delay_ms;
 //   - each node answers a ping after its HoldRTT, drawn from [RTTMin,
 //     RTTMax] and in the truth as hold_rtt_ms (a held RTT is the answer
-//     delay: loopback adds microseconds);
+//     delay: loopback adds microseconds), counted from the ping's arrival
+//     as the kernel stamped it (stampconn.go); what each answer's delay
+//     turned out to be goes to the pong log (ponglog.go);
 //   - the crawler's pings are checked (crawlercheck.go): only after its
 //     verack, 8 bytes with a non-zero nonce, never while its previous ping
 //     is unanswered, and no sooner than MinPingGap after the previous one.
@@ -36,6 +39,8 @@ type HoldSim struct {
 	DelayMax       time.Duration // per-node block announcement delay, default 2 s
 	RTTMin, RTTMax time.Duration // per-node ping answer delay, default 20–200 ms
 	MinPingGap     time.Duration // 0: not checked
+	// PongLog receives a line per pong answered (ponglog.go); nil: none.
+	PongLog io.Writer
 }
 
 func (h HoldSim) withDefaults() HoldSim {
@@ -95,6 +100,7 @@ type holdNet struct {
 	blocks []BlockTruth
 
 	pings, invs atomic.Int64
+	pongs       *pongLog
 }
 
 // heldConn is a held session's state, shared by its reader and the
@@ -113,24 +119,35 @@ const maxBlocksKept = 10_000
 const announceLead = 200 * time.Millisecond
 
 func newHoldNet(n *Network) *holdNet {
-	return &holdNet{n: n, cfg: n.cfg.Hold.withDefaults(), held: map[*session]struct{}{}}
+	cfg := n.cfg.Hold.withDefaults()
+	return &holdNet{n: n, cfg: cfg, held: map[*session]struct{}{}, pongs: newPongLog(cfg.PongLog)}
 }
 
 // run finds blocks on schedule and has every held node announce them.
 func (h *holdNet) run() {
 	defer h.n.wg.Done()
-	if h.cfg.BlockInterval < 0 {
-		<-h.n.ctx.Done()
-		return
+	defer h.pongs.flush()
+	var blocks <-chan time.Time
+	if h.cfg.BlockInterval > 0 {
+		t := time.NewTicker(h.cfg.BlockInterval)
+		defer t.Stop()
+		blocks = t.C
 	}
-	t := time.NewTicker(h.cfg.BlockInterval)
-	defer t.Stop()
-	for k := uint64(1); ; k++ {
+	var flush <-chan time.Time
+	if h.pongs != nil {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		flush = t.C
+	}
+	for k := uint64(1); ; {
 		select {
 		case <-h.n.ctx.Done():
 			return
-		case now := <-t.C:
+		case now := <-blocks:
 			h.announce(k, now.Add(announceLead))
+			k++
+		case <-flush:
+			h.pongs.flush()
 		}
 	}
 }
@@ -195,14 +212,19 @@ func (h *holdNet) onPing(s *session, p []byte) error {
 		return nil // pre-BIP31 ping or a violation already counted: no pong
 	}
 	frame := appendFrame(make([]byte, 0, headerLen+8), h.n.cfg.Network.Magic, cmdPong, p)
-	time.AfterFunc(h.n.HoldRTT(s.id.Index), func() {
+	// From the ping's arrival (the read that took its last bytes), so that
+	// a reader woken late does not make the answer late.
+	read, rtt := s.stamps.arrived(), h.n.HoldRTT(s.id.Index)
+	time.AfterFunc(time.Until(read.Add(rtt)), func() {
+		fired := time.Now()
 		s.wmu.Lock()
 		if s.held != nil {
 			s.held.outstanding = false
 		}
 		s.wmu.Unlock()
-		if s.write(frame) == nil {
+		if sent, err := s.writeAt(frame); err == nil {
 			h.pings.Add(1)
+			h.pongs.add(s.id.Addr.String(), read, fired, sent, rtt)
 		}
 	})
 	return nil

@@ -53,6 +53,9 @@ type session struct {
 
 	wmu  sync.Mutex // writes, and held, when connections are held (hold.go)
 	held *heldConn
+	// stamps reads the connection when connections are held, with the
+	// kernel's arrival stamps (stampconn.go); nil otherwise.
+	stamps *stampConn
 }
 
 var (
@@ -63,7 +66,13 @@ var (
 )
 
 func newSession(n *Network, c net.Conn, id Identity, remote netip.AddrPort) *session {
-	return &session{n: n, c: c, id: id, remote: remote}
+	s := &session{n: n, c: c, id: id, remote: remote}
+	if n.hold != nil {
+		if sc := newStampConn(c); sc != nil {
+			s.c, s.stamps = sc, sc
+		}
+	}
+	return s
 }
 
 func (s *session) release() {
@@ -150,11 +159,20 @@ func (s *session) violation(rule, detail string) {
 }
 
 func (s *session) write(b []byte) error {
+	_, err := s.writeAt(b)
+	return err
+}
+
+// writeAt writes b and returns when the write began (once no other write
+// held it up): on loopback the bytes arrive during the call, so a write
+// that returns late (its thread preempted) leaves that time right.
+func (s *session) writeAt(b []byte) (time.Time, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	s.c.SetWriteDeadline(time.Now().Add(writeTimeout))
+	at := time.Now()
+	s.c.SetWriteDeadline(at.Add(writeTimeout))
 	_, err := s.c.Write(b)
-	return err
+	return at, err
 }
 
 // awaitVersion reads until the crawler's version and records its protocol

@@ -35,6 +35,7 @@ func runBenchHold(ctx context.Context, args []string) error {
 	traceAfter := fs.Duration("trace-after", 0, "start of the --trace, into the window")
 	traceFor := fs.Duration("trace-for", 20*time.Second, "length of the --trace")
 	samplesOut := fs.String("samples", "", "write every scored RTT and block sample as CSV to FILE")
+	pongLog := fs.String("pongs", "", "the simulator's --hold-pong-log FILE: also score RTTs against its actual answer delays")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -73,7 +74,7 @@ func runBenchHold(ctx context.Context, args []string) error {
 	res, err := holdbench.Run(ctx, holdbench.Options{Truth: truth, NewEngine: mk,
 		Engine:   engine.Options{Session: &session.Config{Params: p}},
 		Hold:     session.HoldConfig{PingMin: *pingMin, PingMax: *pingMax},
-		DialRate: *dialRate, Settle: *settle, Duration: *duration, Diag: diag,
+		DialRate: *dialRate, Settle: *settle, Duration: *duration, Diag: diag, PongLog: openPongs(*pongLog),
 		Log: func(f string, a ...any) { fmt.Fprintf(os.Stderr, "bench hold: "+f+"\n", a...) }})
 	if err != nil {
 		return err
@@ -87,4 +88,12 @@ func runBenchHold(ctx context.Context, args []string) error {
 		return err
 	}
 	return os.WriteFile(*summary, b, 0o644)
+}
+
+// openPongs opens the pong log at path when scoring asks for it (nil: none).
+func openPongs(path string) func() (io.ReadCloser, error) {
+	if path == "" {
+		return nil
+	}
+	return func() (io.ReadCloser, error) { return os.Open(path) }
 }

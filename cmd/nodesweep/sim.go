@@ -73,11 +73,20 @@ func runSim(ctx context.Context, args []string) error {
 	fs.DurationVar(&hs.RTTMin, "hold-rtt-min", 0, "with --hold: smallest per-node ping answer delay (with --hold-rtt-max; both 0: 20ms–200ms)")
 	fs.DurationVar(&hs.RTTMax, "hold-rtt-max", 0, "with --hold: largest per-node ping answer delay")
 	fs.DurationVar(&hs.MinPingGap, "min-ping-gap", 0, "with --hold: count pings closer than this as violations (0: not checked)")
+	pongLog := fs.String("hold-pong-log", "", "with --hold: write a CSV line per pong answered (ping read, timer fired, pong written) to FILE")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *holdOn {
 		cfg.Hold = &hs
+		if *pongLog != "" {
+			f, err := os.Create(*pongLog)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			hs.PongLog = f
+		}
 	}
 	lvl, err := zerolog.ParseLevel(*logLevel)
 	if err != nil {

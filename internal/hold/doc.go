@@ -42,7 +42,10 @@
 // events come out of the engine on its own goroutine (engine.Options
 // .Observe) and are queued to the holder's one delivery goroutine, so a
 // reactor loop never waits on the sink and no goroutine is made per
-// connection.
+// connection. That goroutine lets events gather for a quarter second after
+// the first before it hands them on (one wakeup per batch: on 19,000 held
+// connections an RTT sample comes every 20 ms); each event carries its own
+// time.
 //
 // The tip: an inv carries a hash, not a height. The tip starts at the
 // highest start height that at least k held nodes reached (from their

@@ -1,0 +1,122 @@
+package holdbench
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/nodesweep/nodesweep/codec"
+)
+
+// Scoring against what the simulator did. A node's truth RTT is the delay
+// the simulator means to answer after; on a host whose cores it shares with
+// the holder (and with whatever else runs there) its answer can go out
+// late, and the holder then measures, correctly, a longer round trip than
+// the truth says. The simulator's pong log (bench/simnet, one line per
+// pong: when the ping arrived by the kernel's stamp, when the pong's write
+// began, the intended delay) gives each answer's actual delay; an RTT
+// sample scored against it carries only the holder's own error (its ping's
+// send stamp and its pong's arrival stamp, and loopback's microseconds).
+// Both scores are reported: against the truth (what a user of the
+// simulator would expect) and against the actual answers.
+
+// pong is one line of the pong log.
+type pong struct {
+	arrived, written int64 // Unix ns
+	intended         time.Duration
+}
+
+// readPongs reads a pong log into each node's pongs by written time.
+func readPongs(r io.Reader) (map[codec.Addr][]pong, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = 5
+	if _, err := cr.Read(); err != nil { // header
+		return nil, fmt.Errorf("pong log: %w", err)
+	}
+	out := map[codec.Addr][]pong{}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			// A line cut off by the simulator's last flush ends the log.
+			if _, ok := err.(*csv.ParseError); ok {
+				break
+			}
+			return nil, fmt.Errorf("pong log: %w", err)
+		}
+		a, err := codec.ParseAddr(rec[0])
+		if err != nil {
+			return nil, fmt.Errorf("pong log: %w", err)
+		}
+		var v [4]int64
+		for i := range v {
+			if v[i], err = strconv.ParseInt(rec[i+1], 10, 64); err != nil {
+				return nil, fmt.Errorf("pong log: %w", err)
+			}
+		}
+		out[a] = append(out[a], pong{arrived: v[0], written: v[2], intended: time.Duration(v[3])})
+	}
+	for _, ps := range out {
+		slices.SortFunc(ps, func(x, y pong) int { return int(x.written - y.written) })
+	}
+	return out, nil
+}
+
+// pongMatchSlack: a sample's pong is the node's last one written no later
+// than this after the sample's arrival stamp (the kernel stamps the
+// segment inside the simulator's write, which begins before).
+const pongMatchSlack = 5 * time.Millisecond
+
+// matchPong returns the pong that answered an RTT sample.
+func matchPong(ps []pong, s sample) (pong, bool) {
+	at := s.at.UnixNano() + int64(pongMatchSlack)
+	i, _ := slices.BinarySearchFunc(ps, at, func(p pong, t int64) int {
+		if p.written <= t {
+			return -1
+		}
+		return 1
+	})
+	if i == 0 {
+		return pong{}, false
+	}
+	p := ps[i-1]
+	// The ping was sent at at − RTT; its pong arrived after that.
+	if p.arrived < s.at.UnixNano()-int64(s.value)-int64(pongMatchSlack) {
+		return pong{}, false
+	}
+	return p, true
+}
+
+// scoreActual scores each RTT sample against its pong's actual answer
+// delay (written − arrived), and counts the simulator's late answers.
+func scoreActual(res *Result, rtts []sample, pongs map[codec.Addr][]pong) {
+	var errs []float64
+	nodes := map[codec.Addr][]float64{}
+	for _, s := range rtts {
+		p, ok := matchPong(pongs[s.node], s)
+		if !ok {
+			res.RTTUnmatched++
+			continue
+		}
+		actual := time.Duration(p.written - p.arrived)
+		if late := ms(actual - p.intended); late > 5 {
+			res.SimLateOver5ms++
+		}
+		res.SimLateMaxMs = max(res.SimLateMaxMs, ms(actual-p.intended))
+		e := ms(s.value - actual)
+		errs = append(errs, math.Abs(e))
+		nodes[s.node] = append(nodes[s.node], e)
+		if math.Abs(e) > 5 {
+			res.RTTActualOver5ms++
+		}
+	}
+	res.RTTActualSamples = len(errs)
+	res.RTTActualNodeMaxErrMs, res.RTTActualNodesOver5ms = perNode(nodes, 5)
+	res.RTTActualMaxErrMs, res.RTTActualP99ErrMs = maxP99(errs)
+}

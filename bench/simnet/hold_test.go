@@ -1,0 +1,91 @@
+package simnet
+
+import (
+	"bytes"
+	"encoding/csv"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/btcsuite/btcd/wire/v2"
+)
+
+// lockedBuffer is a pong log a test can read while the network writes it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestHeldPingAnswerAndPongLog: a held node answers a ping its RTT after
+// the ping arrived, and the pong log has the answer's line: the node, an
+// arrival no later than the pong was written, the node's RTT, and an actual
+// delay (written − arrival) of at least that.
+func TestHeldPingAnswerAndPongLog(t *testing.T) {
+	var log lockedBuffer
+	n := startNet(t, Config{Profile: ProfileHealthy, Nodes: 20, Seed: 3, Onions: -1, I2Ps: -1, CJDNSs: -1, Forbidden: -1,
+		LatencyMax: time.Nanosecond, Hold: &HoldSim{BlockInterval: -1, RTTMin: 30 * time.Millisecond, RTTMax: 60 * time.Millisecond, PongLog: &log}})
+	id := findIdentity(t, n, ClassReachable, nil)
+	c, err := dialAddr(t, id.Addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	w := &wireClient{t: t, c: c, net: btcnet(n)}
+	if _, err := w.crawl(true, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	rtt := n.HoldRTT(id.Index)
+	sent := time.Now()
+	w.send(wire.NewMsgPing(77))
+	for {
+		msg, err := w.next(5 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p, ok := msg.(*wire.MsgPong); ok && p.Nonce == 77 {
+			break
+		}
+	}
+	if got := time.Since(sent); got < rtt || got > rtt+200*time.Millisecond {
+		t.Fatalf("pong after %v, node's RTT %v", got, rtt)
+	}
+	var rows [][]string
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if rows, err = csv.NewReader(bytes.NewBufferString(log.String())).ReadAll(); err == nil && len(rows) == 2 {
+			break
+		}
+	}
+	if len(rows) != 2 || len(rows[1]) != 5 {
+		t.Fatalf("pong log: %q", log.String())
+	}
+	r := rows[1]
+	num := func(i int) int64 {
+		v, err := strconv.ParseInt(r[i], 10, 64)
+		if err != nil {
+			t.Fatalf("pong log field %d: %v", i, err)
+		}
+		return v
+	}
+	read, fired, written, intended := num(1), num(2), num(3), num(4)
+	switch {
+	case r[0] != id.Addr.String():
+		t.Errorf("node %q, want %s", r[0], id.Addr)
+	case time.Duration(intended) != rtt:
+		t.Errorf("intended %v, want %v", time.Duration(intended), rtt)
+	case read < sent.UnixNano() || fired < read+intended || written < fired:
+		t.Errorf("times out of order: sent %d, read %d, fired %d, written %d", sent.UnixNano(), read, fired, written)
+	}
+}
