@@ -14,7 +14,6 @@ type conn struct {
 	gen       uint32
 	connected bool
 	conv      engine.Conversation
-	dialStart time.Time
 	// connDeadline ends a pending connect; armed is the earliest deadline
 	// for which the wheel holds an entry (zero: none).
 	connDeadline time.Time
