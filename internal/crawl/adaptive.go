@@ -149,15 +149,18 @@ func (t *Timeouts) Job(j *Job, p frontier.Pass) {
 }
 
 // LastTry says whether a finished attempt on pass p earns a last try, and
-// on which pass: a connect that timed out before the full timeout, or a
-// handshake that timed out before the patient one.
-func (t *Timeouts) LastTry(a *record.Attempt, p frontier.Pass) (frontier.Pass, bool) {
+// on which pass: a connect that timed out on the first pass to an address
+// whose connects were never given the full timeout (hadFull), or a
+// handshake that timed out before the patient one. Whether the connect was
+// shortened is known from the dial, not from the attempt's span: that
+// includes the wait in the engine before the connect began.
+func (t *Timeouts) LastTry(a *record.Attempt, p frontier.Pass, hadFull bool) (frontier.Pass, bool) {
 	if !t.adaptive || proxied(a.Addr) {
 		return 0, false
 	}
 	switch a.Class {
 	case record.ClassConnectTimeout:
-		if p == frontier.PassFirst && a.End.Sub(a.Start) < t.connect*9/10 {
+		if p == frontier.PassFirst && !hadFull {
 			return frontier.PassFullConnect, true
 		}
 	case record.ClassHandshakeTimeout:
@@ -231,6 +234,21 @@ func (h *latencyHist) bound(floor, full time.Duration) time.Duration {
 // try, schedules it in place of Done.
 func (c *Crawler) lastTry(a *record.Attempt) bool {
 	c.to.Observe(a)
-	p, ok := c.to.LastTry(a, c.fr.PassOf(a.Addr))
+	p, ok := c.to.LastTry(a, c.fr.PassOf(a.Addr), c.fr.HadFullConnect(a.Addr))
 	return ok && c.fr.LastTry(a.Addr, p)
+}
+
+// jobTimeouts fills the timeouts of a job for its address's pass (adaptive
+// crawls) and notes a connect left at the full timeout in the frontier: an
+// address dialled so before the first pass's timeout is learned has had
+// its full wait, and its charged retry, at the learned timeout, is its
+// second try, as a fixed-timeout crawl's would be, not a third.
+func (c *Crawler) jobTimeouts(j *Job) {
+	if !c.cfg.Adaptive {
+		return
+	}
+	c.to.Job(j, c.fr.PassOf(j.Addr))
+	if j.ConnectTimeout == 0 && !proxied(j.Addr) {
+		c.fr.FullConnect(j.Addr)
+	}
 }

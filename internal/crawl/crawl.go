@@ -321,9 +321,7 @@ func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
 		c.live.Dials.Add(1)
 		c.live.InFlight.Store(int64(c.inflight))
 		job := Job{Addr: a, Try: try, Transport: c.cfg.Transport}
-		if c.cfg.Adaptive {
-			c.to.Job(&job, c.fr.PassOf(a))
-		}
+		c.jobTimeouts(&job)
 		c.gate.dialled(c.fr.RankOf(a))
 		eng.Dial(job)
 	}
@@ -342,9 +340,7 @@ func (c *Crawler) handle(a *record.Attempt) error {
 			c.sum.V1Fallbacks++
 			c.live.Dials.Add(1)
 			job := Job{Addr: a.Addr, Try: a.Try, Transport: session.PolicyV1, V2Failure: a.V2Failure}
-			if c.cfg.Adaptive {
-				c.to.Job(&job, c.fr.PassOf(a.Addr)) // the same timeouts as its v2 leg
-			}
+			c.jobTimeouts(&job) // the same timeouts as its v2 leg
 			c.eng.Dial(job)
 			return nil
 		}
