@@ -22,10 +22,12 @@ import (
 //   - AdaptivePercentile 0.99: the tail of live nodes' RTTs, robust to the
 //     few outliers a p100 would chase. A slow minority above 1 % of the
 //     live nodes (lost SYNs, full accept queues) puts the first pass back
-//     at the full timeout; a p90 would not, but on S10 (15,000 in flight,
-//     2 cores, v2-first) it cut live nodes whose connects were only queued
-//     in our own engine (the latency is measured from the hand-off to the
-//     engine, as the deadline is) and lost 0.9 % of them in one run.
+//     at the full timeout; a p90 would not. The latency is measured from
+//     the connect (engine.Conversation.Connecting), not from the hand-off
+//     to the engine: on S10 (200,000 addresses, 15,000 in flight, 2 cores)
+//     a burst of dials waits up to seconds in an event loop's queue, and,
+//     measured from the hand-off, that wait made the p99 ~0.8 s and the
+//     first pass 3.2 s instead of the 1 s floor.
 //   - AdaptiveMultiple 4: on the internet p99 is a few hundred ms, so the
 //     first pass waits ~1–2 s: one lost SYN (retransmitted after Linux's 1 s
 //     initial RTO) of a node at the p99 RTT still connects on the first pass.
@@ -44,7 +46,23 @@ import (
 //     finish gets its last try at Bitcoin Core's own limit
 //     (session.PatientHandshakeTimeout, 60 s).
 //
-// Until adaptiveMinSamples connects have succeeded the full timeouts apply.
+// Until adaptiveMinSamples connects have succeeded the full timeouts apply;
+// an address dialled so has had its full connect wait (the frontier keeps
+// the mark), so its charged retry at the learned timeout is its second and
+// last try, as a fixed-timeout crawl's second try is, not the first of two
+// more. Last tries are handed out only once nothing else is queued at any
+// rank (frontier.NextUpTo): each holds its slot for the full timeout.
+//
+// What bounds the sweep's wall: every address that never answers costs one
+// first-pass connect and one full-timeout connect, against a fixed-timeout
+// crawl's two full-timeout connects (its default retry), so with the 1 s
+// floor and a 5 s timeout the black holes alone cost (1 + 5) / (5 + 5) =
+// 0.6 of the fixed crawl's connect time; the rest of the first pass (the
+// answers, on a coordinator that shares the cores with the simulator) adds
+// to that, the last tries' 5 s waits do not overlap it (the first pass
+// keeps every slot busy), and the last tries drain for one full timeout at
+// the end.
+//
 // Proxied attempts (Tor) are neither measured nor shortened: their connect
 // is to the local proxy and their handshake includes a circuit build.
 const (
@@ -234,8 +252,30 @@ func (h *latencyHist) bound(floor, full time.Duration) time.Duration {
 // try, schedules it in place of Done.
 func (c *Crawler) lastTry(a *record.Attempt) bool {
 	c.to.Observe(a)
-	p, ok := c.to.LastTry(a, c.fr.PassOf(a.Addr), c.fr.HadFullConnect(a.Addr))
+	cur := c.fr.PassOf(a.Addr)
+	if cur != frontier.PassFirst {
+		c.lastInFlight--
+	}
+	p, ok := c.to.LastTry(a, cur, c.fr.HadFullConnect(a.Addr))
 	return ok && c.fr.LastTry(a.Addr, p)
+}
+
+// lastTryShare is the share of the in-flight cap last tries may hold while
+// first-pass addresses are still queued, held back by the answers gate
+// (answerGate): a coordinator behind on answers would leave slots idle,
+// and last tries, whose connects mostly time out and bring nothing to
+// fold in, fill them; the rest is kept for the held-back addresses, the
+// likeliest to answer, which would otherwise wait up to a full connect
+// timeout for a slot once the gate opens.
+const lastTryShare = 0.75
+
+// nextLastTry hands out a last try while first-pass addresses are queued
+// but not admitted (NextUpTo found none), within lastTryShare.
+func (c *Crawler) nextLastTry() (codec.Addr, uint8, bool) {
+	if !c.cfg.Adaptive || float64(c.lastInFlight) >= lastTryShare*float64(c.maxConns) {
+		return codec.Addr{}, 0, false
+	}
+	return c.fr.NextLastTry()
 }
 
 // jobTimeouts fills the timeouts of a job for its address's pass (adaptive
@@ -243,12 +283,15 @@ func (c *Crawler) lastTry(a *record.Attempt) bool {
 // address dialled so before the first pass's timeout is learned has had
 // its full wait, and its charged retry, at the learned timeout, is its
 // second try, as a fixed-timeout crawl's would be, not a third.
-func (c *Crawler) jobTimeouts(j *Job) {
+// It returns the pass (PassFirst when not adaptive).
+func (c *Crawler) jobTimeouts(j *Job) frontier.Pass {
 	if !c.cfg.Adaptive {
-		return
+		return frontier.PassFirst
 	}
-	c.to.Job(j, c.fr.PassOf(j.Addr))
+	p := c.fr.PassOf(j.Addr)
+	c.to.Job(j, p)
 	if j.ConnectTimeout == 0 && !proxied(j.Addr) {
 		c.fr.FullConnect(j.Addr)
 	}
+	return p
 }

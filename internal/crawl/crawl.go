@@ -120,6 +120,9 @@ type Crawler struct {
 	maxConns    int // effective: lowered on EMFILE-like errors, recovers
 	pressure    int // pressure errors in the current window
 	windowStart time.Time
+
+	// lastInFlight: last tries in flight (adaptive; nextLastTry).
+	lastInFlight int
 }
 
 // New prepares a crawl. Seeds are added to the frontier at once; a resumed
@@ -295,7 +298,9 @@ func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
 			j := c.tor.unpark()
 			a, try, ok = j.addr, j.try, true
 		} else {
-			a, try, ok = c.fr.NextUpTo(now, top)
+			if a, try, ok = c.fr.NextUpTo(now, top); !ok {
+				a, try, ok = c.nextLastTry()
+			}
 		}
 		if !ok {
 			wait := time.Hour
@@ -321,7 +326,9 @@ func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
 		c.live.Dials.Add(1)
 		c.live.InFlight.Store(int64(c.inflight))
 		job := Job{Addr: a, Try: try, Transport: c.cfg.Transport}
-		c.jobTimeouts(&job)
+		if c.jobTimeouts(&job) != frontier.PassFirst {
+			c.lastInFlight++
+		}
 		c.gate.dialled(c.fr.RankOf(a))
 		eng.Dial(job)
 	}

@@ -245,19 +245,8 @@ func (f *Frontier) NextUpTo(now time.Time, top uint8) (a codec.Addr, try uint8, 
 		}
 		return a, f.handOut(a, e), true
 	}
-	for f.queue.len == 0 && f.finalHead < len(f.final) {
-		a = f.final[f.finalHead]
-		f.final[f.finalHead] = codec.Addr{}
-		f.finalHead++
-		if f.finalHead == len(f.final) {
-			f.final, f.finalHead = f.final[:0], 0
-		}
-		e := f.seen[a]
-		if e.state != stateRetryWait { // marked done meanwhile
-			continue
-		}
-		f.stats.LastTries++
-		return a, f.handOut(a, e), true
+	if f.queue.len == 0 {
+		return f.NextLastTry()
 	}
 	return codec.Addr{}, 0, false
 }

@@ -70,3 +70,24 @@ func (f *Frontier) LastTry(a codec.Addr, p Pass) bool {
 	f.final = append(f.final, a)
 	return true
 }
+
+// NextLastTry hands out the next last try (LastTry), even while addresses
+// are still queued: Next gives those first, so a coordinator that holds
+// them back (NextUpTo) may fill the slots it would leave idle meanwhile.
+func (f *Frontier) NextLastTry() (a codec.Addr, try uint8, ok bool) {
+	for f.finalHead < len(f.final) {
+		a = f.final[f.finalHead]
+		f.final[f.finalHead] = codec.Addr{}
+		f.finalHead++
+		if f.finalHead == len(f.final) {
+			f.final, f.finalHead = f.final[:0], 0
+		}
+		e := f.seen[a]
+		if e.state != stateRetryWait { // marked done meanwhile
+			continue
+		}
+		f.stats.LastTries++
+		return a, f.handOut(a, e), true
+	}
+	return codec.Addr{}, 0, false
+}
