@@ -40,9 +40,10 @@ type Conversation struct {
 	connected      bool
 }
 
-// NewConversation prepares the conversation of job, whose connect starts
-// at dialStart. This is where a Job becomes a session: every per-attempt
-// setting of Job is passed on here.
+// NewConversation prepares the conversation of job, handed to the engine
+// at dialStart (the record's Start; its connect begins at Connecting).
+// This is where a Job becomes a session: every per-attempt setting of Job
+// is passed on here.
 func (o *Options) NewConversation(job Job, dialStart time.Time) Conversation {
 	route, target := o.Route(job.Addr)
 	scfg := o.Session
