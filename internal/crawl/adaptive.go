@@ -260,19 +260,15 @@ func (c *Crawler) lastTry(a *record.Attempt) bool {
 	return ok && c.fr.LastTry(a.Addr, p)
 }
 
-// lastTryShare is the share of the in-flight cap last tries may hold while
-// first-pass addresses are still queued, held back by the answers gate
-// (answerGate): a coordinator behind on answers would leave slots idle,
-// and last tries, whose connects mostly time out and bring nothing to
-// fold in, fill them; the rest is kept for the held-back addresses, the
-// likeliest to answer, which would otherwise wait up to a full connect
-// timeout for a slot once the gate opens.
-const lastTryShare = 0.75
-
 // nextLastTry hands out a last try while first-pass addresses are queued
-// but not admitted (NextUpTo found none), within lastTryShare.
+// but held back by the answers gate (NextUpTo found none): a coordinator
+// behind on answers would leave slots idle, and last tries, whose connects
+// mostly time out and bring nothing to fold in, fill them. The slots the
+// gate would let the held-back addresses (the likeliest to answer) hold
+// are kept for them (answerGate.room): given to last tries, they would
+// wait up to a full connect timeout once the gate opens.
 func (c *Crawler) nextLastTry() (codec.Addr, uint8, bool) {
-	if !c.cfg.Adaptive || float64(c.lastInFlight) >= lastTryShare*float64(c.maxConns) {
+	if !c.cfg.Adaptive || c.lastInFlight+c.gate.room(c.maxConns) >= c.maxConns {
 		return codec.Addr{}, 0, false
 	}
 	return c.fr.NextLastTry()

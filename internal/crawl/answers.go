@@ -86,3 +86,17 @@ func (g *answerGate) admit(backlog int64) (uint8, bool) {
 	}
 	return 0, false
 }
+
+// room is how many attempts of the answer-bearing ranks the gate lets be in
+// flight at once, by what the likeliest to answer brought so far (prior):
+// the slots to keep for them while it holds them back (nextLastTry). No
+// bound: 0, as the gate never holds; nothing seen yet: every slot.
+func (g *answerGate) room(maxConns int) int {
+	switch {
+	case g.limit <= 0:
+		return 0
+	case g.prior <= 0:
+		return maxConns
+	}
+	return int(min(g.limit/g.prior, int64(maxConns)))
+}

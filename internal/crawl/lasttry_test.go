@@ -10,9 +10,9 @@ import (
 )
 
 // TestLastTriesFillHeldSlots: while a first-pass address is queued but the
-// answers gate admits only lower ranks, last tries are handed out, up to
-// lastTryShare of the in-flight cap; the held address comes first once it
-// is admitted.
+// answers gate admits only lower ranks, last tries are handed out, leaving
+// the slots the gate would let answer-bearing attempts hold (room); the
+// held address comes first once it is admitted.
 func TestLastTriesFillHeldSlots(t *testing.T) {
 	c := New(Config{MaxConns: 8, DialRate: -1, Retries: 1, Adaptive: true, Sink: &sinks.Discard{}})
 	dead := codec.MustParseAddr("8.8.8.8:8333")
@@ -29,7 +29,11 @@ func TestLastTriesFillHeldSlots(t *testing.T) {
 	if _, _, ok := c.fr.NextUpTo(at0, low); ok {
 		t.Fatal("the gate's rank let the fresh address through")
 	}
-	c.lastInFlight = 6 // 6 of 8 slots: the share is taken
+	if c.gate.room(8) != 8 {
+		t.Fatalf("room %d before any answer, want every slot", c.gate.room(8))
+	}
+	c.gate.prior = c.gate.limit / 2 // an answer-bearing attempt brings half the bound: room for 2
+	c.lastInFlight = 6              // 6 of 8 slots: the rest is the held addresses' room
 	if a, _, ok := c.nextLastTry(); ok {
 		t.Fatalf("last try %v beyond the share", a)
 	}
@@ -39,6 +43,10 @@ func TestLastTriesFillHeldSlots(t *testing.T) {
 	}
 	if a, _, ok := c.fr.Next(at0); !ok || a != fresh {
 		t.Fatalf("Next = %v %v, want the held address", a, ok)
+	}
+	unbounded := answerGate{limit: -1, prior: 1 << 20}
+	if unbounded.room(8) != 0 {
+		t.Fatal("room kept by a gate that never holds")
 	}
 	fixed := New(Config{MaxConns: 8, DialRate: -1, Sink: &sinks.Discard{}})
 	if _, _, ok := fixed.nextLastTry(); ok {
