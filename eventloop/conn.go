@@ -14,7 +14,6 @@ type conn struct {
 	gen       uint32
 	connected bool
 	conv      engine.Conversation
-	dialStart time.Time
 	// connDeadline ends a pending connect; armed is the deadline the wheel
 	// holds the connection's live entry for (zero: none), due at tick
 	// armedAt. Entries of the connection at other ticks are stale: its

@@ -71,7 +71,7 @@ func New(opts engine.Options) (*Engine, error) {
 // Dial starts an attempt on the next loop; it never blocks on the network.
 func (e *Engine) Dial(job engine.Job) {
 	now := time.Now()
-	c := &conn{fd: -1, conv: e.opts.NewConversation(job, now), dialStart: now}
+	c := &conn{fd: -1, conv: e.opts.NewConversation(job, now)}
 	e.outstanding.Add(1)
 	e.dialing.Add(1)
 	defer e.dialing.Add(-1)

@@ -158,6 +158,10 @@ func (l *loop) start(arg any) error {
 		e.deliver(c, now, nil)
 		return nil
 	}
+	// The connect's deadline and RTT run from here, not from the Dial: a
+	// burst of dials waits in the loop's task queue (a socket and a connect
+	// each), and that wait is ours, not the peer's.
+	c.connDeadline = c.conv.Connecting(now)
 	sa, domain := sockaddr(c.conv.Target())
 	fd, err := unix.Socket(domain, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
 	if err != nil {
@@ -202,7 +206,6 @@ func (l *loop) start(arg any) error {
 		return nil
 	}
 	l.register(c, fd)
-	c.connDeadline = c.dialStart.Add(c.conv.ConnectTimeout())
 	l.arm(c, c.connDeadline)
 	return nil
 }

@@ -69,7 +69,7 @@ func TestTimeoutsPatience(t *testing.T) {
 	// Not above the handshake timeout: no last try for late handshakes.
 	to = NewTimeouts(0, 0, true).WithPatience(session.DefaultHandshakeTimeout)
 	late := &record.Attempt{Addr: j.Addr, Class: record.ClassHandshakeTimeout}
-	if _, ok := to.LastTry(late, frontier.PassFirst); ok {
+	if _, ok := to.LastTry(late, frontier.PassFirst, false); ok {
 		t.Fatal("a last try with patience equal to the handshake timeout")
 	}
 }
@@ -103,22 +103,29 @@ func TestTimeoutsJobsAndLastTries(t *testing.T) {
 		return &record.Attempt{Addr: a, Class: c, Start: at0, End: at0.Add(took)}
 	}
 	cases := []struct {
-		a    *record.Attempt
-		p    frontier.Pass
-		want frontier.Pass
-		ok   bool
+		a       *record.Attempt
+		p       frontier.Pass
+		hadFull bool
+		want    frontier.Pass
+		ok      bool
 	}{
-		{att(clear, record.ClassConnectTimeout, time.Second), frontier.PassFirst, frontier.PassFullConnect, true},
-		{att(clear, record.ClassConnectTimeout, 5*time.Second), frontier.PassFirst, 0, false}, // was not shortened
-		{att(clear, record.ClassConnectTimeout, 5*time.Second), frontier.PassFullConnect, 0, false},
-		{att(clear, record.ClassHandshakeTimeout, 2*time.Second), frontier.PassFirst, frontier.PassPatient, true},
-		{att(clear, record.ClassHandshakeTimeout, 6*time.Second), frontier.PassFullConnect, frontier.PassPatient, true},
-		{att(clear, record.ClassHandshakeTimeout, time.Minute), frontier.PassPatient, 0, false},
-		{att(clear, record.ClassRefused, time.Millisecond), frontier.PassFirst, 0, false},
-		{att(onion, record.ClassHandshakeTimeout, 10*time.Second), frontier.PassFirst, 0, false},
+		{att(clear, record.ClassConnectTimeout, time.Second), frontier.PassFirst, false, frontier.PassFullConnect, true},
+		// Shortened, but queued in the engine before its connect began:
+		// the span says nothing of the connect's wait.
+		{att(clear, record.ClassConnectTimeout, 6*time.Second), frontier.PassFirst, false, frontier.PassFullConnect, true},
+		// Dialled at the full timeout (before the first pass's was learned),
+		// or had it before: no last try, whatever the span.
+		{att(clear, record.ClassConnectTimeout, 5*time.Second), frontier.PassFirst, true, 0, false},
+		{att(clear, record.ClassConnectTimeout, time.Second), frontier.PassFirst, true, 0, false},
+		{att(clear, record.ClassConnectTimeout, 5*time.Second), frontier.PassFullConnect, true, 0, false},
+		{att(clear, record.ClassHandshakeTimeout, 2*time.Second), frontier.PassFirst, false, frontier.PassPatient, true},
+		{att(clear, record.ClassHandshakeTimeout, 6*time.Second), frontier.PassFullConnect, true, frontier.PassPatient, true},
+		{att(clear, record.ClassHandshakeTimeout, time.Minute), frontier.PassPatient, true, 0, false},
+		{att(clear, record.ClassRefused, time.Millisecond), frontier.PassFirst, false, 0, false},
+		{att(onion, record.ClassHandshakeTimeout, 10*time.Second), frontier.PassFirst, false, 0, false},
 	}
 	for i, c := range cases {
-		p, ok := to.LastTry(c.a, c.p)
+		p, ok := to.LastTry(c.a, c.p, c.hadFull)
 		if p != c.want || ok != c.ok {
 			t.Errorf("case %d (%v on %v): %v %v, want %v %v", i, c.a.Class, c.p, p, ok, c.want, c.ok)
 		}
@@ -126,7 +133,7 @@ func TestTimeoutsJobsAndLastTries(t *testing.T) {
 	fixed := NewTimeouts(0, 0, false)
 	j = Job{Addr: clear}
 	fixed.Job(&j, frontier.PassFirst)
-	if _, ok := fixed.LastTry(att(clear, record.ClassHandshakeTimeout, 10*time.Second), frontier.PassFirst); ok || j.ConnectTimeout != 0 {
+	if _, ok := fixed.LastTry(att(clear, record.ClassHandshakeTimeout, 10*time.Second), frontier.PassFirst, false); ok || j.ConnectTimeout != 0 {
 		t.Fatal("fixed timeouts shortened or retried")
 	}
 }

@@ -114,6 +114,9 @@ type Crawler struct {
 	maxConns    int // effective: lowered on EMFILE-like errors, recovers
 	pressure    int // pressure errors in the current window
 	windowStart time.Time
+
+	// lastInFlight: last tries in flight (adaptive; nextLastTry).
+	lastInFlight int
 }
 
 // New prepares a crawl. Seeds are added to the frontier at once; a resumed
@@ -289,7 +292,9 @@ func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
 			j := c.tor.unpark()
 			a, try, ok = j.addr, j.try, true
 		} else {
-			a, try, ok = c.fr.NextUpTo(now, top)
+			if a, try, ok = c.fr.NextUpTo(now, top); !ok {
+				a, try, ok = c.nextLastTry()
+			}
 		}
 		if !ok {
 			wait := time.Hour
@@ -315,8 +320,8 @@ func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
 		c.live.Dials.Add(1)
 		c.live.InFlight.Store(int64(c.inflight))
 		job := Job{Addr: a, Try: try, Transport: c.cfg.Transport}
-		if c.cfg.Adaptive {
-			c.to.Job(&job, c.fr.PassOf(a))
+		if c.jobTimeouts(&job) != frontier.PassFirst {
+			c.lastInFlight++
 		}
 		c.gate.Dialled(c.fr.RankOf(a))
 		eng.Dial(job)
@@ -336,9 +341,7 @@ func (c *Crawler) handle(a *record.Attempt) error {
 			c.sum.V1Fallbacks++
 			c.live.Dials.Add(1)
 			job := Job{Addr: a.Addr, Try: a.Try, Transport: session.PolicyV1, V2Failure: a.V2Failure}
-			if c.cfg.Adaptive {
-				c.to.Job(&job, c.fr.PassOf(a.Addr)) // the same timeouts as its v2 leg
-			}
+			c.jobTimeouts(&job) // the same timeouts as its v2 leg
 			c.eng.Dial(job)
 			return nil
 		}

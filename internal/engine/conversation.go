@@ -17,6 +17,7 @@ import (
 // out, no socket, no clock), the one both engines drive:
 //
 //	c := opts.NewConversation(job, dialStart)
+//	deadline := c.Connecting(now)          → before socket(2) and connect(2)
 //	connect to c.Target() (unless c.Route() is Refused: Finish at once)
 //	out = c.Connected(now, out)            → send out
 //	n, out = c.Receive(now, in, out)       → keep in[n:], send out
@@ -39,9 +40,10 @@ type Conversation struct {
 	connected      bool
 }
 
-// NewConversation prepares the conversation of job, whose connect starts
-// at dialStart. This is where a Job becomes a session: every per-attempt
-// setting of Job is passed on here.
+// NewConversation prepares the conversation of job, handed to the engine
+// at dialStart (the record's Start; its connect begins at Connecting).
+// This is where a Job becomes a session: every per-attempt setting of Job
+// is passed on here.
 func (o *Options) NewConversation(job Job, dialStart time.Time) Conversation {
 	route, target := o.Route(job.Addr)
 	scfg := o.Session
@@ -72,6 +74,19 @@ func (c *Conversation) Route() Route { return c.route }
 
 // ConnectTimeout bounds the TCP connect of this attempt.
 func (c *Conversation) ConnectTimeout() time.Duration { return c.connectTimeout }
+
+// Connecting tells the conversation the TCP connect starts now; a driver
+// calls it when it takes the attempt up to make its socket (then only the
+// socket, its options and connect(2) follow) and gives up the connect at
+// the deadline it returns (now + ConnectTimeout). The connect timeout and
+// the connect RTT run from here, in both engines, not from the hand-off
+// (dialStart): an attempt that waited in the engine's own queues (a loop
+// busy with a burst of dials, goroutines waiting for a CPU) would otherwise
+// have its wait taken for the peer's latency, and lose it from its timeout.
+func (c *Conversation) Connecting(now time.Time) time.Time {
+	c.sess.Connecting(now)
+	return now.Add(c.connectTimeout)
+}
 
 // Target is the TCP address to connect to: the peer or the proxy.
 func (c *Conversation) Target() netip.AddrPort { return c.target }

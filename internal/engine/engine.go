@@ -26,7 +26,9 @@ type Job struct {
 	// ConnectTimeout and HandshakeTimeout, when set, replace the engine's
 	// (Options.ConnectTimeout, Session.HandshakeTimeout) for this attempt:
 	// the coordinator shortens the first pass and gives a last try a longer
-	// one. Zero: the engine's.
+	// one. Zero: the engine's. Neither runs from Dial: the connect timeout
+	// from the connect (Conversation.Connecting), the handshake timeout
+	// from the connection's establishment.
 	ConnectTimeout   time.Duration
 	HandshakeTimeout time.Duration
 }

@@ -100,3 +100,17 @@ func (g *AnswerGate) Admit(backlog int64) (uint8, bool) {
 	}
 	return 0, false
 }
+
+// Room is how many attempts of the answer-bearing ranks the gate lets be in
+// flight at once, by what the likeliest to answer brought so far (prior):
+// the slots to keep for them while it holds them back. No bound: 0, as the
+// gate never holds; nothing seen yet: every slot.
+func (g *AnswerGate) Room(maxConns int) int {
+	switch {
+	case g.limit <= 0:
+		return 0
+	case g.prior <= 0:
+		return maxConns
+	}
+	return int(min(g.limit/g.prior, int64(maxConns)))
+}

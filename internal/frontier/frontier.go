@@ -36,6 +36,8 @@ type entry struct {
 	tries   uint8 // attempts handed out so far (the next attempt's Try)
 	retried uint8 // retries charged to the peer (local errors are not)
 	pass    Pass  // which pass the next (or current) attempt is on
+	// fullConnect: a connect was given the full connect timeout (FullConnect).
+	fullConnect bool
 	// Evidence (OrderPriority): rank is the queue it waits in; age the
 	// freshest gossip timestamp's class; reports the distinct reporters
 	// (up to maxReports); reporter tags the last one.
@@ -243,19 +245,8 @@ func (f *Frontier) NextUpTo(now time.Time, top uint8) (a codec.Addr, try uint8, 
 		}
 		return a, f.handOut(a, e), true
 	}
-	for f.finalHead < len(f.final) {
-		a = f.final[f.finalHead]
-		f.final[f.finalHead] = codec.Addr{}
-		f.finalHead++
-		if f.finalHead == len(f.final) {
-			f.final, f.finalHead = f.final[:0], 0
-		}
-		e := f.seen[a]
-		if e.state != stateRetryWait { // marked done meanwhile
-			continue
-		}
-		f.stats.LastTries++
-		return a, f.handOut(a, e), true
+	if f.queue.len == 0 {
+		return f.NextLastTry()
 	}
 	return codec.Addr{}, 0, false
 }

@@ -31,8 +31,26 @@ func (p Pass) String() string {
 // PassOf is the pass of a's current (or next) attempt.
 func (f *Frontier) PassOf(a codec.Addr) Pass { return f.seen[a].pass }
 
+// FullConnect notes that a's attempt in flight waits the full connect
+// timeout (it was dialled before the first pass's timeout was learned, or
+// is its last try): a connect to a that times out from then on has had
+// its full wait and earns no last try for it.
+func (f *Frontier) FullConnect(a codec.Addr) {
+	if e, ok := f.seen[a]; ok && !e.fullConnect {
+		e.fullConnect = true
+		f.seen[a] = e
+	}
+}
+
+// HadFullConnect reports whether a connect to a was given the full
+// connect timeout (FullConnect).
+func (f *Frontier) HadFullConnect(a codec.Addr) bool { return f.seen[a].fullConnect }
+
 // LastTry ends a's in-flight attempt (in place of Done) and queues one more
-// attempt on pass p, handed out when nothing else is queued or due. It is
+// attempt on pass p, handed out when nothing else is queued or due (at any
+// rank: NextUpTo below the rank of what is still queued hands out nothing
+// rather than a last try, which would hold its slot for a long timeout
+// while the addresses likeliest to answer wait). It is
 // charged to the address's retry budget while any is left, and given anyway
 // when none is (a shortened timeout must not cost recall). It refuses (false,
 // nothing changed: call Done) unless p is a later pass than a's current one,
@@ -51,4 +69,25 @@ func (f *Frontier) LastTry(a codec.Addr, p Pass) bool {
 	f.seen[a] = e
 	f.final = append(f.final, a)
 	return true
+}
+
+// NextLastTry hands out the next last try (LastTry), even while addresses
+// are still queued: Next gives those first, so a coordinator that holds
+// them back (NextUpTo) may fill the slots it would leave idle meanwhile.
+func (f *Frontier) NextLastTry() (a codec.Addr, try uint8, ok bool) {
+	for f.finalHead < len(f.final) {
+		a = f.final[f.finalHead]
+		f.final[f.finalHead] = codec.Addr{}
+		f.finalHead++
+		if f.finalHead == len(f.final) {
+			f.final, f.finalHead = f.final[:0], 0
+		}
+		e := f.seen[a]
+		if e.state != stateRetryWait { // marked done meanwhile
+			continue
+		}
+		f.stats.LastTries++
+		return a, f.handOut(a, e), true
+	}
+	return codec.Addr{}, 0, false
 }

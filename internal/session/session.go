@@ -26,6 +26,7 @@ type Session struct {
 	att   record.Attempt
 
 	connected         bool
+	connectingAt      time.Time // when the connect began (zero: at dialStart)
 	connectedAt       time.Time
 	handshakeDeadline time.Time
 	addrDeadline      time.Time // zero until getaddr is sent
@@ -50,8 +51,10 @@ type Session struct {
 	hold        *holdState // nil unless cfg.Hold
 }
 
-// New prepares a session for addr. dialStart is when the connect began (for
-// the connect RTT); nonce is sent in our version (injected for determinism).
+// New prepares a session for addr. dialStart is when the attempt began (the
+// record's Start; the connect RTT runs from Connecting, or from dialStart
+// if the driver does not call it); nonce is sent in our version (injected
+// for determinism).
 // cfg must have gone through Prepare (or be shared from NewConfig).
 func New(cfg *Config, addr codec.Addr, try uint8, nonce uint64, dialStart time.Time) *Session {
 	s := &Session{cfg: cfg, nonce: nonce}
@@ -105,13 +108,24 @@ func (s *Session) Deadline() time.Time {
 	return d
 }
 
+// Connecting tells the session its TCP connect starts now: the driver calls
+// it just before it makes the socket and connects. The connect RTT runs from here,
+// not from dialStart (the attempt's hand-off to the engine), so the time
+// the attempt waited in the driver's own queues is not taken for the
+// peer's latency. A driver that never calls it measures from dialStart.
+func (s *Session) Connecting(now time.Time) { s.connectingAt = now }
+
 // Connected tells the session the TCP connection is up; it returns out with
 // what must be sent at once: our version message (v1), or our BIP324 key and
 // garbage (v2; the version follows the key exchange).
 func (s *Session) Connected(now time.Time, out []byte) []byte {
 	s.connected = true
 	s.connectedAt = now
-	s.att.ConnectRTT = now.Sub(s.att.Start)
+	from := s.att.Start
+	if !s.connectingAt.IsZero() {
+		from = s.connectingAt
+	}
+	s.att.ConnectRTT = now.Sub(from)
 	s.handshakeDeadline = now.Add(s.cfg.HandshakeTimeout)
 	s.sessionDeadline = now.Add(s.cfg.SessionTimeout)
 	if s.policy != PolicyV1 {

@@ -62,7 +62,6 @@ var (
 // New returns a ready engine.
 func New(opts engine.Options) *Engine {
 	e := &Engine{opts: opts.WithDefaults(), conns: map[net.Conn]*tracked{}}
-	e.dialer.Timeout = e.opts.ConnectTimeout
 	if f := e.opts.SocketOption; f != nil {
 		e.dialer.Control = tuning.DialerControl(func(fd int) error {
 			if err := f(fd); err != nil {
@@ -123,8 +122,8 @@ func (e *Engine) run(c *engine.Conversation) {
 		e.opts.Deliver(c.Finish(time.Now(), nil))
 		return
 	}
-	d := e.dialer // a copy: the timeout is the attempt's own
-	d.Timeout = c.ConnectTimeout()
+	d := e.dialer // a copy: the deadline is the attempt's own, from now
+	d.Timeout, d.Deadline = 0, c.Connecting(time.Now())
 	conn, err := d.DialContext(e.ctx, "tcp", c.Target().String())
 	if err != nil {
 		e.opts.Deliver(c.Finish(time.Now(), e.dialError(err)))
