@@ -28,10 +28,12 @@ import (
 // first SYN arrive. Between the dialler's retransmissions k−1 and k it
 // takes its own connection out of the queue, and retransmission k
 // completes the connect: Identity.SYNRetransmits = k sets the latency.
-// Only a dialler still trying is let in: the queue is freed only if k SYNs
-// have been dropped by then, and filled again soon after retransmission k
-// was due, so a dialler that gave up and comes back later finds the node
-// as slow as before.
+// Only a dialler still trying is let in: the queue is freed only once the
+// drops seen match one dialler's SYN and its retransmissions 1…k−1 on the
+// kernel's schedule, and filled again soon after retransmission k was due.
+// So a dialler that gave up and comes back finds the node as slow as
+// before, even while an earlier dialler's SYNs are still being timed (a
+// crawler's quick retry after a short first-pass timeout).
 //
 // What the kernel does with a full queue depends on two settings, both
 // read, never changed: the accept-queue check drops SYNs whatever
@@ -100,11 +102,44 @@ type slowListener struct {
 	addr  netip.AddrPort
 	ln    *net.TCPListener
 	raw   syscall.RawConn
-	fill  net.Conn    // our connection that fills the queue; nil while it is free
-	k     int         // the SYN retransmission let in
-	drops uint32      // the drop counter when armed
-	armed atomic.Bool // waiting for a first SYN
+	fill  net.Conn      // our connection that fills the queue; nil while it is free
+	k     int           // the SYN retransmission let in
+	drops atomic.Uint32 // the drop counter as last read (the watcher's, while armed)
+	armed atomic.Bool   // the queue is full: the watcher reports drops
 	syn   chan time.Time
+}
+
+// synTolerance: how far a dropped SYN may be from where a dialler's
+// schedule puts it, over gap (the time between it and the newest drop):
+// the drop counters are read every slowConnectPoll, and the kernel's
+// retransmission timer runs a few per cent late.
+func synTolerance(gap time.Duration) time.Duration {
+	return 2*slowConnectPoll + 10*time.Millisecond + gap*4/100
+}
+
+// dialling says whether the newest of drops (times, oldest first) is
+// retransmission k−1 of one dialler: a drop sits where each of its earlier
+// SYNs (the first and retransmissions 1…k−2) was due.
+func dialling(drops []time.Time, sched []time.Duration, k int) bool {
+	if len(drops) < k {
+		return false
+	}
+	last := drops[len(drops)-1]
+	for i := 0; i < k-1; i++ {
+		gap := sched[k-1] - sched[i]
+		want, tol := last.Add(-gap), synTolerance(gap)
+		found := false
+		for _, d := range drops[:len(drops)-1] {
+			if dt := d.Sub(want); dt >= -tol && dt <= tol {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 // slowConnects holds the port all slow-connect nodes listen on and their
@@ -151,7 +186,7 @@ func (n *Network) startSlowConnects() error {
 			continue
 		}
 		l := &slowListener{u: u, addr: netip.AddrPortFrom(n.lay.ipOf(u), n.cfg.SlowConnectPort),
-			k: int(n.lay.synRetransmits(u)), syn: make(chan time.Time, 1)}
+			k: int(n.lay.synRetransmits(u)), syn: make(chan time.Time, 16)}
 		if err := l.open(); err != nil {
 			return fmt.Errorf("simnet: slow-connect listener %s: %w", l.addr, err)
 		}
@@ -247,7 +282,7 @@ func (l *slowListener) isFill(c net.Conn) bool {
 }
 
 // watchDrops reads the drop counters of the armed listeners and tells each
-// when its first SYN arrived.
+// when SYNs were dropped (one report per SYN, at most a few per read).
 func (n *Network) watchDrops() {
 	defer n.wg.Done()
 	tick := time.NewTicker(slowConnectPoll)
@@ -261,9 +296,14 @@ func (n *Network) watchDrops() {
 				if !l.armed.Load() {
 					continue
 				}
-				if d, err := l.dropCount(); err == nil && d != l.drops {
-					l.armed.Store(false)
-					l.syn <- now
+				if d, err := l.dropCount(); err == nil && d != l.drops.Load() {
+					for range min(d-l.drops.Load(), 4) {
+						select {
+						case l.syn <- now:
+						default: // the node is not reading: it is letting a dialler in
+						}
+					}
+					l.drops.Store(d)
 				}
 			}
 		}
@@ -296,30 +336,39 @@ func (n *Network) serveSlowConnect(l *slowListener) {
 				continue
 			}
 		}
-		l.drops = d
+		l.drops.Store(d)
+		for len(l.syn) > 0 { // reports from before the queue was full again
+			<-l.syn
+		}
 		l.armed.Store(true)
-		var t0 time.Time
-		select {
-		case <-n.ctx.Done():
-			return
-		case t0 = <-l.syn:
-		}
-		// Halfway between retransmissions k−1 and k, if the dialler sent
-		// every SYN so far, the queue is freed until retransmission k is
-		// well past due (the timer runs a few per cent late: 1.024 s).
+		// Wait until the drops show a dialler at retransmission k−1 (the
+		// drops of diallers that gave up are kept, bounded, and matched
+		// against the schedule like the others), then free the queue
+		// halfway to retransmission k; the timer runs a few per cent
+		// late: 1.024 s.
 		sched := n.slow.sched
-		if !n.sleep(time.Until(t0.Add((sched[l.k-1] + sched[l.k]) / 2))) {
-			return
+		var seen []time.Time
+		for !dialling(seen, sched, l.k) {
+			select {
+			case <-n.ctx.Done():
+				return
+			case at := <-l.syn:
+				if seen = append(seen, at); len(seen) > 16 {
+					seen = seen[1:]
+				}
+			}
 		}
-		if d, err := l.dropCount(); err != nil || d-l.drops < uint32(l.k) {
-			continue // it gave up: stay full
+		l.armed.Store(false)
+		prev := seen[len(seen)-1] // retransmission k−1
+		if !n.sleep(time.Until(prev.Add((sched[l.k] - sched[l.k-1]) / 2))) {
+			return
 		}
 		// The queue holds our filler (every other SYN was dropped): take it
 		// out; the dialler's next SYN takes the free slot.
 		if !n.acceptSlow(l, time.Now().Add(time.Second)) {
 			return
 		}
-		closeAt := t0.Add(sched[l.k]*103/100 + 300*time.Millisecond)
+		closeAt := prev.Add((sched[l.k]-sched[l.k-1])*103/100 + 300*time.Millisecond)
 		if l.fill == nil && !n.acceptSlow(l, closeAt) {
 			return
 		}

@@ -80,3 +80,51 @@ func TestSlowConnect(t *testing.T) {
 		}
 	}
 }
+
+// TestSlowConnectRetryDuringEpisode: a dialler that gives up after a short
+// first-pass timeout and comes back while the node is still timing its
+// SYNs (an adaptive crawler's early last try) is let in at its own
+// retransmission k, whenever in that episode it comes back. (Drop counts
+// carry no source port: a dialler back exactly one retransmission gap
+// after its first SYN looks like a retransmission of the first, and may be
+// let in one retransmission early; the point is that it is let in.)
+func TestSlowConnectRetryDuringEpisode(t *testing.T) {
+	n := startNet(t, Config{Profile: ProfileHealthy, Nodes: 40, Seed: 5, Onions: -1, I2Ps: -1, CJDNSs: -1, Forbidden: -1,
+		Mix: Mix{ClassReachable: 0.5, ClassSlowConnect: 0.5}})
+	var ids []Identity
+	for i := 0; i < n.Size(); i++ {
+		if id := n.Identity(i); id.Class == ClassSlowConnect {
+			ids = append(ids, id)
+		}
+	}
+	sched := synSchedule(slowConnectMaxK)
+	backs := []time.Duration{0, 300 * time.Millisecond, 700 * time.Millisecond, 1200 * time.Millisecond, 1700 * time.Millisecond}
+	var wg sync.WaitGroup
+	for i, back := range backs {
+		for _, id := range ids[2*i : 2*i+2] {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if c, err := dialAddr(t, id.Addr, time.Second); err == nil {
+					c.Close()
+					t.Errorf("%s connected within the 1 s first pass (k %d)", id.Addr, id.SYNRetransmits)
+					return
+				}
+				time.Sleep(back)
+				k, start := id.SYNRetransmits, time.Now()
+				c, err := dialAddr(t, id.Addr, 5*time.Second)
+				took := time.Since(start)
+				if err != nil {
+					t.Errorf("%s back after %v: %v after %v (k %d)", id.Addr, back, err, took, k)
+					return
+				}
+				c.Close()
+				if took < sched[1]/2 || took > sched[k]*103/100+300*time.Millisecond {
+					t.Errorf("%s back after %v: connect took %v, want by retransmission %d at %v", id.Addr, back, took, k, sched[k])
+				}
+				t.Logf("%s back after %v: connect took %v (k %d)", id.Addr, back, took.Round(time.Millisecond), k)
+			}()
+		}
+	}
+	wg.Wait()
+}
