@@ -74,8 +74,7 @@ type Frontier struct {
 	seen      map[codec.Addr]entry
 	order     Order
 	queue     rankQueue
-	final     []codec.Addr // last tries, handed out when nothing else is
-	finalHead int
+	final     rankQueue // last tries, handed out when nothing else is, likeliest-live rank first
 	// lastRep/lastTag cache the reporter's tag: one answer's ~1,000
 	// entries share one reporter.
 	lastRep    codec.Addr
@@ -290,7 +289,7 @@ func (f *Frontier) Done(a codec.Addr, c record.Class, now time.Time) bool {
 
 // Queued is the number of addresses waiting (queue and retry schedule).
 func (f *Frontier) Queued() int {
-	return f.queue.len + len(f.retry) + len(f.final) - f.finalHead
+	return f.queue.len + len(f.retry) + f.final.len
 }
 
 // NextRetry is when the earliest scheduled retry is due (zero if none).

@@ -67,21 +67,23 @@ func (f *Frontier) LastTry(a codec.Addr, p Pass) bool {
 	e.pass = p
 	e.state = stateRetryWait
 	f.seen[a] = e
-	f.final = append(f.final, a)
+	f.final.push(a, e.rank)
 	return true
 }
 
 // NextLastTry hands out the next last try (LastTry), even while addresses
 // are still queued: Next gives those first, so a coordinator that holds
 // them back (NextUpTo) may fill the slots it would leave idle meanwhile.
+// Last tries go by the rank their address was queued at, oldest first
+// within a rank: a live node whose connect was slow (a lost SYN) is found
+// before the tens of thousands of dead addresses that also timed out.
 func (f *Frontier) NextLastTry() (a codec.Addr, try uint8, ok bool) {
-	for f.finalHead < len(f.final) {
-		a = f.final[f.finalHead]
-		f.final[f.finalHead] = codec.Addr{}
-		f.finalHead++
-		if f.finalHead == len(f.final) {
-			f.final, f.finalHead = f.final[:0], 0
+	for {
+		a, _, ok := f.final.pop(numRanks - 1)
+		if !ok {
+			return codec.Addr{}, 0, false
 		}
+		f.final.len--
 		e := f.seen[a]
 		if e.state != stateRetryWait { // marked done meanwhile
 			continue
@@ -89,5 +91,4 @@ func (f *Frontier) NextLastTry() (a codec.Addr, try uint8, ok bool) {
 		f.stats.LastTries++
 		return a, f.handOut(a, e), true
 	}
-	return codec.Addr{}, 0, false
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nodesweep/nodesweep/codec"
 	"github.com/nodesweep/nodesweep/internal/record"
 )
 
@@ -50,5 +51,46 @@ func TestFullConnectIsRemembered(t *testing.T) {
 	}
 	if got, try, ok := f.Next(t0.Add(time.Second)); !ok || got != a || try != 1 || !f.HadFullConnect(a) {
 		t.Fatalf("retry %v try %d ok %v: mark %v", got, try, ok, f.HadFullConnect(a))
+	}
+}
+
+// TestLastTriesByRank: last tries are handed out likeliest-live rank first
+// (a fresh, twice-reported address before stale ones that timed out
+// earlier), oldest first within a rank.
+func TestLastTriesByRank(t *testing.T) {
+	f := New(Policy{})
+	stale1, stale2, fresh := addr(1), addr(2), addr(3)
+	f.Report(stale1, Evidence{Time: ts(60 * 24 * time.Hour), Reporter: addr(100)}, t0)
+	f.Report(stale2, Evidence{Time: ts(60 * 24 * time.Hour), Reporter: addr(100)}, t0)
+	f.Report(fresh, Evidence{Time: ts(time.Hour), Reporter: addr(100)}, t0)
+	f.Report(fresh, Evidence{Time: ts(time.Hour), Reporter: addr(101)}, t0)
+	var order []string
+	for range 3 {
+		a, _, ok := f.Next(t0)
+		if !ok {
+			t.Fatal("queue ran dry")
+		}
+		order = append(order, a.String())
+	}
+	// Time out in the order fresh, stale1, stale2 … but queue the last
+	// tries as stale1, stale2, fresh.
+	for _, a := range []codec.Addr{stale1, stale2, fresh} {
+		if !f.LastTry(a, PassFullConnect) {
+			t.Fatalf("no last try for %v", a)
+		}
+	}
+	var got []codec.Addr
+	for {
+		a, _, ok := f.NextLastTry()
+		if !ok {
+			break
+		}
+		got = append(got, a)
+	}
+	if len(got) != 3 || got[0] != fresh || got[1] != stale1 || got[2] != stale2 {
+		t.Fatalf("last tries %v (dialled %v), want the fresh address first, then the stale ones oldest first", got, order)
+	}
+	if n := f.Queued(); n != 0 {
+		t.Fatalf("%d still queued after every last try was handed out", n)
 	}
 }
