@@ -70,11 +70,11 @@ type Stats struct {
 // FIFO of addresses to dial, and a retry schedule. One per crawl; not safe for
 // concurrent use (the coordinator owns it). It does no I/O and reads no clock.
 type Frontier struct {
-	policy    Policy
-	seen      map[codec.Addr]entry
-	order     Order
-	queue     rankQueue
-	final     rankQueue // last tries, handed out when nothing else is, likeliest-live rank first
+	policy Policy
+	seen   map[codec.Addr]entry
+	order  Order
+	queue  rankQueue
+	final  rankQueue // last tries, handed out when nothing else is, likeliest-live rank first
 	// lastRep/lastTag cache the reporter's tag: one answer's ~1,000
 	// entries share one reporter.
 	lastRep    codec.Addr
