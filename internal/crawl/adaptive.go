@@ -39,11 +39,11 @@ import (
 //     costs a live node a reconnect and a patient try, and its latency
 //     includes our own CPU (BIP324 key exchange, a burst of answers), while
 //     a long first-pass handshake costs only the few silent nodes' slots.
-//     On S10 (200,000 addresses, 15,000 in flight, v2-first; one run
-//     each) a p90 here gave 3,300–5,200 handshake timeouts and missed
-//     6–15 % of the reachable nodes, the p99 712 and 0.03 %. A node that
-//     accepted but did not
-//     finish gets its last try at Bitcoin Core's own limit
+//     On a sweep of S10's network crawled v2-first (200,000 addresses,
+//     15,000 in flight; one run each; S10 itself runs over v1) a p90
+//     here gave 3,300–5,200 handshake timeouts and missed 6–15 % of the
+//     reachable nodes, the p99 712 and 0.03 %. A node that accepted but
+//     did not finish gets its last try at Bitcoin Core's own limit
 //     (session.PatientHandshakeTimeout, 60 s).
 //
 // Until adaptiveMinSamples connects have succeeded the full timeouts apply;
