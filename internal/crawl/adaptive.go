@@ -269,7 +269,7 @@ func (c *Crawler) lastTry(a *record.Attempt) bool {
 // behind on answers would leave slots idle, and last tries, whose connects
 // mostly time out and bring nothing to fold in, fill them. The slots the
 // gate would let the held-back addresses (the likeliest to answer) hold
-// are kept for them (answerGate.room): given to last tries, they would
+// are kept for them (engine.AnswerGate.Room): given to last tries, they would
 // wait up to a full connect timeout once the gate opens.
 func (c *Crawler) nextLastTry() (codec.Addr, uint8, bool) {
 	if !c.cfg.Adaptive || c.lastInFlight+c.gate.Room(c.maxConns) >= c.maxConns {

@@ -108,7 +108,6 @@ type Crawler struct {
 
 	eng         Engine       // set by Run: v1 legs of v2-first attempts are dialled from handle
 	stopping    bool         // no v1 legs once the crawl stops
-	held        bool         // the backlog bound held the last dial back or down to low ranks
 	fresh       []codec.Addr // scratch for newly learned addresses
 	inflight    int
 	maxConns    int // effective: lowered on EMFILE-like errors, recovers
@@ -269,12 +268,6 @@ func (c *Crawler) dialSome(now time.Time, eng Engine) time.Duration {
 	c.adjustPressure(now)
 	for c.inflight < c.maxConns {
 		top, admit := c.gate.Admit(c.backlog.Bytes())
-		if held := top < frontier.Ranks-1 || !admit; held != c.held {
-			c.held = held
-			if held {
-				c.sum.BacklogHolds++
-			}
-		}
 		if !admit {
 			return time.Hour // woken by a result
 		}
@@ -459,7 +452,7 @@ func (c *Crawler) finish(err error) (Summary, error) {
 	c.sum.End = c.cfg.Clock()
 	c.sum.Frontier = c.fr.Stats()
 	c.sum.PeakProxied = c.tor.peak
-	c.sum.PeakBacklog = c.backlog.Peak()
+	c.sum.PeakBacklog, c.sum.BacklogHolds = c.backlog.Peak(), c.gate.Holds()
 	if c.cfg.Adaptive {
 		c.sum.FirstConnect, c.sum.FirstHandshake = c.to.FirstPass()
 	}

@@ -23,6 +23,8 @@ type AnswerGate struct {
 	seen     []int64 // attempts of the rank handled
 	mean     []int64 // bytes an attempt of the rank brought (moving average)
 	prior    int64   // the largest mean: what a rank not seen yet is taken to bring
+	held     bool    // the last Admit held dials back, or down to lower ranks
+	holds    int     // times Admit began to hold
 }
 
 const (
@@ -84,6 +86,20 @@ func (g *AnswerGate) expected(all bool) int64 {
 // expected, it admits the ranks that bring little (those seen to bring at
 // most likelyAnswer), unless the backlog alone is over.
 func (g *AnswerGate) Admit(backlog int64) (uint8, bool) {
+	r, ok := g.admit(backlog)
+	if held := int(r) < len(g.inflight)-1 || !ok; held != g.held {
+		g.held = held
+		if held {
+			g.holds++
+		}
+	}
+	return r, ok
+}
+
+// Holds is how often Admit began to hold dials back or down to lower ranks.
+func (g *AnswerGate) Holds() int { return g.holds }
+
+func (g *AnswerGate) admit(backlog int64) (uint8, bool) {
 	top := uint8(len(g.inflight) - 1)
 	switch {
 	case g.limit <= 0:

@@ -116,8 +116,6 @@ type Watch struct {
 	results chan *record.Attempt
 	backlog *engine.Backlog // what results holds, in bytes
 	gate    *engine.AnswerGate
-	holds   int  // times the gate held dials back or kept them from asking
-	held    bool // it does now
 	events  chan Event
 	lim     *rate.Limiter
 
@@ -209,7 +207,7 @@ func (w *Watch) PeakBacklog() int64 { return w.backlog.Peak() }
 
 // BacklogHolds is how often the gate began to hold dials back or keep them
 // from asking; call it after Run returns.
-func (w *Watch) BacklogHolds() int { return w.holds }
+func (w *Watch) BacklogHolds() int { return w.gate.Holds() }
 
 // Schedule exposes the schedule (tests).
 func (w *Watch) Schedule() *Schedule { return w.sched }
@@ -275,12 +273,6 @@ func (w *Watch) dialSome(now time.Time) time.Time {
 			return now.Add(10 * time.Millisecond)
 		}
 		top, admit := w.gate.Admit(w.backlog.Bytes())
-		if held := top < rankAsk || !admit; held != w.held {
-			w.held = held
-			if held {
-				w.holds++
-			}
-		}
 		if !admit {
 			return now.Add(time.Hour) // woken by a result
 		}
@@ -459,7 +451,7 @@ func (w *Watch) closeEpoch(now time.Time) error {
 	}
 	w.cfg.Log.Info().Str("crawl", w.epoch.String()).Int("tested", len(w.round.Obs)).Int("good", good).
 		Int32("tip", tip).Int("known", w.sched.Len()).Int("in_flight", w.inflight).Int("v1_fallbacks", w.v1Fallbacks).
-		Int64("peak_backlog", w.backlog.Peak()).Int("backlog_holds", w.holds).Msg("watch interval")
+		Int64("peak_backlog", w.backlog.Peak()).Int("backlog_holds", w.gate.Holds()).Msg("watch interval")
 	if w.cfg.OnInterval != nil {
 		w.cfg.OnInterval(w.epoch, len(w.round.Obs), good)
 	}
