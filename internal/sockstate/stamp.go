@@ -21,25 +21,36 @@ const MaxStampLag = 10 * time.Second
 var StampOOB = unix.CmsgSpace(int(unsafe.Sizeof(unix.Timespec{})))
 
 // Arrival is the kernel's receive stamp in oob as a time on now's clock
-// (now minus how long ago the kernel stamped, so that it keeps now's
-// monotonic reading), or now if oob has none or it is implausible.
+// (see OnClock), or now if oob has none or it is implausible.
 func Arrival(now time.Time, oob []byte) time.Time {
-	hdr := unix.CmsgLen(0)
-	for len(oob) >= hdr {
-		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
-		l := int(h.Len)
-		if l < hdr || l > len(oob) {
+	c := cmsgs(oob)
+	for {
+		level, typ, data, ok := c.next()
+		if !ok {
 			return now
 		}
-		if h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS && l-hdr >= int(unsafe.Sizeof(unix.Timespec{})) {
-			ts := (*unix.Timespec)(unsafe.Pointer(&oob[hdr]))
-			lag := now.Sub(time.Unix(ts.Sec, ts.Nsec)) // wall clock against wall clock
-			if lag < 0 || lag > MaxStampLag {
+		if level == unix.SOL_SOCKET && typ == unix.SCM_TIMESTAMPNS {
+			ts, ok := timespec(data)
+			if !ok {
 				return now
 			}
-			return now.Add(-lag)
+			if at, ok := OnClock(now, ts); ok {
+				return at
+			}
+			return now
 		}
-		oob = oob[min(unix.CmsgSpace(l-hdr), len(oob)):]
 	}
-	return now
+}
+
+// OnClock is a kernel stamp (a wall-clock reading) as a time on now's
+// clock: now minus how long ago the kernel stamped, so that it keeps now's
+// monotonic reading and compares with other times of the process. ok is
+// false for a stamp after now or more than MaxStampLag before it (the
+// wall clock stepped between the two readings).
+func OnClock(now time.Time, ts unix.Timespec) (time.Time, bool) {
+	lag := now.Sub(time.Unix(ts.Sec, ts.Nsec)) // wall clock against wall clock
+	if lag < 0 || lag > MaxStampLag {
+		return now, false
+	}
+	return now.Add(-lag), true
 }
