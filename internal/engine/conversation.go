@@ -150,6 +150,15 @@ func (c *Conversation) Deadline() time.Time {
 	return c.sess.Deadline()
 }
 
+// TakePingStamp reports whether the bytes just returned end with a ping
+// whose transmit stamp the driver should ask the kernel for (see
+// session.Session.TakePingStamp); a driver calls it before each write.
+func (c *Conversation) TakePingStamp() bool { return c.socks == nil && c.sess.TakePingStamp() }
+
+// PingLeft hands the session its ping's transmit stamp (see
+// session.Session.PingLeft).
+func (c *Conversation) PingLeft(at time.Time) { c.sess.PingLeft(at) }
+
 // Addr is the peer's address.
 func (c *Conversation) Addr() codec.Addr { return c.sess.Addr() }
 

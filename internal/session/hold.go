@@ -92,6 +92,9 @@ type Event struct {
 	Version *record.Version // EventUp: the peer's version
 	RTT     time.Duration   // EventRTT
 	Block   [32]byte        // EventBlock: the block hash as on the wire
+	// SendStamped (EventRTT): the ping's departure is the kernel's transmit
+	// stamp (PingLeft); else the driver's clock reading before its write.
+	SendStamped bool
 }
 
 // holdState is the hold part of a session (nil for a crawl session).
@@ -108,6 +111,9 @@ type holdState struct {
 	events   []Event
 	dropped  int
 	invBuf   []codec.InvVect
+	// stampAsk: the bytes last returned end with a new ping (TakePingStamp);
+	// stamped: pingSent is the kernel's transmit stamp (PingLeft).
+	stampAsk, stamped bool
 }
 
 // Held reports whether the session is in hold mode past its handshake.
@@ -175,7 +181,7 @@ func (s *Session) holdTick(now time.Time, out []byte) []byte {
 		s.finish(record.ClassReachable, fmt.Sprintf("held: no pong in %v", h.cfg.PongWait))
 	case h.pingSent.IsZero() && !now.Before(h.nextPing):
 		h.nonce = h.cfg.Rand() | 1 // never 0
-		h.pingSent = now
+		h.pingSent, h.stampAsk, h.stamped = now, true, false
 		var b [8]byte
 		out = s.send(out, codec.CmdPing, codec.AppendPing(b[:0], h.nonce))
 		// A new ping window: the frame and byte caps count per window.
@@ -183,6 +189,36 @@ func (s *Session) holdTick(now time.Time, out []byte) []byte {
 		s.frames = 0
 	}
 	return out
+}
+
+// TakePingStamp reports whether the bytes the session returned last end
+// with a new ping, once per ping: a driver that can have the kernel stamp
+// when a write's last byte leaves (a transmit stamp) asks for it on the
+// write of those bytes, and hands the stamp to PingLeft. A driver calls it
+// for every write of the session's bytes, so that a ping it could not
+// write at once (queued behind earlier bytes) is not taken for a later
+// write's.
+func (s *Session) TakePingStamp() bool {
+	h := s.hold
+	if h == nil || !h.stampAsk {
+		return false
+	}
+	h.stampAsk = false
+	return true
+}
+
+// PingLeft tells the session when the outstanding ping's last byte left
+// (the kernel's transmit stamp, on the clock of the readings the session
+// is given): its RTT runs from there, not from the clock reading Tick
+// took before the write, which also carries however long the driver's
+// thread was held up before the write reached the kernel. A stamp before
+// that reading (not a stamp of this ping) is ignored.
+func (s *Session) PingLeft(at time.Time) {
+	h := s.hold
+	if h == nil || h.pingSent.IsZero() || h.stamped || at.Before(h.pingSent) {
+		return
+	}
+	h.pingSent, h.stamped = at, true
 }
 
 // onPong takes an RTT sample from the pong to our outstanding ping.
@@ -195,8 +231,8 @@ func (s *Session) onPong(now time.Time, payload []byte) {
 	if err != nil || nonce != h.nonce {
 		return // a stale or foreign pong: not a sample
 	}
-	h.emit(Event{Kind: EventRTT, At: now, RTT: now.Sub(h.pingSent)})
-	h.pingSent = time.Time{}
+	h.emit(Event{Kind: EventRTT, At: now, RTT: now.Sub(h.pingSent), SendStamped: h.stamped})
+	h.pingSent, h.stampAsk, h.stamped = time.Time{}, false, false
 	span := h.cfg.PingMax - h.cfg.PingMin
 	jitter := time.Duration(0)
 	if span > 0 {
