@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/nodesweep/nodesweep/internal/engine"
+	"github.com/nodesweep/nodesweep/internal/sockstate"
 )
 
 // conn is one attempt on a loop: its conversation (SOCKS5 then the
@@ -23,6 +24,7 @@ type conn struct {
 	armedAt      int64
 	partial      []byte
 	outq         []byte
+	tx           sockstate.TxTrack // a held connection's ping stamps (txstamp.go)
 }
 
 // readBuffer returns where the next read goes and how much of it is

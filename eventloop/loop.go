@@ -45,6 +45,7 @@ type loop struct {
 	// stamp (stamp.go) into oob.
 	stamps bool
 	oob    []byte
+	txOOB  []byte      // a held loop's error-queue reads (txstamp.go)
 	msg    unix.Msghdr // recvmsg's, reused
 	iov    unix.Iovec
 	spec   unix.ItimerSpec // timerfd_settime's, reused
@@ -77,7 +78,7 @@ func newLoop(e *Engine) (*loop, error) {
 		wheel: newWheel[timerRef](tick, wheelSlots, time.Now()),
 		buf:   make([]byte, readBufferSize), out: make([]byte, 0, 512)}
 	if e.opts.Session != nil && e.opts.Session.Hold != nil {
-		l.stamps, l.oob = true, make([]byte, sockstate.StampOOB)
+		l.stamps, l.oob, l.txOOB = true, make([]byte, sockstate.StampOOB), make([]byte, sockstate.TxOOB)
 		l.grid = holdGrid(e.opts.Session.Hold.PingMin)
 	}
 	l.tfd, err = unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
@@ -248,6 +249,9 @@ func (l *loop) event(fd int, ev netpoll.IOEvent, _ netpoll.IOFlags) error {
 		l.connectDone(c, ev, now)
 		return nil
 	}
+	if l.txEvent(c, ev, now) {
+		ev &^= unix.EPOLLERR // it was the error queue's stamps
+	}
 	if ev&(netpoll.ReadEvents|netpoll.ErrEvents) != 0 {
 		l.read(c, now)
 	}
@@ -278,6 +282,7 @@ func (l *loop) connectDone(c *conn, ev netpoll.IOEvent, now time.Time) {
 		l.close(c, now, engine.LocalError(err))
 		return
 	}
+	l.txReady(c)
 	l.send(c, c.conv.Connected(now, l.out[:0]), now)
 	l.after(c, now)
 }
@@ -329,10 +334,11 @@ func (l *loop) send(c *conn, out []byte, now time.Time) {
 		l.out = out[:0] // keep a grown scratch buffer (out grew from it)
 	}
 	if len(c.outq) > 0 {
+		c.noStamp() // a ping queued behind earlier bytes keeps its clock reading
 		c.outq = append(c.outq, out...)
 		return
 	}
-	w, err := rawWrite(int(c.fd), out)
+	w, err := l.write(c, out)
 	if err == unix.EAGAIN || err == unix.EINTR {
 		w, err = 0, nil
 	}
@@ -362,6 +368,7 @@ func (l *loop) flush(c *conn, now time.Time) {
 		l.close(c, now, os.NewSyscallError("write", err))
 		return
 	}
+	c.wrote(w)
 	c.outq = c.outq[:copy(c.outq, c.outq[w:])]
 	if len(c.outq) == 0 {
 		c.outq = nil
