@@ -189,11 +189,15 @@ func (e *Engine) dialError(err error) error {
 // transport fails; it returns the transport error (nil when the
 // conversation ended it).
 func (e *Engine) converse(c *engine.Conversation, conn net.Conn) error {
+	var st *stamper
+	if e.opts.Session.Hold != nil {
+		st = newStamper(conn) // before the first write: transmit stamps number bytes from there
+	}
 	out := c.Connected(time.Now(), make([]byte, 0, 256))
 	buf := make([]byte, 0, readBufSize)
 	for {
 		if len(out) > 0 {
-			if _, err := conn.Write(out); err != nil {
+			if err := e.write(st, c, conn, out); err != nil {
 				return e.transportError(err)
 			}
 		}
@@ -210,8 +214,7 @@ func (e *Engine) converse(c *engine.Conversation, conn net.Conn) error {
 		if len(buf) == cap(buf) {
 			buf = append(buf, make([]byte, cap(buf))...)[:len(buf)]
 		}
-		n, err := conn.Read(buf[len(buf):cap(buf)])
-		now := time.Now()
+		n, now, err := e.read(st, c, conn, buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		out = out[:0]
 		if n > 0 {
@@ -234,6 +237,25 @@ func (e *Engine) converse(c *engine.Conversation, conn net.Conn) error {
 			return e.transportError(err)
 		}
 	}
+}
+
+// read reads from conn, stamped if st is set; it returns when the bytes
+// arrived.
+func (e *Engine) read(st *stamper, c *engine.Conversation, conn net.Conn, p []byte) (int, time.Time, error) {
+	if st != nil {
+		return st.read(c, p)
+	}
+	n, err := conn.Read(p)
+	return n, time.Now(), err
+}
+
+// write writes out to conn, through st if set (a ping's transmit stamp).
+func (e *Engine) write(st *stamper, c *engine.Conversation, conn net.Conn, out []byte) error {
+	if st != nil {
+		return st.write(c, conn, out)
+	}
+	_, err := conn.Write(out)
+	return err
 }
 
 func (e *Engine) transportError(err error) error {
