@@ -108,6 +108,9 @@ type Result struct {
 	Goroutines            int     `json:"goroutines"`
 	TipHeight             int32   `json:"tip_height"`
 	DroppedEvents         int     `json:"dropped_events"`
+	// RTTClocked: samples (over the whole run) whose ping had no kernel
+	// transmit stamp, timed from the holder's clock before the write.
+	RTTClocked int `json:"rtt_clocked"`
 }
 
 type sample struct {
@@ -235,7 +238,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	res.SampleStoreKiB = (rttSt.bytes() + blockSt.bytes()) / 1024
 	mu.Unlock()
 	st := h.Stats()
-	res.Held, res.Reconnects, res.DroppedEvents = st.Held, st.Reconnects, st.Dropped
+	res.Held, res.Reconnects, res.DroppedEvents, res.RTTClocked = st.Held, st.Reconnects, st.Dropped, st.RTTClocked
 	if st.Held > 0 {
 		res.RSSPerConnKiB = float64(res.RSSKiB-res.BaseRSSKiB-res.SampleStoreKiB) / float64(st.Held)
 	}
@@ -390,7 +393,8 @@ func (r Result) String() string {
 		r.CPUPctNoBlocks, r.NoBlocksSec, r.CPUPctSteady, r.SteadySec, r.SteadyPingsPerSec,
 		r.RTTNodeMaxErrMs, r.RTTNodesOver5ms, r.DelayNodeMaxErrMs, r.DelayNodesOver20ms,
 		r.RTTSamples, r.RTTNodes, r.RTTMaxErrMs, r.RTTP99ErrMs, r.RTTMeanErrMs, r.RTTOver5ms, r.BlockSamples, r.Blocks,
-		r.DelayMaxErrMs, r.DelayP99ErrMs, r.DelayOver20ms, r.Goroutines, r.TipHeight) + r.actualString()
+		r.DelayMaxErrMs, r.DelayP99ErrMs, r.DelayOver20ms, r.Goroutines, r.TipHeight) +
+		fmt.Sprintf(", RTT samples without a transmit stamp %d", r.RTTClocked) + r.actualString()
 }
 
 func (r Result) actualString() string {

@@ -104,6 +104,10 @@ type Stats struct {
 	Reconnects int // connections lost and re-dialled, over all nodes
 	Rechecks   int // daily re-check reconnects
 	Dropped    int // events dropped (a session's or the sink's queue full)
+	// RTTClocked counts RTT samples timed from the clock reading before the
+	// ping's write, for want of the kernel's transmit stamp (the engine or
+	// the kernel cannot stamp, or the ping was queued behind other bytes).
+	RTTClocked int
 }
 
 // node is the holder's state of one address.
@@ -320,6 +324,9 @@ func (h *Holder) observe(a codec.Addr, evs []session.Event, dropped int) {
 		case session.EventUp:
 			h.onUp(a, n, ev)
 		case session.EventRTT:
+			if !ev.SendStamped {
+				h.stats.RTTClocked++
+			}
 			h.enqueueLocked(Event{Kind: RTT, Addr: a, At: ev.At, RTT: ev.RTT, Reconnects: n.reconnects})
 		case session.EventBlock:
 			h.onBlock(a, n, ev)

@@ -42,7 +42,8 @@ func startHeld(t *testing.T, nodes int, sim simnet.HoldSim) *simnet.Network {
 // TestHoldSimulated holds a small simulated network on both engines with a
 // scaled ping cadence: every node held, an RTT sample from every node and
 // none shorter than the node's answer delay, block delays within ±20 ms of
-// the truth, no protocol violation. (The ±5 ms RTT bound is checked by the
+// the truth, every ping timed from its transmit stamp, no protocol
+// violation. (The ±5 ms RTT bound is checked by the
 // e2e test, with the simulator in a process of its own: here its answer
 // timers share the runtime with the reactor's locked threads and fire up
 // to 10 ms late, which lengthens RTTs but can never shorten them.)
@@ -66,6 +67,8 @@ func TestHoldSimulated(t *testing.T) {
 				t.Errorf("%d reconnects on a network that drops nothing", r.Reconnects)
 			case r.RTTNodes != r.Nodes || r.RTTMinErrMs < -1:
 				t.Errorf("RTT: %d of %d nodes sampled, shortest %.2f ms off the answer delay", r.RTTNodes, r.Nodes, r.RTTMinErrMs)
+			case r.RTTClocked != 0:
+				t.Errorf("%d of %d RTT samples without the ping's transmit stamp", r.RTTClocked, r.RTTSamples)
 			case r.Blocks < 2 || r.BlockSamples < (r.Blocks-1)*r.Nodes || r.DelayNodesOver20ms > 0:
 				t.Errorf("blocks: %d blocks, %d samples, %d nodes' median over 20 ms (max %.2f ms)", r.Blocks, r.BlockSamples, r.DelayNodesOver20ms, r.DelayNodeMaxErrMs)
 			}
