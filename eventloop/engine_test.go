@@ -17,23 +17,29 @@ import (
 )
 
 // peerServer is a minimal Bitcoin peer on 0.0.0.0:port: it answers a
-// version with version+verack and getaddr with addrv2 entries, or stays
-// silent. It is enough to exercise the reactor; the full simulator is
-// bench/simnet.
+// version with version+verack, getaddr with addrv2 entries and a ping,
+// pongAfter it arrived, with its pong; or it stays silent. It is enough to
+// exercise the reactor; the full simulator is bench/simnet.
 type peerServer struct {
-	ln     net.Listener
-	silent bool
-	mu     sync.Mutex
-	hits   map[netip.Addr]int
+	ln        net.Listener
+	silent    bool
+	pongAfter time.Duration
+	mu        sync.Mutex
+	hits      map[netip.Addr]int
 }
 
 func startPeer(t *testing.T, silent bool) (*peerServer, uint16) {
+	t.Helper()
+	return startPongPeer(t, silent, 0)
+}
+
+func startPongPeer(t *testing.T, silent bool, pongAfter time.Duration) (*peerServer, uint16) {
 	t.Helper()
 	ln, err := net.Listen("tcp4", "0.0.0.0:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &peerServer{ln: ln, silent: silent, hits: map[netip.Addr]int{}}
+	p := &peerServer{ln: ln, silent: silent, pongAfter: pongAfter, hits: map[netip.Addr]int{}}
 	go p.serve()
 	t.Cleanup(func() { ln.Close() })
 	return p, uint16(ln.Addr().(*net.TCPAddr).Port)
@@ -94,6 +100,10 @@ func (p *peerServer) conn(c net.Conn) {
 					{Time: 1, Addr: codec.MustParseAddr("ukeu3k5oycgaauneqgtnvselmt4yemvoilkln7jpvamvfx7dnkdq.b32.i2p:0")},
 				}
 				out = codec.AppendFrame(out, codec.Mainnet.Magic, codec.CmdAddrV2, codec.AppendAddrV2(nil, e))
+			case codec.CmdPing:
+				nonce, _ := codec.DecodePing(f.Payload)
+				time.Sleep(p.pongAfter)
+				out = codec.AppendPongMessage(out, codec.Mainnet.Magic, nonce)
 			}
 			if len(out) > 0 {
 				if _, err := c.Write(out); err != nil {

@@ -1,7 +1,6 @@
 package eventloop
 
 import (
-	"net"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,57 +12,6 @@ import (
 	"github.com/nodesweep/nodesweep/internal/sockstate"
 )
 
-// pongPeer is a held node: it answers our version and, pongWait after each
-// ping arrived, the ping.
-func pongPeer(t *testing.T, pongWait time.Duration) uint16 {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		d := codec.NewDecoder(codec.Mainnet.Magic, codec.CrawlerCommands)
-		var buf []byte
-		tmp := make([]byte, 4096)
-		for {
-			n, err := c.Read(tmp)
-			if err != nil {
-				return
-			}
-			buf = append(buf, tmp[:n]...)
-			for {
-				f, used, err := d.Decode(buf)
-				if err != nil || used == 0 {
-					break
-				}
-				buf = buf[used:]
-				var out []byte
-				switch f.Command {
-				case codec.CmdVersion:
-					v := codec.Version{Protocol: 70016, Services: 1033, UserAgent: "/peer/", HasAddrFrom: true, HasNonce: true,
-						HasUserAgent: true, HasStartHeight: true, HasRelay: true}
-					out = codec.AppendFrame(out, codec.Mainnet.Magic, codec.CmdVersion, codec.AppendVersion(nil, &v))
-					out = codec.AppendFrame(out, codec.Mainnet.Magic, codec.CmdVerack, nil)
-				case codec.CmdPing:
-					nonce, _ := codec.DecodePing(f.Payload)
-					time.Sleep(pongWait)
-					out = codec.AppendPongMessage(out, codec.Mainnet.Magic, nonce)
-				}
-				if _, err := c.Write(out); err != nil {
-					return
-				}
-			}
-		}
-	}()
-	return uint16(ln.Addr().(*net.TCPAddr).Port)
-}
-
 // TestPingDepartsAtItsTransmitStamp: a held connection's ping is timed from
 // when the kernel sent it, not from the loop's clock reading before the
 // write. The loop is held up 30 ms between the two (as a preempted thread
@@ -73,7 +21,7 @@ func pongPeer(t *testing.T, pongWait time.Duration) uint16 {
 // behind) that must not end the connection.
 func TestPingDepartsAtItsTransmitStamp(t *testing.T) {
 	const held, answer = 30 * time.Millisecond, 20 * time.Millisecond
-	port := pongPeer(t, answer)
+	_, port := startPongPeer(t, false, answer)
 	events := make(chan session.Event, 16)
 	delivered := make(chan *record.Attempt, 1)
 	sc := session.Prepare(session.Config{Params: codec.Mainnet, NoGetAddr: true, Hold: &session.HoldConfig{

@@ -22,6 +22,8 @@ import (
 //	out = c.Connected(now, out)            → send out
 //	n, out = c.Receive(now, in, out)       → keep in[n:], send out
 //	out = c.Tick(now, out) at c.Deadline() → send out
+//	before each send: if c.TakePingStamp(), ask the kernel to stamp the
+//	write's last byte, and hand the stamp to c.PingLeft(at)
 //	when c.Done(), or the transport fails: c.Finish(now, err)
 //
 // Outbound bytes may come from Connected, Receive or Tick: a driver sends

@@ -20,7 +20,10 @@
 //   - Down: the held connection ended (or a reconnect failed); Class and
 //     Detail say why (a held session that ended itself is ClassReachable
 //     with a detail: "held: no pong in …", "held: lifetime over …").
-//   - RTT: a pong answered our ping after RTT.
+//   - RTT: a pong answered our ping after RTT: from the ping's kernel
+//     transmit stamp to the pong's kernel arrival stamp, on both engines
+//     (Stats.RTTClocked counts the samples whose ping went out without a
+//     transmit stamp and were timed from the clock read before its write).
 //   - Block: the node announced block Block (inv) at At; Delay is how much
 //     later than the first announcement of that block by any held node;
 //     Height is the block's height by the tip rule once k nodes announced

@@ -267,15 +267,24 @@ func (e *Engine) transportError(err error) error {
 
 // peerReset tells a reset from a clean close after EOF (see sockstate).
 func peerReset(c net.Conn) bool {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return false
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	rc := rawConn(c)
+	if rc == nil {
 		return false
 	}
 	reset := false
 	_ = rc.Control(func(fd uintptr) { reset = sockstate.PeerReset(int(fd)) })
 	return reset
+}
+
+// rawConn is c's RawConn, or nil.
+func rawConn(c net.Conn) syscall.RawConn {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
 }

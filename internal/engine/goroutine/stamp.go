@@ -40,12 +40,8 @@ type stamper struct {
 // newStamper turns stamps on for conn, or returns nil (its reads then take
 // the clock after Read returns, its pings the clock before the write).
 func newStamper(conn net.Conn) *stamper {
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	rc := rawConn(conn)
+	if rc == nil {
 		return nil
 	}
 	s := &stamper{rc: rc, oob: make([]byte, sockstate.StampOOB), txOOB: make([]byte, sockstate.TxOOB)}
