@@ -27,6 +27,7 @@ import (
 	"github.com/nodesweep/nodesweep/internal/engine"
 	"github.com/nodesweep/nodesweep/internal/record"
 	"github.com/nodesweep/nodesweep/internal/sockstate"
+	"github.com/nodesweep/nodesweep/internal/stampconn"
 	"github.com/nodesweep/nodesweep/tuning"
 )
 
@@ -189,9 +190,9 @@ func (e *Engine) dialError(err error) error {
 // transport fails; it returns the transport error (nil when the
 // conversation ended it).
 func (e *Engine) converse(c *engine.Conversation, conn net.Conn) error {
-	var st *stamper
+	var st *stampconn.Conn
 	if e.opts.Session.Hold != nil {
-		st = newStamper(conn) // before the first write: transmit stamps number bytes from there
+		st = stampconn.New(conn) // before the first write: transmit stamps number bytes from there (stamp.go)
 	}
 	out := c.Connected(time.Now(), make([]byte, 0, 256))
 	buf := make([]byte, 0, readBufSize)
@@ -239,25 +240,6 @@ func (e *Engine) converse(c *engine.Conversation, conn net.Conn) error {
 	}
 }
 
-// read reads from conn, stamped if st is set; it returns when the bytes
-// arrived.
-func (e *Engine) read(st *stamper, c *engine.Conversation, conn net.Conn, p []byte) (int, time.Time, error) {
-	if st != nil {
-		return st.read(c, p)
-	}
-	n, err := conn.Read(p)
-	return n, time.Now(), err
-}
-
-// write writes out to conn, through st if set (a ping's transmit stamp).
-func (e *Engine) write(st *stamper, c *engine.Conversation, conn net.Conn, out []byte) error {
-	if st != nil {
-		return st.write(c, conn, out)
-	}
-	_, err := conn.Write(out)
-	return err
-}
-
 func (e *Engine) transportError(err error) error {
 	if e.abort.Load() {
 		return record.ErrAborted
@@ -267,24 +249,15 @@ func (e *Engine) transportError(err error) error {
 
 // peerReset tells a reset from a clean close after EOF (see sockstate).
 func peerReset(c net.Conn) bool {
-	rc := rawConn(c)
-	if rc == nil {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
 		return false
 	}
 	reset := false
 	_ = rc.Control(func(fd uintptr) { reset = sockstate.PeerReset(int(fd)) })
 	return reset
-}
-
-// rawConn is c's RawConn, or nil.
-func rawConn(c net.Conn) syscall.RawConn {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	return rc
 }
