@@ -124,7 +124,7 @@ func writeHolds(w io.Writer, r *Results) {
 		"then (sampled every second) without the seconds of block bursts (first to last inv of a block, ±1 s), and steady: without those and the window's first ping interval minimum, which carries every node's first ping (due within it of the handshake); "+
 		"the steady figure is CPU while only pinging, at the ping rate given (pongs per second in those seconds; the cadence's long-run rate is nodes ÷ its mean interval, 19,000 ÷ 330 s ≈ 58/s). "+
 		"RTT and delay errors: each node's median sample against its truth (bounds ±5 ms and ±20 ms), then the worst single sample. "+
-		"RTT against the actual answers: each sample against the simulator's own record of that answer (its pong log: from the ping's arrival, by the kernel's stamp, to the pong's write), "+
+		"RTT against the actual answers: each sample against the simulator's own record of that answer (its pong log: from the ping's arrival to the pong's departure, both by the kernel's stamps), "+
 		"which leaves only the holder's error; the simulator's late answers (actual delay more than 5 ms over the node's truth) are counted beside it.\n\n", holdBlockInterval)
 	fmt.Fprintf(w, "| engine | held / nodes (min in window) | all held after | reconnects | window | RSS per held conn | CPU %% of one core: window / no block bursts / steady | steady: s, pings/s | goroutines | RTT node worst err (over 5 ms) | RTT samples, worst sample err | RTT vs actual answers: node worst err (over 5 ms), worst sample err | simulator answers > 5 ms late (latest) | delay node worst err (over 20 ms) | block samples (blocks), worst sample err | simulator CPU s |\n")
 	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")

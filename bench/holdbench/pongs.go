@@ -17,8 +17,8 @@ import (
 // the holder (and with whatever else runs there) its answer can go out
 // late, and the holder then measures, correctly, a longer round trip than
 // the truth says. The simulator's pong log (bench/simnet, one line per
-// pong: when the ping arrived by the kernel's stamp, when the pong's write
-// began, the intended delay) gives each answer's actual delay; an RTT
+// pong: when the ping arrived and when the pong left, by the kernel's
+// stamps, and the intended delay) gives each answer's actual delay; an RTT
 // sample scored against it carries only the holder's own error (its ping's
 // send stamp and its pong's arrival stamp, and loopback's microseconds).
 // Both scores are reported: against the truth (what a user of the

@@ -18,8 +18,8 @@ import (
 // ping_read: when the ping arrived (the kernel's stamp of the segment the
 // node's reader took it from; the reader's clock if none); fired: when the
 // answer's timer ran (due at ping_read + intended_ns); written: when the
-// pong's write began (loopback delivers within the call; its return can be
-// late by a preemption). A pong's actual answer delay is written −
+// pong left (the kernel's transmit stamp of its last byte; without one,
+// when its write began). A pong's actual answer delay is written −
 // ping_read, its lateness that minus intended.
 
 // pongLog buffers the lines; flush is called every second and at the end.

@@ -159,19 +159,31 @@ func (s *session) violation(rule, detail string) {
 }
 
 func (s *session) write(b []byte) error {
-	_, err := s.writeAt(b)
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.c.SetWriteDeadline(time.Now().Add(writeTimeout))
+	_, err := s.c.Write(b)
 	return err
 }
 
-// writeAt writes b and returns when the write began (once no other write
-// held it up): on loopback the bytes arrive during the call, so a write
-// that returns late (its thread preempted) leaves that time right.
+// writeAt writes b and returns when it left: the kernel's transmit stamp
+// of its last byte on a held connection, else when the write began (once
+// no other write held it up; on loopback the bytes arrive during the call,
+// so a write that returns late leaves that time right, but a thread
+// preempted between the clock and the call does not).
 func (s *session) writeAt(b []byte) (time.Time, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	at := time.Now()
 	s.c.SetWriteDeadline(at.Add(writeTimeout))
-	_, err := s.c.Write(b)
+	if s.stamps == nil {
+		_, err := s.c.Write(b)
+		return at, err
+	}
+	left, ok, err := s.stamps.writeStamped(b)
+	if ok {
+		at = left
+	}
 	return at, err
 }
 

@@ -1,76 +1,56 @@
 package simnet
 
 import (
-	"io"
 	"net"
-	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
-	"github.com/nodesweep/nodesweep/internal/sockstate"
+	"github.com/nodesweep/nodesweep/internal/stampconn"
 )
 
-// stampConn is a held node's connection read with recvmsg, keeping the
-// kernel's arrival stamp (SO_TIMESTAMPNS) of the last segment read. A node
+// stampConn is a held node's connection read and written with the kernel's
+// stamps (internal/stampconn): it keeps the arrival stamp of the last
+// segment read, and its pongs are timed by their transmit stamp. A node
 // answers a ping its RTT after the ping arrived, not after its reader got
 // to it: on a simulator sharing two cores with the crawler, a reader woken
 // milliseconds late would otherwise add that to the crawler's sample and
-// count as the crawler's error.
+// count as the crawler's error. Likewise the pong log's answer time is when
+// the pong left, not the clock read before a write that a preemption
+// held up.
 type stampConn struct {
 	net.Conn
-	rc   syscall.RawConn
-	oob  []byte
+	sc   *stampconn.Conn
 	last time.Time // arrival of the last segment read (zero: none yet)
 }
 
 // newStampConn wraps a TCP connection, or returns nil if it cannot stamp.
 func newStampConn(c net.Conn) *stampConn {
-	tc, ok := c.(*net.TCPConn)
-	if !ok {
+	sc := stampconn.New(c)
+	if sc == nil {
 		return nil
 	}
-	rc, err := tc.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
-	}); err != nil || serr != nil {
-		return nil
-	}
-	return &stampConn{Conn: c, rc: rc, oob: make([]byte, sockstate.StampOOB)}
+	return &stampConn{Conn: c, sc: sc}
 }
 
 func (c *stampConn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	var (
-		n   int
-		err error
-	)
-	if rerr := c.rc.Read(func(fd uintptr) bool {
-		var oobn int
-		n, oobn, _, _, err = unix.Recvmsg(int(fd), p, c.oob, 0)
-		if err == unix.EAGAIN {
-			return false // wait in the netpoller (and honour the read deadline)
-		}
-		if err == nil && n > 0 {
-			c.last = sockstate.Arrival(time.Now(), c.oob[:oobn])
-		}
-		return true
-	}); rerr != nil {
-		return 0, rerr
+	n, at, err := c.sc.Read(p)
+	if n > 0 {
+		c.last = at
 	}
-	switch {
-	case err != nil:
-		return 0, &net.OpError{Op: "read", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
-	case n == 0:
-		return 0, io.EOF
-	}
-	return n, nil
+	return n, err
+}
+
+// Write writes unstamped (through sc, which numbers the bytes).
+func (c *stampConn) Write(p []byte) (int, error) { return c.sc.Write(p) }
+
+// writeStamped writes p and returns when its last byte left, if the
+// kernel's stamp came with the write.
+func (c *stampConn) writeStamped(p []byte) (time.Time, bool, error) {
+	_, err := c.sc.WriteStamped(p)
+	at, ok := c.sc.Left()
+	return at, ok, err
 }
 
 // arrived is when the last segment read arrived, or now if unknown.
