@@ -61,6 +61,15 @@
 // conversation may thus produce bytes at any time (a ping of a long-lived
 // session from Tick), not only in answer to input.
 //
+// # Held connections' stamps
+//
+// A held session's samples are times, so they come from the kernel: reads
+// go through recvmsg and take the arrival stamp of their last segment
+// (stamp.go), and the write that ends with a ping asks for the transmit
+// stamp of its last byte, read from the socket's error queue (txstamp.go).
+// The RTT runs from the one to the other, not from the loop's clock
+// readings around its system calls. Crawls pay for neither.
+//
 // # Shutdown
 //
 // Shutdown(ctx) stops taking dials, waits for what is in flight until ctx
@@ -97,6 +106,12 @@
 //     into its 20-µs polling again: an idle holder's every wakeup did, by
 //     its first system call. The loop's calls never block (non-blocking
 //     fds, epoll_wait with a zero timeout), so they are raw (rawsys.go).
+//   - A transmit stamp waiting on the error queue makes epoll report
+//     EPOLLERR, level-triggered, with no error on the socket: taken for a
+//     failed connection it would end every held one at its first ping, and
+//     left unread it would wake the loop for ever. The loop drains the
+//     queue there and reads only if something else is up (txstamp.go,
+//     TestPingDepartsAtItsTransmitStamp).
 //
 // # Measured
 //
