@@ -138,9 +138,10 @@
 // the holder's batched delivery and raw system calls, 0.35 % at 28 pings/s
 // (goroutine engine 2.12 %), its sysmon thread from 374 to 6 ms per 30 s
 // (bench/results/s9-rtt-cpu.md). With pings timed by their transmit
-// stamps, no node's RTT was off by more than 5 ms against the simulator's
-// actual answers (worst 2.46 ms; 3 of 19,000 before), at 0.36 % and
-// 2.07 KiB per held connection (bench/results/s9-txstamp.md).
+// stamps, 0 and 1 of 19,000 nodes' RTT were off by more than 5 ms against
+// the simulator's actual answers in two runs (3 before; the one a single
+// sample whose delay lay between two kernel stamps), at 0.34–0.36 % and
+// 1.83–2.07 KiB per held connection (bench/results/s9-txstamp.md).
 //
 // The previous reactor (a dialer epoll, then net.FileConn and gnet's
 // EnrollContext) measured 4,661 handshakes per CPU-s on S1 (0.97× the
