@@ -23,6 +23,10 @@ type conn struct {
 	armedAt      int64
 	partial      []byte
 	outq         []byte
+	// heldAt: when a paused backlog first held the connection back (zero:
+	// not held); detached: it left the poller meanwhile (pause.go).
+	heldAt   time.Time
+	detached bool
 }
 
 // readBuffer returns where the next read goes and how much of it is

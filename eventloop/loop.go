@@ -38,6 +38,8 @@ type loop struct {
 	wheel *wheel[timerRef]
 	due   []wheelEntry[timerRef]
 
+	paused pausedConns // held while the backlog is paused (pause.go)
+
 	buf []byte // read buffer shared by every connection of the loop
 	out []byte // scratch for outbound bytes
 	pa  netpoll.PollAttachment
@@ -248,6 +250,9 @@ func (l *loop) event(fd int, ev netpoll.IOEvent, _ netpoll.IOFlags) error {
 		l.connectDone(c, ev, now)
 		return nil
 	}
+	if l.pauseRead(c, ev, now) {
+		return nil
+	}
 	if ev&(netpoll.ReadEvents|netpoll.ErrEvents) != 0 {
 		l.read(c, now)
 	}
@@ -444,6 +449,9 @@ func (l *loop) tick(now time.Time) {
 			} else {
 				l.arm(c, c.connDeadline)
 			}
+			continue
+		}
+		if l.pauseTick(c, now) {
 			continue
 		}
 		// The conversation's clock is read per connection, not once per

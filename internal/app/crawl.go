@@ -264,7 +264,7 @@ func crawlOnce(ctx context.Context, o CrawlOptions, seeds []codec.Addr, exp *met
 			return res, err
 		}
 	}
-	eng, err := buildEngine(o, c.Deliver)
+	eng, err := buildEngine(o, c.Deliver, c.Backlog())
 	if err != nil {
 		_ = finish(false, time.Time{})
 		return res, err
@@ -335,15 +335,18 @@ func socketOption(o CrawlOptions) func(fd int) error {
 	}
 }
 
-func buildEngine(o CrawlOptions, deliver func(*record.Attempt)) (engine.Engine, error) {
-	return buildEngineWith(o, sessionConfig(o), deliver)
+// buildEngine builds the engine for a coordinator: it delivers to deliver,
+// and stops reading while backlog is past its hard bound.
+func buildEngine(o CrawlOptions, deliver func(*record.Attempt), backlog *engine.Backlog) (engine.Engine, error) {
+	return buildEngineWith(o, sessionConfig(o), deliver, backlog)
 }
 
-func buildEngineWith(o CrawlOptions, sess *session.Config, deliver func(*record.Attempt)) (engine.Engine, error) {
+func buildEngineWith(o CrawlOptions, sess *session.Config, deliver func(*record.Attempt), backlog *engine.Backlog) (engine.Engine, error) {
 	opts, err := engineOptions(o, sess, deliver)
 	if err != nil {
 		return nil, err
 	}
+	opts.Backlog = backlog
 	return newEngine(o, opts)
 }
 

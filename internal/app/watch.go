@@ -110,11 +110,11 @@ func Watch(ctx context.Context, o CrawlOptions, wo WatchOptions) (err error) {
 	observe = w.Observe
 	// Two engines: one asks getaddr (first contact and about daily), one
 	// only records the version (every other re-test).
-	full, err := buildEngine(o, w.Deliver)
+	full, err := buildEngine(o, w.Deliver, w.Backlog())
 	if err != nil {
 		return err
 	}
-	quiet, err := buildEngineWith(o, sessionConfigWith(o, true), w.Deliver)
+	quiet, err := buildEngineWith(o, sessionConfigWith(o, true), w.Deliver, w.Backlog())
 	if err != nil {
 		_ = full.Close()
 		return err

@@ -150,6 +150,19 @@ func (c *Conversation) Deadline() time.Time {
 	return c.sess.Deadline()
 }
 
+// Postpone gives the conversation d back: its driver held it that long
+// without reading (a paused Backlog), so every deadline it keeps, and the
+// instants its RTTs run from, move d later (session.Session.Postpone).
+func (c *Conversation) Postpone(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	if c.socks != nil && !c.proxyDeadline.IsZero() {
+		c.proxyDeadline = c.proxyDeadline.Add(d)
+	}
+	c.sess.Postpone(d)
+}
+
 // Addr is the peer's address.
 func (c *Conversation) Addr() codec.Addr { return c.sess.Addr() }
 
