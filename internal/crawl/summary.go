@@ -40,8 +40,8 @@ type Summary struct {
 	PeakBacklog   int64
 	BacklogHolds  int
 	BacklogPauses int
-	ByClass      map[record.Class]int
-	Frontier     frontier.Stats
+	ByClass       map[record.Class]int
+	Frontier      frontier.Stats
 }
 
 // Elapsed is the crawl's wall time.
