@@ -9,7 +9,8 @@
 // allocation beyond the session's own.
 //
 // It does not pace or cap anything itself: the coordinator (internal/crawl)
-// does that for both engines.
+// does that for both engines. It stops reading while the coordinator's
+// backlog is past its hard bound (engine.Options.Backlog, pause.go).
 package goroutine
 
 import (
