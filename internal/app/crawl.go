@@ -97,6 +97,10 @@ type CrawlOptions struct {
 	SessionTimeout   time.Duration
 	Retries          int
 	MaxAddrs         int
+	// MaxBacklog is the soft bound in bytes on the answers waiting to be
+	// handled (crawl.Config.MaxBacklog; 0: engine.DefaultMaxBacklog; < 0:
+	// none); the engines stop reading past engine.HardBacklog of it.
+	MaxBacklog       int64
 	Transport        session.Policy // zero: v1; the command line defaults to session.DefaultPolicy
 	Order            frontier.Order // dial order (zero: priority)
 	AdaptiveTimeouts bool           // shorten the first pass's timeouts from what connects take (crawl.Adaptive)
@@ -252,7 +256,7 @@ func crawlOnce(ctx context.Context, o CrawlOptions, seeds []codec.Addr, exp *met
 		sink = rs
 	}
 	c := crawl.New(crawl.Config{
-		ID: id, Seeds: seeds, Policy: policy, MaxConns: maxConns, DialRate: o.DialRate,
+		ID: id, Seeds: seeds, Policy: policy, MaxConns: maxConns, DialRate: o.DialRate, MaxBacklog: o.MaxBacklog,
 		Retries: o.Retries, MaxAddrs: o.MaxAddrs, Order: o.Order, Sink: sink, Transport: o.Transport,
 		ConnectTimeout: o.ConnectTimeout, HandshakeTimeout: o.HandshakeTimeout, Adaptive: o.AdaptiveTimeouts,
 		Patience: o.Patience, Proxies: len(strings.Split(o.TorProxy, ",")), ProxiedMaxConns: o.TorMaxConns, ProxiedDialRate: o.TorDialRate, Log: o.Log,
