@@ -58,15 +58,15 @@ func TestBacklogHardBound(t *testing.T) {
 	const (
 		n      = 200
 		soft   = 1 << 20
-		handle = 10 * time.Millisecond // the coordinator's time per answer
+		handle = slowdown * 10 * time.Millisecond // the coordinator's time per answer
 	)
-	cfg := session.Prepare(session.Config{Params: codec.Mainnet, HandshakeTimeout: time.Second,
-		GetAddrWait: time.Second, SessionTimeout: 2 * time.Second})
+	cfg := session.Prepare(session.Config{Params: codec.Mainnet, HandshakeTimeout: slowdown * time.Second,
+		GetAddrWait: slowdown * time.Second, SessionTimeout: slowdown * 2 * time.Second})
 	// run dials n attempts to the flooders and handles them as they come
 	// (bounded), or once all are in (not: the engine is not given the
 	// backlog, which only counts).
 	run := func(t *testing.T, mk func(engine.Options) (engine.Engine, error), bounded bool) (*engine.Backlog, int64) {
-		addr := codec.MustParseAddr(listen(t, flooder(time.Now().Add(500*time.Millisecond))).String())
+		addr := codec.MustParseAddr(listen(t, flooder(time.Now().Add(slowdown*500*time.Millisecond))).String())
 		b := engine.NewBacklog(soft)
 		results := make(chan *record.Attempt, n)
 		opts := engine.Options{Session: cfg, Deliver: func(a *record.Attempt) { b.Add(a); results <- a }}
@@ -95,7 +95,7 @@ func TestBacklogHardBound(t *testing.T) {
 					b.Done(a)
 				}
 				all = append(all, a)
-			case <-time.After(15 * time.Second):
+			case <-time.After(slowdown * 15 * time.Second):
 				t.Fatalf("%d of %d attempts delivered", i, n)
 			}
 		}
