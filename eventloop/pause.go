@@ -43,7 +43,10 @@ func (l *loop) pauseRead(c *conn, ev netpoll.IOEvent, now time.Time) bool {
 			return true
 		}
 	}
-	if ev&(netpoll.ReadEvents|netpoll.ErrEvents) != 0 && !c.detached {
+	if ev&(netpoll.ReadEvents|netpoll.ErrEvents) == 0 {
+		return true
+	}
+	if !c.detached {
 		if err := l.poller.Delete(int(c.fd)); err != nil {
 			l.close(c, now, engine.LocalError(err))
 			return true
