@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"runtime"
@@ -120,6 +121,55 @@ func TestBacklogHardBound(t *testing.T) {
 			}
 			t.Logf("peak backlog %d KB bounded (hard bound %d KB, %d pauses), %d KB unbounded; an answer is %d KB",
 				b.Peak()>>10, b.Hard()>>10, b.Pauses(), free.Peak()>>10, answer>>10)
+		})
+	}
+}
+
+// TestShutdownWhilePaused: a coordinator that stops with the backlog
+// paused still gets every attempt back: Shutdown's grace ends, the held
+// connections are aborted (they were never read, so none is reachable),
+// and it returns — on both engines. A pause never holds up a stop.
+func TestShutdownWhilePaused(t *testing.T) {
+	for _, eng := range engines {
+		t.Run(eng.name, func(t *testing.T) {
+			const n = 20
+			addr := codec.MustParseAddr(listen(t, peer).String())
+			b := engine.NewBacklog(1 << 20)
+			stuck := &record.Attempt{Addrs: []record.AddrMessage{{Raw: make([]byte, 4<<20)}}}
+			b.Add(stuck) // never handled: paused until the end
+			got := make(chan *record.Attempt, n)
+			e, err := eng.make(engine.Options{Backlog: b, Deliver: func(a *record.Attempt) { b.Add(a); got <- a },
+				Session: session.Prepare(session.Config{Params: codec.Mainnet, HandshakeTimeout: 200 * time.Millisecond})})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range n {
+				e.Dial(engine.Job{Addr: addr})
+			}
+			time.Sleep(500 * time.Millisecond) // connected, answered, not read; past the handshake timeout
+			if len(got) > 0 {
+				a := <-got
+				t.Fatalf("delivered while paused: %v (%q)", a.Class, a.Detail)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			if err := e.Shutdown(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if took := time.Since(start); took > 2*time.Second {
+				t.Fatalf("Shutdown took %v while paused", took)
+			}
+			for i := range n {
+				select {
+				case a := <-got:
+					if a.Class != record.ClassAborted {
+						t.Fatalf("attempt %d: %v (%q), want aborted", i, a.Class, a.Detail)
+					}
+				default:
+					t.Fatalf("Shutdown returned with %d of %d attempts delivered", i, n)
+				}
+			}
 		})
 	}
 }
