@@ -21,9 +21,9 @@ import (
 // goroutines would find the backlog under its bound and deliver past it
 // before one of them saw the pause. So a read is taken in with a turn, one
 // of GOMAXPROCS, held from the look to the delivery (or, if the attempt
-// goes on, to the next write): past the hard bound the backlog grows by at
-// most the attempts of the goroutines holding turns. A turn is not waited
-// for on the network.
+// goes on, until the conversation has taken the read in): past the hard
+// bound the backlog grows by at most the attempts of the goroutines holding
+// turns. No turn is held while waiting on the network or on a pause.
 
 // held waits while the backlog is paused, from since (when the
 // conversation last got to run), then gives the conversation the wait back;
