@@ -34,8 +34,8 @@ const (
 	// crawl coordinator's work, so it never runs dry, while 15,000 waiting
 	// answers would hold 1.2 GB.
 	DefaultMaxBacklog = 64 << 20
-	// hardShare: the hard bound is the soft one and this share of it more
-	// (HardBacklog). The soft bound holds a coordinator's peak backlog near
+	// hardShare: the hard bound is the soft one and 1/hardShare of it more
+	// (HardBacklog): 96 MiB for the default. The soft bound holds a coordinator's peak backlog near
 	// it (35–65 MB in the full runs of a 200,000-node sweep with 15,000
 	// connections, 94 MB in one of 15,000 goroutines answering at once);
 	// the hard one is for when it does not (135 MB in one such sweep).
