@@ -25,6 +25,10 @@ type conn struct {
 	partial      []byte
 	outq         []byte
 	tx           sockstate.TxTrack // a held connection's ping stamps (txstamp.go)
+	// heldAt: when a paused backlog first held the connection back (zero:
+	// not held); detached: it left the poller meanwhile (pause.go).
+	heldAt   time.Time
+	detached bool
 }
 
 // readBuffer returns where the next read goes and how much of it is

@@ -21,6 +21,11 @@
 //	done, failed or timed out: close(2) (which also leaves the epoll set),
 //	         deliver the record
 //
+// While the coordinator's backlog is past its hard bound
+// (engine.Options.Backlog), a loop reads and ticks no open connection: one
+// that becomes readable leaves the poller until the backlog resumes, and is
+// given the time it waited back (pause.go).
+//
 // No second epoll, no dup, no net.Conn, no goroutine per connection or per
 // hand-off. Per-connection state is the conversation, the leftover bytes of
 // a partial frame (usually none) and bytes the socket has not taken yet.

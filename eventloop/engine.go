@@ -58,6 +58,9 @@ func New(opts engine.Options) (*Engine, error) {
 		}
 		e.loops = append(e.loops, l)
 	}
+	if b := e.opts.Backlog; b != nil {
+		b.OnResume(e.resumeHook)
+	}
 	for _, l := range e.loops {
 		e.wg.Add(1)
 		go func() {

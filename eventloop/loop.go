@@ -38,6 +38,8 @@ type loop struct {
 	wheel *wheel[timerRef]
 	due   []wheelEntry[timerRef]
 
+	paused pausedConns // held while the backlog is paused (pause.go)
+
 	buf []byte // read buffer shared by every connection of the loop
 	out []byte // scratch for outbound bytes
 	pa  netpoll.PollAttachment
@@ -252,6 +254,9 @@ func (l *loop) event(fd int, ev netpoll.IOEvent, _ netpoll.IOFlags) error {
 	if l.txEvent(c, ev, now) {
 		ev &^= unix.EPOLLERR // it was the error queue's stamps
 	}
+	if l.pauseRead(c, ev, now) {
+		return nil
+	}
 	if ev&(netpoll.ReadEvents|netpoll.ErrEvents) != 0 {
 		l.read(c, now)
 	}
@@ -451,6 +456,9 @@ func (l *loop) tick(now time.Time) {
 			} else {
 				l.arm(c, c.connDeadline)
 			}
+			continue
+		}
+		if l.pauseTick(c, now) {
 			continue
 		}
 		// The conversation's clock is read per connection, not once per

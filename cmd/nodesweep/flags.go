@@ -41,6 +41,8 @@ func addDialFlags(fs *flag.FlagSet, o *app.CrawlOptions) *dialFlags {
 	fs.StringVar(&o.DB, "db", defaultDB, "Badger database directory")
 	fs.StringVar(&o.Engine, "engine", app.EngineGnet, "gnet (reactor) or goroutine (one goroutine per connection)")
 	fs.IntVar(&o.MaxConns, "max-conns", 0, "connections in flight (0: derived from the open-files limit)")
+	fs.Int64Var(&o.MaxBacklog, "max-backlog", engine.DefaultMaxBacklog,
+		"bytes of answers waiting to be handled past which no more is dialled; past 1.5× that the engines stop reading (negative: no bound)")
 	fs.Float64Var(&o.DialRate, "dial-rate", 0, "new connections per second (0: 200, polite for a home link; a tuned server: 2000+; negative: unlimited)")
 	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", engine.DefaultConnectTimeout, "connect timeout")
 	fs.DurationVar(&o.HandshakeTimeout, "handshake-timeout", session.DefaultHandshakeTimeout, "connect → version+verack timeout")

@@ -97,6 +97,10 @@ type CrawlOptions struct {
 	SessionTimeout   time.Duration
 	Retries          int
 	MaxAddrs         int
+	// MaxBacklog is the soft bound in bytes on the answers waiting to be
+	// handled (crawl.Config.MaxBacklog; 0: engine.DefaultMaxBacklog; < 0:
+	// none); the engines stop reading past engine.HardBacklog of it.
+	MaxBacklog       int64
 	Transport        session.Policy // zero: v1; the command line defaults to session.DefaultPolicy
 	Order            frontier.Order // dial order (zero: priority)
 	AdaptiveTimeouts bool           // shorten the first pass's timeouts from what connects take (crawl.Adaptive)
@@ -252,7 +256,7 @@ func crawlOnce(ctx context.Context, o CrawlOptions, seeds []codec.Addr, exp *met
 		sink = rs
 	}
 	c := crawl.New(crawl.Config{
-		ID: id, Seeds: seeds, Policy: policy, MaxConns: maxConns, DialRate: o.DialRate,
+		ID: id, Seeds: seeds, Policy: policy, MaxConns: maxConns, DialRate: o.DialRate, MaxBacklog: o.MaxBacklog,
 		Retries: o.Retries, MaxAddrs: o.MaxAddrs, Order: o.Order, Sink: sink, Transport: o.Transport,
 		ConnectTimeout: o.ConnectTimeout, HandshakeTimeout: o.HandshakeTimeout, Adaptive: o.AdaptiveTimeouts,
 		Patience: o.Patience, Proxies: len(strings.Split(o.TorProxy, ",")), ProxiedMaxConns: o.TorMaxConns, ProxiedDialRate: o.TorDialRate, Log: o.Log,
@@ -264,7 +268,7 @@ func crawlOnce(ctx context.Context, o CrawlOptions, seeds []codec.Addr, exp *met
 			return res, err
 		}
 	}
-	eng, err := buildEngine(o, c.Deliver)
+	eng, err := buildEngine(o, c.Deliver, c.Backlog())
 	if err != nil {
 		_ = finish(false, time.Time{})
 		return res, err
@@ -335,15 +339,18 @@ func socketOption(o CrawlOptions) func(fd int) error {
 	}
 }
 
-func buildEngine(o CrawlOptions, deliver func(*record.Attempt)) (engine.Engine, error) {
-	return buildEngineWith(o, sessionConfig(o), deliver)
+// buildEngine builds the engine for a coordinator: it delivers to deliver,
+// and stops reading while backlog is past its hard bound.
+func buildEngine(o CrawlOptions, deliver func(*record.Attempt), backlog *engine.Backlog) (engine.Engine, error) {
+	return buildEngineWith(o, sessionConfig(o), deliver, backlog)
 }
 
-func buildEngineWith(o CrawlOptions, sess *session.Config, deliver func(*record.Attempt)) (engine.Engine, error) {
+func buildEngineWith(o CrawlOptions, sess *session.Config, deliver func(*record.Attempt), backlog *engine.Backlog) (engine.Engine, error) {
 	opts, err := engineOptions(o, sess, deliver)
 	if err != nil {
 		return nil, err
 	}
+	opts.Backlog = backlog
 	return newEngine(o, opts)
 }
 

@@ -26,6 +26,7 @@ type SummaryFile struct {
 	PeakInFlight     int            `json:"peak_in_flight"`
 	PeakBacklog      int64          `json:"peak_backlog_bytes"`
 	BacklogHolds     int            `json:"backlog_holds"`
+	BacklogPauses    int            `json:"backlog_pauses"`
 	Runtime          RuntimeStats   `json:"runtime"`
 	ByClass          map[string]int `json:"by_class"`
 	// FoundStep and FoundSec: the FoundStep·(i+1)-th reachable node was
@@ -53,7 +54,7 @@ func writeSummary(path string, r CrawlResult) error {
 	out := SummaryFile{Crawl: r.ID.String(), ElapsedSec: s.Elapsed().Seconds(), Dials: s.Dials, Reachable: s.Reachable,
 		HandshakesPerSec: s.HandshakesPerSec(), Retries: s.Retries, RateBackoffs: s.RateBackoffs,
 		ConnBackoffs: s.ConnBackoffs, MaxConns: r.MaxConns, Known: s.Frontier.Known, Interrupted: s.Interrupted,
-		PeakInFlight: s.PeakInFlight, PeakBacklog: s.PeakBacklog, BacklogHolds: s.BacklogHolds, Runtime: r.Runtime, ByClass: map[string]int{}}
+		PeakInFlight: s.PeakInFlight, PeakBacklog: s.PeakBacklog, BacklogHolds: s.BacklogHolds, BacklogPauses: s.BacklogPauses, Runtime: r.Runtime, ByClass: map[string]int{}}
 	out.FoundStep, out.LastTries = s.Found.Step, s.LastTries
 	for _, e := range s.Found.Elapsed {
 		out.FoundSec = append(out.FoundSec, e.Seconds())

@@ -105,16 +105,16 @@ func Watch(ctx context.Context, o CrawlOptions, wo WatchOptions) (err error) {
 	}
 	w := watch.New(watch.Config{Network: o.Network.Name, Seeds: seeds, Timing: timing, Census: cen,
 		Persist: st, Sink: wr, Routable: func(a codec.Addr) bool { return policy.Check(a) == frontier.Dial },
-		Transport: o.Transport, MaxConns: maxConns, DialRate: o.DialRate, FlushEvery: wo.FlushEvery, Flags: append([]string{"watch"}, o.Flags...),
+		Transport: o.Transport, MaxConns: maxConns, DialRate: o.DialRate, MaxBacklog: o.MaxBacklog, FlushEvery: wo.FlushEvery, Flags: append([]string{"watch"}, o.Flags...),
 		Log: o.Log, Holder: wo.Holder, OnInterval: wo.OnInterval})
 	observe = w.Observe
 	// Two engines: one asks getaddr (first contact and about daily), one
 	// only records the version (every other re-test).
-	full, err := buildEngine(o, w.Deliver)
+	full, err := buildEngine(o, w.Deliver, w.Backlog())
 	if err != nil {
 		return err
 	}
-	quiet, err := buildEngineWith(o, sessionConfigWith(o, true), w.Deliver)
+	quiet, err := buildEngineWith(o, sessionConfigWith(o, true), w.Deliver, w.Backlog())
 	if err != nil {
 		_ = full.Close()
 		return err

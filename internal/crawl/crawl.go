@@ -86,7 +86,8 @@ type Config struct {
 	// MaxBacklog: no new dials while the answers waiting to be handled,
 	// with those expected from the attempts in flight once the coordinator
 	// is behind, exceed this many bytes (0: engine.DefaultMaxBacklog; < 0:
-	// no bound; engine.AnswerGate).
+	// no bound; engine.AnswerGate); and past its hard bound
+	// (engine.HardBacklog) the engines given Backlog stop reading.
 	MaxBacklog int64
 	// Clock is injectable for tests; default time.Now.
 	Clock func() time.Time
@@ -159,7 +160,7 @@ func New(cfg Config) *Crawler {
 		cfg:      cfg,
 		fr:       frontier.New(cfg.Policy, opts...),
 		results:  make(chan *record.Attempt, cfg.MaxConns+64),
-		backlog:  &engine.Backlog{},
+		backlog:  engine.NewBacklog(cfg.MaxBacklog),
 		gate:     engine.NewAnswerGate(cfg.MaxBacklog, frontier.Ranks),
 		lim:      rate.NewLimiter(limit, burst),
 		maxConns: cfg.MaxConns,
@@ -175,6 +176,10 @@ func (c *Crawler) Live() *Live { return &c.live }
 
 // Frontier gives access to the frontier before Run (for resume).
 func (c *Crawler) Frontier() *frontier.Frontier { return c.fr }
+
+// Backlog is what the engines delivered that the crawl has yet to handle:
+// give it to them (engine.Options.Backlog) for its hard bound.
+func (c *Crawler) Backlog() *engine.Backlog { return c.backlog }
 
 // Deliver is the function engines call with each finished attempt. It never
 // blocks: the channel holds MaxConns attempts and at most MaxConns are in flight.
@@ -452,7 +457,7 @@ func (c *Crawler) finish(err error) (Summary, error) {
 	c.sum.End = c.cfg.Clock()
 	c.sum.Frontier = c.fr.Stats()
 	c.sum.PeakProxied = c.tor.peak
-	c.sum.PeakBacklog, c.sum.BacklogHolds = c.backlog.Peak(), c.gate.Holds()
+	c.sum.PeakBacklog, c.sum.BacklogHolds, c.sum.BacklogPauses = c.backlog.Peak(), c.gate.Holds(), c.backlog.Pauses()
 	if c.cfg.Adaptive {
 		c.sum.FirstConnect, c.sum.FirstHandshake = c.to.FirstPass()
 	}

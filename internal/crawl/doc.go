@@ -16,7 +16,10 @@
 // answers (up to 1,000 addresses each) into the frontier when many peers
 // answer at once, so what waits for it is bounded in bytes (MaxBacklog,
 // engine.AnswerGate): past the bound it dials only addresses of ranks that bring
-// little (connects that time out or are refused), or nothing.
+// little (connects that time out or are refused), or nothing. The attempts
+// in flight may still bring more than their ranks did: past the hard bound
+// (engine.HardBacklog, 1.5 × MaxBacklog) the engines stop reading until the
+// crawl is back at MaxBacklog (engine.Backlog).
 //
 // It does not make connections (an engine does, through the contract in
 // internal/engine: the reactor in eventloop/, or one goroutine per

@@ -35,11 +35,13 @@ type Summary struct {
 	PeakInFlight int // most connections in flight at once
 	// PeakBacklog is the most bytes of finished attempts that waited for
 	// the coordinator at once; BacklogHolds how often dialling paused for
-	// them (Config.MaxBacklog).
-	PeakBacklog  int64
-	BacklogHolds int
-	ByClass      map[record.Class]int
-	Frontier     frontier.Stats
+	// them (Config.MaxBacklog), BacklogPauses how often the engines stopped
+	// reading for them (its hard bound, engine.HardBacklog).
+	PeakBacklog   int64
+	BacklogHolds  int
+	BacklogPauses int
+	ByClass       map[record.Class]int
+	Frontier      frontier.Stats
 }
 
 // Elapsed is the crawl's wall time.

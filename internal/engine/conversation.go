@@ -161,6 +161,19 @@ func (c *Conversation) TakePingStamp() bool { return c.socks == nil && c.sess.Ta
 // session.Session.PingLeft).
 func (c *Conversation) PingLeft(at time.Time) { c.sess.PingLeft(at) }
 
+// Postpone gives the conversation d back: its driver held it that long
+// without reading (a paused Backlog), so every deadline it keeps, and the
+// instants its RTTs run from, move d later (session.Session.Postpone).
+func (c *Conversation) Postpone(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	if c.socks != nil && !c.proxyDeadline.IsZero() {
+		c.proxyDeadline = c.proxyDeadline.Add(d)
+	}
+	c.sess.Postpone(d)
+}
+
 // Addr is the peer's address.
 func (c *Conversation) Addr() codec.Addr { return c.sess.Addr() }
 

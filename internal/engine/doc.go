@@ -13,7 +13,11 @@
 //     readings in, bytes out — which both engines drive; the engines only
 //     move bytes and keep time;
 //   - record.ClassError (aliased here), the typed error by which an engine
-//     or the conversation fixes an attempt's outcome class.
+//     or the conversation fixes an attempt's outcome class;
+//   - Backlog and AnswerGate, the two bounds on what the engines delivered
+//     and the coordinator has not handled: the soft one (the coordinator
+//     dials no more) and the hard one (the engines read no more until it
+//     is back at the soft one; Options.Backlog).
 //
 // It does no I/O. Pacing, caps and retries are the coordinator's.
 package engine

@@ -62,6 +62,12 @@ type Options struct {
 	Session *session.Config
 	// Deliver receives every finished attempt, from any goroutine. Required.
 	Deliver func(*record.Attempt)
+	// Backlog, if set, is what Deliver's coordinator has yet to handle: while
+	// it is paused (past its hard bound), the engine reads from no
+	// connection and ticks no open conversation, and when it resumes, gives
+	// each one it held the time back (Conversation.Postpone) before it reads
+	// it again. Connects, writes and aborts go on. Nil: never paused.
+	Backlog *Backlog
 	// ConnectTimeout bounds connect (default DefaultConnectTimeout).
 	ConnectTimeout time.Duration
 	// TorProxy, if valid, is the SOCKS5 proxy .onion addresses go through.

@@ -95,7 +95,8 @@ type Config struct {
 	// the crawl's (engine.AnswerGate; 0: engine.DefaultMaxBacklog; < 0: no
 	// bound). Past it, tests go on without asking for addresses (a node's
 	// ask waits for its next test), and none start while the waiting tests
-	// alone are over it.
+	// alone are over it; past its hard bound (engine.HardBacklog) the
+	// engines given Backlog stop reading.
 	MaxBacklog int64
 	DialRate   float64 // per second; 0: DefaultDialRate; < 0 unlimited
 	FlushEvery time.Duration
@@ -169,13 +170,17 @@ func New(cfg Config) *Watch {
 		limit = rate.Inf
 	}
 	return &Watch{cfg: cfg, sched: NewSchedule(cfg.Timing), results: make(chan *record.Attempt, cfg.MaxConns+64),
-		backlog: &engine.Backlog{}, gate: engine.NewAnswerGate(cfg.MaxBacklog, int(testRanks)),
+		backlog: engine.NewBacklog(cfg.MaxBacklog), gate: engine.NewAnswerGate(cfg.MaxBacklog, int(testRanks)),
 		events: make(chan Event, 4096), lim: rate.NewLimiter(limit, max(1, int(float64(limit)/20))),
 		dirty: map[codec.Addr]bool{}, dialedIn: map[codec.Addr]inFlight{}}
 }
 
 // SetDial sets Config.Dial (the engines are built with Deliver, after New).
 func (w *Watch) SetDial(dial func(job engine.Job, getaddr bool)) { w.cfg.Dial = dial }
+
+// Backlog is what the engines delivered that the watch has yet to handle:
+// give it to them (engine.Options.Backlog) for its hard bound.
+func (w *Watch) Backlog() *engine.Backlog { return w.backlog }
 
 // Deliver is what the engines call with each finished test. It never
 // blocks: the channel holds MaxConns tests and at most MaxConns are in
@@ -451,7 +456,8 @@ func (w *Watch) closeEpoch(now time.Time) error {
 	}
 	w.cfg.Log.Info().Str("crawl", w.epoch.String()).Int("tested", len(w.round.Obs)).Int("good", good).
 		Int32("tip", tip).Int("known", w.sched.Len()).Int("in_flight", w.inflight).Int("v1_fallbacks", w.v1Fallbacks).
-		Int64("peak_backlog", w.backlog.Peak()).Int("backlog_holds", w.gate.Holds()).Msg("watch interval")
+		Int64("peak_backlog", w.backlog.Peak()).Int("backlog_holds", w.gate.Holds()).
+		Int("backlog_pauses", w.backlog.Pauses()).Msg("watch interval")
 	if w.cfg.OnInterval != nil {
 		w.cfg.OnInterval(w.epoch, len(w.round.Obs), good)
 	}

@@ -9,7 +9,8 @@
 // allocation beyond the session's own.
 //
 // It does not pace or cap anything itself: the coordinator (internal/crawl)
-// does that for both engines.
+// does that for both engines. It stops reading while the coordinator's
+// backlog is past its hard bound (engine.Options.Backlog, pause.go).
 package goroutine
 
 import (
@@ -18,6 +19,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -47,12 +49,15 @@ type Engine struct {
 
 	mu    sync.Mutex
 	conns map[net.Conn]*tracked
+	turns chan struct{} // goroutines taking in a read after a pause (pause.go)
 }
 
-// tracked is an open connection: its peer, and whether Hangup ended it.
+// tracked is an open connection: its peer, and whether Hangup ended it
+// (hang closes then: a goroutine held by a paused backlog wakes).
 type tracked struct {
 	addr codec.Addr
 	hung bool
+	hang chan struct{}
 }
 
 var (
@@ -62,7 +67,7 @@ var (
 
 // New returns a ready engine.
 func New(opts engine.Options) *Engine {
-	e := &Engine{opts: opts.WithDefaults(), conns: map[net.Conn]*tracked{}}
+	e := &Engine{opts: opts.WithDefaults(), conns: map[net.Conn]*tracked{}, turns: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	if f := e.opts.SocketOption; f != nil {
 		e.dialer.Control = tuning.DialerControl(func(fd int) error {
 			if err := f(fd); err != nil {
@@ -131,16 +136,17 @@ func (e *Engine) run(c *engine.Conversation) {
 		return
 	}
 	e.track(conn, c.Addr(), true)
-	err = e.converse(c, conn)
+	took, err := e.converse(c, conn)
 	e.track(conn, c.Addr(), false)
 	_ = conn.Close()
 	e.opts.Deliver(c.Finish(time.Now(), err))
+	e.release(took)
 }
 
 func (e *Engine) track(c net.Conn, a codec.Addr, add bool) {
 	e.mu.Lock()
 	if add {
-		e.conns[c] = &tracked{addr: a}
+		e.conns[c] = &tracked{addr: a, hang: make(chan struct{})}
 		if e.abort.Load() {
 			_ = c.SetDeadline(time.Unix(1, 0))
 		}
@@ -155,8 +161,9 @@ func (e *Engine) track(c net.Conn, a codec.Addr, add bool) {
 func (e *Engine) Hangup(a codec.Addr) {
 	e.mu.Lock()
 	for c, t := range e.conns {
-		if t.addr == a {
+		if t.addr == a && !t.hung {
 			t.hung = true
+			close(t.hang)
 			_ = c.SetDeadline(time.Unix(1, 0))
 		}
 	}
@@ -188,8 +195,9 @@ func (e *Engine) dialError(err error) error {
 
 // converse runs the conversation over conn until it is done or the
 // transport fails; it returns the transport error (nil when the
-// conversation ended it).
-func (e *Engine) converse(c *engine.Conversation, conn net.Conn) error {
+// conversation ended it), and whether it holds a turn (took, pause.go), to
+// be released once the attempt is delivered.
+func (e *Engine) converse(c *engine.Conversation, conn net.Conn) (took bool, err error) {
 	var st *stampconn.Conn
 	if e.opts.Session.Hold != nil {
 		st = stampconn.New(conn) // before the first write: transmit stamps number bytes from there (stamp.go)
@@ -198,24 +206,37 @@ func (e *Engine) converse(c *engine.Conversation, conn net.Conn) error {
 	buf := make([]byte, 0, readBufSize)
 	for {
 		if len(out) > 0 {
-			if err := e.write(st, c, conn, out); err != nil {
-				return e.transportError(err)
+			if err = e.write(st, c, conn, out); err != nil {
+				return took, e.transportError(err)
 			}
 		}
 		if c.Done() {
-			return nil
+			return took, nil
 		}
 		if e.abort.Load() {
-			return record.ErrAborted
+			return false, record.ErrAborted
+		}
+		if !e.held(c, conn, time.Now()) {
+			return false, record.ErrAborted
 		}
 		_ = conn.SetReadDeadline(c.Deadline())
 		if e.hung(conn) { // after our deadline: a Hangup's own comes later, or is seen here
-			return record.ErrAborted
+			return false, record.ErrAborted
 		}
 		if len(buf) == cap(buf) {
 			buf = append(buf, make([]byte, cap(buf))...)[:len(buf)]
 		}
 		n, now, err := e.read(st, c, conn, buf[len(buf):cap(buf)])
+		var ok bool
+		if took, ok = e.take(c, conn, now); !ok {
+			return false, record.ErrAborted
+		}
+		if took {
+			// The turn may have been waited for: the conversation's
+			// deadlines are checked at when it got to run. (A holder's
+			// engine has no backlog, so its kernel arrival stamps stay.)
+			now = time.Now()
+		}
 		buf = buf[:len(buf)+n]
 		out = out[:0]
 		if n > 0 {
@@ -225,17 +246,21 @@ func (e *Engine) converse(c *engine.Conversation, conn net.Conn) error {
 		}
 		out = c.Tick(now, out)
 		c.Observe(e.opts.Observe)
+		if !c.Done() { // else kept until the attempt is delivered
+			e.release(took)
+			took = false
+		}
 		if err != nil && !c.Done() {
 			if errors.Is(err, os.ErrDeadlineExceeded) && !e.abort.Load() {
 				if e.hung(conn) {
-					return record.ErrAborted
+					return took, record.ErrAborted
 				}
 				continue // a conversation deadline: Tick above handled it
 			}
 			if errors.Is(err, io.EOF) && peerReset(conn) {
-				return syscall.ECONNRESET
+				return took, syscall.ECONNRESET
 			}
-			return e.transportError(err)
+			return took, e.transportError(err)
 		}
 	}
 }
