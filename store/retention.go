@@ -198,7 +198,12 @@ func (s *Store) dropPayloadsBefore(cutoff time.Time, p *Pruned) error {
 	d := s.newDeleter()
 	defer d.wb.Cancel()
 	var gone []blobHash
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.db.View(func(txn *badger.Txn) (err error) {
+		// Payloads never used again: their commit's first-use record.
+		if gone, err = s.dropFirstUsesBefore(txn, d, unixNano(cutoff), gone); err != nil {
+			return err
+		}
+		// Payloads used again: their use record.
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tabUse}, PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {

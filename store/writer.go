@@ -220,14 +220,28 @@ func (w *Writer) commit(entries []*badger.Entry) error {
 		}
 		err := txn.SetEntry(e)
 		if errors.Is(err, badger.ErrTxnTooBig) { // one record larger than a batch
-			if err = txn.Commit(); err != nil {
+			if txn, err = w.commitPart(txn); err != nil {
 				p.reset()
-				return fmt.Errorf("store: commit: %w", err)
+				return err
 			}
-			txn = db.NewTransaction(true)
 			err = txn.SetEntry(e)
 		}
 		if err != nil {
+			p.reset()
+			return fmt.Errorf("store: write: %w", err)
+		}
+	}
+	for _, f := range p.fresh.entries() {
+		if err := txn.SetEntry(f); errors.Is(err, badger.ErrTxnTooBig) {
+			txn, err = w.commitPart(txn)
+			if err == nil {
+				err = txn.SetEntry(f)
+			}
+			if err != nil {
+				p.reset()
+				return fmt.Errorf("store: write: %w", err)
+			}
+		} else if err != nil {
 			p.reset()
 			return fmt.Errorf("store: write: %w", err)
 		}
@@ -237,6 +251,34 @@ func (w *Writer) commit(entries []*badger.Entry) error {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
+}
+
+// commitPart commits txn, full before its batch is, with the first-use
+// record of the payloads it stores (in the next transaction if it does not
+// fit: a crash between the two leaves those payloads without one, kept for
+// ever rather than lost), and returns a new transaction.
+func (w *Writer) commitPart(txn *badger.Txn) (*badger.Txn, error) {
+	db, p := w.s.db, &w.s.payloads
+	var late []*badger.Entry
+	for _, f := range p.fresh.entries() {
+		if len(late) > 0 {
+			late = append(late, f)
+		} else if err := txn.SetEntry(f); errors.Is(err, badger.ErrTxnTooBig) {
+			late = append(late, f)
+		} else if err != nil {
+			return txn, fmt.Errorf("store: write: %w", err)
+		}
+	}
+	if err := txn.Commit(); err != nil {
+		return txn, fmt.Errorf("store: commit: %w", err)
+	}
+	txn = db.NewTransaction(true)
+	for _, f := range late {
+		if err := txn.SetEntry(f); err != nil {
+			return txn, fmt.Errorf("store: write: %w", err)
+		}
+	}
+	return txn, nil
 }
 
 func (w *Writer) setErr(err error) {
