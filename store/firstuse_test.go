@@ -28,7 +28,9 @@ func TestFirstUseRecords(t *testing.T) {
 	for i := range answers {
 		answers[i] = g.AddrMessage(20)
 	}
-	node := func(i int) codec.Addr { return codec.MustParseAddr("5.2." + itoa(i/250) + "." + itoa(i%250+1) + ":8333") }
+	node := func(i int) codec.Addr {
+		return codec.MustParseAddr("5.2." + itoa(i/250) + "." + itoa(i%250+1) + ":8333")
+	}
 	w, err := s.NewWriter()
 	check(t, err)
 	recordAt := func(id record.CrawlID, i int, start time.Time) {
