@@ -16,7 +16,7 @@ import (
 //	0x00 "format"                         → format version (1 byte)
 //	0x00 "maintained"                     → when Maintain last ran
 //	'c' crawl                             → crawl meta
-//	's' crawl addr                        → seen: who told us, when
+//	's' crawl addr                        → seen: who told us, when, and the other addresses of that answer (seen.go)
 //	't' crawl addr try                    → attempt: its fields, raw version payload, addr payload hashes
 //	'a' hash(32)                          → one distinct addr/addrv2 payload: command, raw bytes
 //	'u' hash(32)                          → when that payload was last referenced, once referenced again (for retention)

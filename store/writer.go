@@ -387,8 +387,10 @@ func (w *Writer) usable() error {
 }
 
 // Seen records addresses put into crawl's frontier and who told us (the
-// zero Addr for seeds), timestamped now. Call it once per address per crawl
-// (the frontier dedups); a repeated call overwrites the teller.
+// zero Addr for seeds), timestamped now: one record per seenPerRecord
+// addresses (seen.go). Call it once per address per crawl (the frontier
+// dedups): an address Seen again is listed again, and a later list that
+// starts with it replaces the record of the earlier one.
 func (w *Writer) Seen(crawl record.CrawlID, from codec.Addr, addrs []codec.Addr) error {
 	if err := w.usable(); err != nil {
 		return err
@@ -396,18 +398,22 @@ func (w *Writer) Seen(crawl record.CrawlID, from codec.Addr, addrs []codec.Addr)
 	if crawl == 0 {
 		return fmt.Errorf("%w: crawl id 0", ErrInvalid)
 	}
-	at := w.now()
 	for _, a := range addrs {
 		if !a.IsValid() {
 			return fmt.Errorf("%w: seen address %v", ErrInvalid, a)
 		}
-		s := seenKey(w.scratch[:0], crawl, a)
+	}
+	at := w.now()
+	for len(addrs) > 0 {
+		list := addrs[:min(len(addrs), seenPerRecord)]
+		addrs = addrs[len(list):]
+		s := seenKey(w.scratch[:0], crawl, list[0])
 		k := len(s)
-		s = encodeSeen(s, from, at)
+		s = encodeSeenList(s, from, at, list)
 		w.scratch = s
 		w.begin(1, w.estimate(s[:k], s[k:]))
 		w.add(s[:k], s[k:])
-		w.stats.Seen++
+		w.stats.Seen += uint64(len(list))
 	}
 	return nil
 }
