@@ -189,8 +189,10 @@ func attemptClass(key, val []byte) (record.Class, error) {
 // crawls receive the same payload again and again: each distinct payload is
 // stored once, under 'a' + SHA-256(command, payload), as valueV2, the command
 // name and the raw payload. 'u' + hash holds when it was last referenced (the
-// newest Start of an attempt that refers to it), which retention reads to
-// delete payloads no kept attempt refers to.
+// newest Start of an attempt that refers to it) once an attempt after the
+// one that stored it refers to it, until then the first-use record of the
+// commit that stored it (firstuse.go); retention reads both to delete
+// payloads no kept attempt refers to.
 
 // blobBound bounds the encoded size of an addr payload value.
 func blobBound(m *record.AddrMessage) int { return 1 + 1 + 12 + len(m.Raw) }
