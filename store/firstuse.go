@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"errors"
 	"sync/atomic"
 	"time"
 
@@ -134,10 +135,10 @@ func (s *Store) dropFirstUsesBefore(txn *badger.Txn, d *deleter, cutoff int64, g
 		for _, h := range hs {
 			if _, err := txn.Get(useKey(nil, h)); err == nil {
 				continue // used again since: its use record decides
-			} else if err != badger.ErrKeyNotFound {
+			} else if !errors.Is(err, badger.ErrKeyNotFound) {
 				return gone, err
 			}
-			if _, err := txn.Get(blobKey(nil, h)); err == badger.ErrKeyNotFound {
+			if _, err := txn.Get(blobKey(nil, h)); errors.Is(err, badger.ErrKeyNotFound) {
 				continue
 			} else if err != nil {
 				return gone, err
