@@ -207,7 +207,7 @@ func (s *Store) eachAttemptRaw(id record.CrawlID, addrs bool, fn func(key, val [
 						if err != nil {
 							return err
 						}
-						b, err := bi.ValueCopy(nil)
+						b, err := storedBlob(bkey, bi)
 						if err != nil {
 							return err
 						}

@@ -450,10 +450,16 @@ func (w *Writer) Record(a *record.Attempt) error {
 		m := &a.Addrs[i]
 		w.mscratch = blobKey(w.mscratch[:0], refs[i])
 		key := w.keep(w.mscratch)
-		// Encoded straight into the arena: addr payloads are the bulk of
-		// the bytes, one copy is enough.
-		val := w.claim(encodeBlob(w.reserve(blobBound(m)), m))
-		w.addOwned(key, val)
+		// Addr payloads are the bulk of the bytes: the entry's value is the
+		// attempt's own payload (Record keeps it until the commit), its
+		// command in the entry's user meta (blobMeta), so that the only copy
+		// is Badger's into the value log.
+		if meta := blobMetaOf(m.Command); meta != 0 {
+			w.addOwned(key, m.Raw[:len(m.Raw):len(m.Raw)])
+			w.cur.entries[len(w.cur.entries)-1].UserMeta = meta
+		} else {
+			w.addOwned(key, w.claim(encodeBlob(w.reserve(blobBound(m)), m)))
+		}
 		u := useKey(w.mscratch[:0], refs[i])
 		w.mscratch = encodeUse(u, a.Start)
 		w.add(w.mscratch[:len(u)], w.mscratch[len(u):])
