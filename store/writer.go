@@ -17,8 +17,8 @@ import (
 // caller's goroutine into a batch and hands full batches to one committer
 // goroutine, which writes each as Badger transactions: encoding the next
 // batch overlaps committing the previous one, and there is never one
-// transaction per key. A record (one attempt with its addr messages, or one
-// seen address) never straddles two batches, so after a crash an attempt is
+// transaction per key. A record (one attempt with its addr messages, or the
+// seen record of up to 1024 addresses of one Seen call) never straddles two batches, so after a crash an attempt is
 // either there with all its messages or absent (unless a single record is
 // larger than a whole batch, 1.2 MB by default).
 //
