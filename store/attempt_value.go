@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"time"
 
+	"github.com/dgraph-io/badger/v4"
+
 	"github.com/nodesweep/nodesweep/codec"
 	"github.com/nodesweep/nodesweep/internal/record"
 )
@@ -189,8 +191,52 @@ func attemptClass(key, val []byte) (record.Class, error) {
 // crawls receive the same payload again and again: each distinct payload is
 // stored once, under 'a' + SHA-256(command, payload), as valueV2, the command
 // name and the raw payload. 'u' + hash holds when it was last referenced (the
-// newest Start of an attempt that refers to it), which retention reads to
-// delete payloads no kept attempt refers to.
+// newest Start of an attempt that refers to it) once an attempt after the
+// one that stored it refers to it, until then the first-use record of the
+// commit that stored it (firstuse.go); retention reads both to delete
+// payloads no kept attempt refers to.
+
+// Since format 3 a payload of addr or addrv2 is stored as received, the
+// value being the raw payload and the command in the entry's user meta
+// (blobMeta*): the Writer then hands Badger the attempt's own bytes. A
+// payload with user meta 0 (format 2, or another command) is valueV2, the
+// command name and the raw payload. Readers get the latter layout either way
+// (storedBlob), so the read socket and decodeBlob know one layout.
+const (
+	blobMetaAddr   byte = 1
+	blobMetaAddrV2 byte = 2
+)
+
+func blobMetaOf(c codec.Command) byte {
+	switch c {
+	case codec.CmdAddr:
+		return blobMetaAddr
+	case codec.CmdAddrV2:
+		return blobMetaAddrV2
+	}
+	return 0
+}
+
+// storedBlob returns a copy of a stored payload in the valueV2 layout.
+func storedBlob(key []byte, item *badger.Item) ([]byte, error) {
+	var cmd codec.Command
+	switch item.UserMeta() {
+	case 0:
+		return item.ValueCopy(nil)
+	case blobMetaAddr:
+		cmd = codec.CmdAddr
+	case blobMetaAddrV2:
+		cmd = codec.CmdAddrV2
+	default:
+		return nil, &CorruptError{Key: append([]byte(nil), key...), Reason: "addr payload of user meta " + itoa(int(item.UserMeta())), Err: ErrUnsupportedFormat}
+	}
+	var b []byte
+	err := item.Value(func(v []byte) error {
+		b = encodeBlob(make([]byte, 0, blobBound(&record.AddrMessage{Raw: v})), &record.AddrMessage{Command: cmd, Raw: v})
+		return nil
+	})
+	return b, err
+}
 
 // blobBound bounds the encoded size of an addr payload value.
 func blobBound(m *record.AddrMessage) int { return 1 + 1 + 12 + len(m.Raw) }

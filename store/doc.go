@@ -30,6 +30,6 @@
 // record.Attempt.AddrProtocol.
 //
 // Key layout and value encoding are described in keys.go, values.go and
-// attempt_value.go; the database carries a format version (2) and every
+// attempt_value.go; the database carries a format version (3) and every
 // value a version byte. README.md has the measurements.
 package store

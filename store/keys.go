@@ -16,10 +16,11 @@ import (
 //	0x00 "format"                         → format version (1 byte)
 //	0x00 "maintained"                     → when Maintain last ran
 //	'c' crawl                             → crawl meta
-//	's' crawl addr                        → seen: who told us, when
+//	's' crawl addr                        → seen: who told us, when, and the other addresses of that answer (seen.go)
 //	't' crawl addr try                    → attempt: its fields, raw version payload, addr payload hashes
 //	'a' hash(32)                          → one distinct addr/addrv2 payload: command, raw bytes
-//	'u' hash(32)                          → when that payload was last referenced (for retention)
+//	'u' hash(32)                          → when that payload was last referenced, once referenced again (for retention)
+//	'n' time seq                          → the payloads one commit stored, and when they were used (firstuse.go)
 //	'w' addr                              → a watch's state of addr (watch.go)
 //	'p' crawl                             → a watch's published snapshot summary of crawl (snapshots.go)
 //	'b' hash(32)                          → a block's first arrival and each held node's delay (blocks.go)
@@ -39,6 +40,7 @@ const (
 	tabAttempt  byte = 't'
 	tabBlob     byte = 'a'
 	tabUse      byte = 'u'
+	tabFirstUse byte = 'n' // the payloads one commit stored (firstuse.go)
 	tabWatch    byte = 'w' // a watch's per-address state (watch.go)
 	tabSnapshot byte = 'p' // a watch's published snapshot summaries (snapshots.go)
 	tabBlock    byte = 'b' // block arrivals seen by held connections (blocks.go)

@@ -21,70 +21,62 @@ type Sighting struct {
 	At    time.Time
 }
 
-// EachSeen calls fn for every address Seen in crawl id, in key order (by
-// network, then address bytes, then port). A resumed crawl rebuilds its
-// frontier's dedup set from it.
+// EachSeen calls fn for every address Seen in crawl id: record by record
+// in key order (by the network, address bytes and port of a record's first
+// address), and within a record in the order the addresses were Seen. A
+// resumed crawl rebuilds its frontier's dedup set from it.
 func (s *Store) EachSeen(id record.CrawlID, fn func(Sighting) error) error {
-	return s.view(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: crawlPrefix(tabSeen, id), PrefetchValues: true, PrefetchSize: 256})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			item := it.Item()
-			key := item.Key()
-			_, a, rest, ok := parseCrawlAddr(key)
-			if !ok || len(rest) != 0 {
-				return corrupt(key, "bad seen key")
-			}
-			sg, err := readSighting(item, key, id, a)
-			if err != nil {
-				return err
-			}
-			if err := fn(sg); err != nil {
-				return err
-			}
+	return s.view(func(txn *badger.Txn) error { return eachSeen(txn, id, fn) })
+}
+
+func eachSeen(txn *badger.Txn, id record.CrawlID, fn func(Sighting) error) error {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: crawlPrefix(tabSeen, id), PrefetchValues: true, PrefetchSize: 256})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		key := item.Key()
+		_, first, rest, ok := parseCrawlAddr(key)
+		if !ok || len(rest) != 0 {
+			return corrupt(key, "bad seen key")
 		}
-		return nil
-	})
+		if err := item.Value(func(val []byte) error {
+			return eachSeenIn(key, val, first, func(a, from codec.Addr, at time.Time) error {
+				return fn(Sighting{Crawl: id, Addr: a, From: from, At: at})
+			})
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // History returns every crawl in which a was Seen, oldest first: the first
 // and last elements are its first and last sightings, each with who told us.
-// It does one point lookup per crawl.
+// It reads each crawl's seen records (an address is listed in the record of
+// the answer that told us, seen.go): meant for one address at a time.
 func (s *Store) History(a codec.Addr) ([]Sighting, error) {
 	crawls, err := s.crawlIDs()
 	if err != nil {
 		return nil, err
 	}
 	var out []Sighting
+	found := errors.New("found")
 	err = s.view(func(txn *badger.Txn) error {
 		for _, id := range crawls {
-			key := seenKey(nil, id, a)
-			item, err := txn.Get(key)
-			if errors.Is(err, badger.ErrKeyNotFound) {
-				continue
-			}
-			if err != nil {
+			err := eachSeen(txn, id, func(sg Sighting) error {
+				if sg.Addr != a {
+					return nil
+				}
+				out = append(out, sg)
+				return found
+			})
+			if err != nil && err != found {
 				return err
 			}
-			sg, err := readSighting(item, key, id, a)
-			if err != nil {
-				return err
-			}
-			out = append(out, sg)
 		}
 		return nil
 	})
 	return out, err
-}
-
-// readSighting decodes the seen record of a in crawl id.
-func readSighting(item *badger.Item, key []byte, id record.CrawlID, a codec.Addr) (Sighting, error) {
-	sg := Sighting{Crawl: id, Addr: a}
-	err := item.Value(func(val []byte) (err error) {
-		sg.From, sg.At, err = decodeSeen(key, val)
-		return err
-	})
-	return sg, err
 }
 
 func (s *Store) crawlIDs() ([]record.CrawlID, error) {
@@ -215,7 +207,7 @@ func (s *Store) eachAttemptRaw(id record.CrawlID, addrs bool, fn func(key, val [
 						if err != nil {
 							return err
 						}
-						b, err := bi.ValueCopy(nil)
+						b, err := storedBlob(bkey, bi)
 						if err != nil {
 							return err
 						}
@@ -261,12 +253,10 @@ func decodeAttemptRecord(id record.CrawlID, key, val []byte, blobs [][]byte, wit
 func (s *Store) count(id record.CrawlID) (Counts, error) {
 	var c Counts
 	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: crawlPrefix(tabSeen, id)})
-		for it.Rewind(); it.Valid(); it.Next() {
-			c.Seen++
+		if err := eachSeen(txn, id, func(Sighting) error { c.Seen++; return nil }); err != nil {
+			return err
 		}
-		it.Close()
-		it = txn.NewIterator(badger.IteratorOptions{Prefix: crawlPrefix(tabAttempt, id), PrefetchValues: true, PrefetchSize: 256})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: crawlPrefix(tabAttempt, id), PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
 		var last []byte
 		var refs []addrRef

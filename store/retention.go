@@ -119,26 +119,26 @@ func (d *deleter) flush() error {
 func (s *Store) dropCrawl(id record.CrawlID, p *Pruned) error {
 	d := s.newDeleter()
 	defer d.wb.Cancel()
-	for _, tab := range []byte{tabAttempt, tabSeen} {
-		before := d.n
-		err := s.db.View(func(txn *badger.Txn) error {
+	err := s.db.View(func(txn *badger.Txn) error {
+		for _, tab := range []byte{tabAttempt, tabSeen} {
+			before := d.n
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: crawlPrefix(tab, id)})
-			defer it.Close()
 			for it.Rewind(); it.Valid(); it.Next() {
 				if err := d.del(it.Item().Key()); err != nil {
+					it.Close()
 					return err
 				}
 			}
-			return nil
-		})
-		if err != nil {
-			return err
+			it.Close()
+			if tab == tabAttempt {
+				p.Attempts += d.n - before
+			}
 		}
-		if tab == tabAttempt {
-			p.Attempts += d.n - before
-		} else {
-			p.Seen += d.n - before
-		}
+		// Seen counts addresses, several to a record (seen.go).
+		return eachSeen(txn, id, func(Sighting) error { p.Seen++; return nil })
+	})
+	if err != nil {
+		return err
 	}
 	if err := d.del(snapshotKey(nil, id)); err != nil {
 		return err
@@ -198,7 +198,12 @@ func (s *Store) dropPayloadsBefore(cutoff time.Time, p *Pruned) error {
 	d := s.newDeleter()
 	defer d.wb.Cancel()
 	var gone []blobHash
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.db.View(func(txn *badger.Txn) (err error) {
+		// Payloads never used again: their commit's first-use record.
+		if gone, err = s.dropFirstUsesBefore(txn, d, unixNano(cutoff), gone); err != nil {
+			return err
+		}
+		// Payloads used again: their use record.
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tabUse}, PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {

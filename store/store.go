@@ -22,8 +22,16 @@ import (
 // every addr message under its attempt; format 2 keeps raw payloads only,
 // addr payloads once by content hash. Open refuses format 1 with
 // ErrUnsupportedFormat and says so: crawl into a new --db (or read it with
-// the nodesweep that wrote it).
-const formatVersion byte = 2
+// the nodesweep that wrote it). Format 3 keeps a payload's last use in its
+// commit's first-use record until it is used again (firstuse.go): a format-2
+// database is format 3 without first-use records, so Open reads it as it is
+// and, read-write, marks it format 3 — a nodesweep of format 2 would not see
+// those records, keep their payloads for ever and store them again, so it
+// refuses the database ("reads up to 2") instead.
+const (
+	formatVersion     byte = 3
+	oldestReadsAsThis byte = 2 // the oldest format this one reads as it is
+)
 
 // Store is an open nodesweep database. Its methods are safe for concurrent
 // use; a Writer is not (one goroutine writes, as the engines do).
@@ -139,10 +147,15 @@ func (s *Store) checkFormat() error {
 		return corrupt(formatKey, "format marker of %d bytes", len(have))
 	case have[0] > formatVersion:
 		return fmt.Errorf("%w: database format %d, this nodesweep reads up to %d", ErrUnsupportedFormat, have[0], formatVersion)
+	case have[0] < formatVersion && have[0] >= oldestReadsAsThis:
+		if s.readOnly {
+			return nil
+		}
+		return s.db.Update(func(txn *badger.Txn) error { return txn.Set(formatKey, []byte{formatVersion}) })
 	case have[0] < formatVersion:
 		return fmt.Errorf("%w: database format %d was written by an older nodesweep (it kept parsed copies of every message); "+
-			"this one reads format %d only: crawl into a new --db, or read this one with the nodesweep that wrote it",
-			ErrUnsupportedFormat, have[0], formatVersion)
+			"this one reads formats %d to %d: crawl into a new --db, or read this one with the nodesweep that wrote it",
+			ErrUnsupportedFormat, have[0], oldestReadsAsThis, formatVersion)
 	}
 	return nil
 }

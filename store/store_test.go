@@ -289,6 +289,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add(encodeBlob(nil, &a.Addrs[0]))
 	f.Add(encodeMeta(record.CrawlMeta{Network: "x", Flags: []string{"a"}}, &Counts{1, 2, 3, 4, 5, 6}))
 	f.Add(encodeSeen(nil, a.Addr, time.Unix(1, 0)))
+	f.Add(encodeSeenList(nil, a.Addr, time.Unix(1, 0), []codec.Addr{g.Addr(), g.Addr(), g.Addr()}))
 	f.Fuzz(func(t *testing.T, val []byte) {
 		var at record.Attempt
 		decodeAttempt(nil, val, &at, true, nil)
@@ -297,6 +298,8 @@ func FuzzDecode(f *testing.F) {
 		decodeUse(nil, val)
 		decodeMeta(nil, val, 1)
 		decodeSeen(nil, val)
+		eachSeenIn(nil, val, codec.Addr{}, func(a, from codec.Addr, at time.Time) error { return nil })
+		eachFirstUse(nil, val, func(blobHash) {})
 		readAddr(val)
 		parseAttemptKey(val)
 	})

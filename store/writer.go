@@ -17,8 +17,8 @@ import (
 // caller's goroutine into a batch and hands full batches to one committer
 // goroutine, which writes each as Badger transactions: encoding the next
 // batch overlaps committing the previous one, and there is never one
-// transaction per key. A record (one attempt with its addr messages, or one
-// seen address) never straddles two batches, so after a crash an attempt is
+// transaction per key. A record (one attempt with its addr messages, or the
+// seen record of up to 1024 addresses of one Seen call) never straddles two batches, so after a crash an attempt is
 // either there with all its messages or absent (unless a single record is
 // larger than a whole batch, 1.2 MB by default).
 //
@@ -220,14 +220,28 @@ func (w *Writer) commit(entries []*badger.Entry) error {
 		}
 		err := txn.SetEntry(e)
 		if errors.Is(err, badger.ErrTxnTooBig) { // one record larger than a batch
-			if err = txn.Commit(); err != nil {
+			if txn, err = w.commitPart(txn); err != nil {
 				p.reset()
-				return fmt.Errorf("store: commit: %w", err)
+				return err
 			}
-			txn = db.NewTransaction(true)
 			err = txn.SetEntry(e)
 		}
 		if err != nil {
+			p.reset()
+			return fmt.Errorf("store: write: %w", err)
+		}
+	}
+	for _, f := range p.fresh.entries() {
+		if err := txn.SetEntry(f); errors.Is(err, badger.ErrTxnTooBig) {
+			txn, err = w.commitPart(txn)
+			if err == nil {
+				err = txn.SetEntry(f)
+			}
+			if err != nil {
+				p.reset()
+				return fmt.Errorf("store: write: %w", err)
+			}
+		} else if err != nil {
 			p.reset()
 			return fmt.Errorf("store: write: %w", err)
 		}
@@ -237,6 +251,34 @@ func (w *Writer) commit(entries []*badger.Entry) error {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
+}
+
+// commitPart commits txn, full before its batch is, with the first-use
+// record of the payloads it stores (in the next transaction if it does not
+// fit: a crash between the two leaves those payloads without one, kept for
+// ever rather than lost), and returns a new transaction.
+func (w *Writer) commitPart(txn *badger.Txn) (*badger.Txn, error) {
+	db, p := w.s.db, &w.s.payloads
+	var late []*badger.Entry
+	for _, f := range p.fresh.entries() {
+		if len(late) > 0 {
+			late = append(late, f)
+		} else if err := txn.SetEntry(f); errors.Is(err, badger.ErrTxnTooBig) {
+			late = append(late, f)
+		} else if err != nil {
+			return txn, fmt.Errorf("store: write: %w", err)
+		}
+	}
+	if err := txn.Commit(); err != nil {
+		return txn, fmt.Errorf("store: commit: %w", err)
+	}
+	txn = db.NewTransaction(true)
+	for _, f := range late {
+		if err := txn.SetEntry(f); err != nil {
+			return txn, fmt.Errorf("store: write: %w", err)
+		}
+	}
+	return txn, nil
 }
 
 func (w *Writer) setErr(err error) {
@@ -345,8 +387,10 @@ func (w *Writer) usable() error {
 }
 
 // Seen records addresses put into crawl's frontier and who told us (the
-// zero Addr for seeds), timestamped now. Call it once per address per crawl
-// (the frontier dedups); a repeated call overwrites the teller.
+// zero Addr for seeds), timestamped now: one record per seenPerRecord
+// addresses (seen.go). Call it once per address per crawl (the frontier
+// dedups): an address Seen again is listed again, and a later list that
+// starts with it replaces the record of the earlier one.
 func (w *Writer) Seen(crawl record.CrawlID, from codec.Addr, addrs []codec.Addr) error {
 	if err := w.usable(); err != nil {
 		return err
@@ -354,18 +398,22 @@ func (w *Writer) Seen(crawl record.CrawlID, from codec.Addr, addrs []codec.Addr)
 	if crawl == 0 {
 		return fmt.Errorf("%w: crawl id 0", ErrInvalid)
 	}
-	at := w.now()
 	for _, a := range addrs {
 		if !a.IsValid() {
 			return fmt.Errorf("%w: seen address %v", ErrInvalid, a)
 		}
-		s := seenKey(w.scratch[:0], crawl, a)
+	}
+	at := w.now()
+	for len(addrs) > 0 {
+		list := addrs[:min(len(addrs), seenPerRecord)]
+		addrs = addrs[len(list):]
+		s := seenKey(w.scratch[:0], crawl, list[0])
 		k := len(s)
-		s = encodeSeen(s, from, at)
+		s = encodeSeenList(s, from, at, list)
 		w.scratch = s
 		w.begin(1, w.estimate(s[:k], s[k:]))
 		w.add(s[:k], s[k:])
-		w.stats.Seen++
+		w.stats.Seen += uint64(len(list))
 	}
 	return nil
 }
@@ -402,10 +450,16 @@ func (w *Writer) Record(a *record.Attempt) error {
 		m := &a.Addrs[i]
 		w.mscratch = blobKey(w.mscratch[:0], refs[i])
 		key := w.keep(w.mscratch)
-		// Encoded straight into the arena: addr payloads are the bulk of
-		// the bytes, one copy is enough.
-		val := w.claim(encodeBlob(w.reserve(blobBound(m)), m))
-		w.addOwned(key, val)
+		// Addr payloads are the bulk of the bytes: the entry's value is the
+		// attempt's own payload (Record keeps it until the commit), its
+		// command in the entry's user meta (blobMeta), so that the only copy
+		// is Badger's into the value log.
+		if meta := blobMetaOf(m.Command); meta != 0 {
+			w.addOwned(key, m.Raw[:len(m.Raw):len(m.Raw)])
+			w.cur.entries[len(w.cur.entries)-1].UserMeta = meta
+		} else {
+			w.addOwned(key, w.claim(encodeBlob(w.reserve(blobBound(m)), m)))
+		}
 		u := useKey(w.mscratch[:0], refs[i])
 		w.mscratch = encodeUse(u, a.Start)
 		w.add(w.mscratch[:len(u)], w.mscratch[len(u):])

@@ -203,7 +203,9 @@ type Sink interface {
 	// addresses are dialled, so that a resumed crawl can rebuild its frontier.
 	// addrs is only valid during the call: the caller reuses it.
 	Seen(crawl CrawlID, from codec.Addr, addrs []codec.Addr) error
-	// Record keeps one finished attempt.
+	// Record keeps one finished attempt. It may keep referring to a's
+	// payload bytes (Version.Raw, Addrs[i].Raw) until they are written:
+	// the caller does not modify them afterwards.
 	Record(a *Attempt) error
 	// Flush makes everything recorded so far durable.
 	Flush() error
