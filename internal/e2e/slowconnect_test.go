@@ -10,8 +10,8 @@ import (
 	"github.com/nodesweep/nodesweep/internal/record"
 )
 
-// TestSlowNodesAdaptive: nodes whose connect completes after 2–3 s (a
-// full accept queue, slow-connect) and nodes that answer version after
+// TestSlowNodesAdaptive: nodes whose connect completes after 2–3 s (their
+// first SYNs dropped, slow-connect) and nodes that answer version after
 // 3 s (slow) are missed, each classified, by fixed timeouts shorter than
 // that, and recorded by the adaptive crawl, with the connect latency they
 // took: by a connect at the full timeout (its first wave, dialled before
