@@ -188,3 +188,50 @@ func TestSlowConnectNeedsNoSimulator(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestSlowConnectPortReuse: a dialler that gave up and comes back later
+// from the same source port (the same 4-tuple, as a busy crawler's kernel
+// may pick) starts a new attempt: it waits for its retransmission k again
+// instead of being let in by the old attempt's age.
+func TestSlowConnectPortReuse(t *testing.T) {
+	sched := synSchedule(slowConnectMaxK)
+	f, err := newSYNFilters(sched)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.close()
+	k := slowConnectMinK
+	l := &slowListener{addr: netip.MustParseAddrPort("127.18.1.1:0"), k: k}
+	if err := l.open(f); err != nil {
+		t.Fatal(err)
+	}
+	defer l.ln.Close()
+	probe, err := net.Listen("tcp4", "127.0.0.1:0") // a free source port
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := probe.Addr().(*net.TCPAddr)
+	probe.Close()
+	dial := func(timeout time.Duration) (time.Duration, error) {
+		d := net.Dialer{LocalAddr: src, Timeout: timeout}
+		start := time.Now()
+		c, err := d.Dial("tcp4", l.ln.Addr().String())
+		if err == nil {
+			c.Close()
+		}
+		return time.Since(start), err
+	}
+	if took, err := dial(1200 * time.Millisecond); err == nil {
+		t.Fatalf("connected in %v, within a 1.2 s timeout (k %d)", took, k)
+	}
+	gap := synAttemptGap(sched, k)
+	time.Sleep(gap + 200*time.Millisecond)
+	took, err := dial(5 * time.Second)
+	if err != nil {
+		t.Fatalf("back from port %d after %v: %v after %v", src.Port, gap, err, took)
+	}
+	if took < (sched[k-1]+sched[k])/2 || took > sched[k]*103/100+300*time.Millisecond {
+		t.Errorf("back from port %d: connect took %v, want retransmission %d at %v", src.Port, took, k, sched[k])
+	}
+	t.Logf("back from port %d after %v: connect took %v", src.Port, gap, took.Round(time.Millisecond))
+}
