@@ -1,9 +1,10 @@
 package simnet
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -151,7 +152,8 @@ func TestSlowConnectRetryDuringEpisode(t *testing.T) {
 // TestSlowConnectNeedsNoSimulator: the latency is the kernel's doing. A
 // filtered listener that nobody accepts on, as a simulator starved of CPU
 // would not, still completes each connect at retransmission k: the
-// connection waits in the accept queue.
+// connection waits in the accept queue. Both families' filters (IPv6 on
+// ::1, when the host has it).
 func TestSlowConnectNeedsNoSimulator(t *testing.T) {
 	sched := synSchedule(slowConnectMaxK)
 	f, err := newSYNFilters(sched)
@@ -159,34 +161,49 @@ func TestSlowConnectNeedsNoSimulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.close()
+	hosts := []string{"127.18.0.%d"}
+	if ln, err := net.Listen("tcp6", "[::1]:0"); err == nil {
+		ln.Close()
+		hosts = append(hosts, "::1")
+	} else {
+		t.Logf("no IPv6 loopback (%v): IPv4 only", err)
+	}
 	var wg sync.WaitGroup
-	for k := slowConnectMinK; k <= slowConnectMaxK; k++ {
-		l := &slowListener{addr: netip.MustParseAddrPort(fmt.Sprintf("127.18.0.%d:0", k)), k: k}
-		if err := l.open(f); err != nil {
-			t.Fatal(err)
-		}
-		defer l.ln.Close()
-		addr := l.ln.Addr().String()
-		for range 3 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				start := time.Now()
-				c, err := net.DialTimeout("tcp4", addr, 5*time.Second)
-				took := time.Since(start)
-				if err != nil {
-					t.Errorf("%s (k %d): %v after %v", addr, k, err, took)
-					return
-				}
-				c.Close()
-				if took < (sched[k-1]+sched[k])/2 || took > sched[k]*103/100+300*time.Millisecond {
-					t.Errorf("%s: connect took %v, want retransmission %d at %v", addr, took, k, sched[k])
-				}
-				t.Logf("%s: never accepted, connect took %v (k %d)", addr, took.Round(time.Millisecond), k)
-			}()
+	for _, host := range hosts {
+		for k := slowConnectMinK; k <= slowConnectMaxK; k++ {
+			ip := netip.MustParseAddr(strings.Replace(host, "%d", strconv.Itoa(k), 1))
+			l := &slowListener{addr: netip.AddrPortFrom(ip, 0), k: k}
+			if err := l.open(f); err != nil {
+				t.Fatal(err)
+			}
+			defer l.ln.Close()
+			dialSlow(t, &wg, l.ln.Addr().String(), k, sched)
 		}
 	}
 	wg.Wait()
+}
+
+// dialSlow dials addr three times at once and checks that each connect
+// completes at retransmission k.
+func dialSlow(t *testing.T, wg *sync.WaitGroup, addr string, k int, sched []time.Duration) {
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			took := time.Since(start)
+			if err != nil {
+				t.Errorf("%s (k %d): %v after %v", addr, k, err, took)
+				return
+			}
+			c.Close()
+			if took < (sched[k-1]+sched[k])/2 || took > sched[k]*103/100+300*time.Millisecond {
+				t.Errorf("%s: connect took %v, want retransmission %d at %v", addr, took, k, sched[k])
+			}
+			t.Logf("%s: never accepted, connect took %v (k %d)", addr, took.Round(time.Millisecond), k)
+		}()
+	}
 }
 
 // TestSlowConnectPortReuse: a dialler that gave up and comes back later
