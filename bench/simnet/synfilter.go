@@ -16,12 +16,13 @@ import (
 // listener, that drops each connect attempt's SYN and its retransmissions
 // until retransmission k is due, as a path that loses a dialler's first k
 // SYNs would. The kernel runs it for every segment the listener receives,
-// before the TCP state machine, and keeps per attempt (the connection's
-// 4-tuple, in an LRU map shared by all the filters) when its first SYN
-// came and when its latest did; a SYN is let through once the attempt is
-// at least halfway from retransmission k−1 to k old. A SYN more than
-// synAttemptGap after the attempt's latest one starts a new attempt (a
-// dialler that gave up and reuses the port later). Everything else (the
+// before the TCP state machine, and keeps per attempt when its first SYN
+// came, in an LRU map shared by all the filters. An attempt is a 4-tuple
+// and its initial sequence number: the SYN's retransmissions carry the
+// same one, and a new connect from the same port (a dialler that gave up
+// and whose kernel picks the port again) a new one. A SYN is let through
+// once its attempt is at least halfway from retransmission k−1 to k old,
+// however late the dialler's retransmissions come. Everything else (the
 // final ACK, data on the accepted connections, which inherit the filter)
 // passes.
 //
@@ -46,19 +47,8 @@ const (
 	hdrStartNet           = 1  // BPF_HDR_START_NET
 
 	synKeySize   = 40 // source and destination address (32, IPv4 uses 8), ports (4), padding
-	synValueSize = 16 // first SYN, latest SYN (CLOCK_MONOTONIC ns)
+	synValueSize = 16 // first SYN (CLOCK_MONOTONIC ns), its sequence number, padding
 )
-
-// synAttemptGap: SYNs of one attempt are at most the schedule's longest gap
-// up to retransmission k+1 apart (its timer runs a few per cent late); a
-// longer silence on the same 4-tuple is a new attempt.
-func synAttemptGap(sched []time.Duration, k int) time.Duration {
-	var gap time.Duration
-	for i := 1; i <= k+1 && i < len(sched); i++ {
-		gap = max(gap, sched[i]-sched[i-1])
-	}
-	return gap * 3 / 2
-}
 
 // synFilters holds the shared map and one program per (k, family).
 type synFilters struct {
@@ -94,7 +84,7 @@ func (f *synFilters) attach(fd int, k int, v6 bool) error {
 }
 
 func (f *synFilters) load(k int, v6 bool) (int, error) {
-	insns := synFilterProgram(f.mapFD, (f.sched[k-1]+f.sched[k])/2, synAttemptGap(f.sched, k), v6)
+	insns := synFilterProgram(f.mapFD, (f.sched[k-1]+f.sched[k])/2, v6)
 	license := []byte("GPL\x00")
 	logBuf := make([]byte, 64<<10)
 	attr := struct {
@@ -156,6 +146,7 @@ func (i insn) encode() uint64 {
 const (
 	opLdAbsB  = 0x30 // r0 = skb[imm] (byte); offsets from the TCP header
 	opLdAbsH  = 0x28 // r0 = ntohs(skb[imm:imm+2])
+	opLdAbsW  = 0x20 // r0 = ntohl(skb[imm:imm+4])
 	opLdImm64 = 0x18 // dst = imm64 (two slots); src 1: a map fd
 	opMovImm  = 0xb7
 	opMovReg  = 0xbf
@@ -164,20 +155,23 @@ const (
 	opAndImm  = 0x57
 	opStDW    = 0x7a // *(u64 *)(dst+off) = imm
 	opStxDW   = 0x7b // *(u64 *)(dst+off) = src
+	opStxW    = 0x63
 	opStxH    = 0x6b
 	opLdxDW   = 0x79 // dst = *(u64 *)(src+off)
+	opLdxW    = 0x61
 	opJa      = 0x05
 	opJeqImm  = 0x15
 	opJneImm  = 0x55
-	opJgtReg  = 0x2d
+	opJneReg  = 0x5d
 	opJgeReg  = 0x3d
 	opCall    = 0x85
 	opExit    = 0x95
 )
 
 // synFilterProgram assembles the filter: pass (return the whole segment)
-// or drop (return 0). r6 holds the skb, r7 the time, r8 the map value.
-func synFilterProgram(mapFD int, letIn, gap time.Duration, v6 bool) []uint64 {
+// or drop (return 0). r6 holds the skb, r7 the time, r8 the map value, r9
+// the SYN's sequence number.
+func synFilterProgram(mapFD int, letIn time.Duration, v6 bool) []uint64 {
 	addrOff, addrLen := int32(12), int32(8) // IPv4 saddr, daddr
 	if v6 {
 		addrOff, addrLen = 8, 32
@@ -206,6 +200,7 @@ func synFilterProgram(mapFD int, letIn, gap time.Duration, v6 bool) []uint64 {
 	}
 	emit(insn{code: opLdAbsH, imm: 0}, insn{code: opStxH, dst: 10, src: 0, off: -8}) // source port
 	emit(insn{code: opLdAbsH, imm: 2}, insn{code: opStxH, dst: 10, src: 0, off: -6}) // destination port
+	emit(insn{code: opLdAbsW, imm: 4}, insn{code: opMovReg, dst: 9, src: 0})         // sequence number
 	emit(insn{code: opMovReg, dst: 1, src: 6}, insn{code: opMovImm, dst: 2, imm: addrOff},
 		insn{code: opMovReg, dst: 3, src: 10}, insn{code: opAddImm, dst: 3, imm: -40},
 		insn{code: opMovImm, dst: 4, imm: addrLen}, insn{code: opMovImm, dst: 5, imm: hdrStartNet},
@@ -217,20 +212,19 @@ func synFilterProgram(mapFD int, letIn, gap time.Duration, v6 bool) []uint64 {
 		insn{code: opCall, imm: helperMapLookup})
 	jump(insn{code: opJeqImm, imm: 0}, "new")
 	emit(insn{code: opMovReg, dst: 8, src: 0})
-	emit(insn{code: opLdxDW, dst: 1, src: 8, off: 8}, insn{code: opStxDW, dst: 8, src: 7, off: 8}) // latest SYN := now
-	emit(insn{code: opMovReg, dst: 2, src: 7}, insn{code: opSubReg, dst: 2, src: 1})
-	imm64(3, 0, int64(gap))
-	jump(insn{code: opJgtReg, dst: 2, src: 3}, "restart")
+	emit(insn{code: opLdxW, dst: 1, src: 8, off: 8})
+	jump(insn{code: opJneReg, dst: 1, src: 9}, "restart") // another connect on this 4-tuple
 	emit(insn{code: opLdxDW, dst: 1, src: 8, off: 0})
 	emit(insn{code: opMovReg, dst: 2, src: 7}, insn{code: opSubReg, dst: 2, src: 1})
 	imm64(3, 0, int64(letIn))
 	jump(insn{code: opJgeReg, dst: 2, src: 3}, "pass")
 	jump(insn{code: opJa}, "drop")
 	mark("restart")
-	emit(insn{code: opStxDW, dst: 8, src: 7, off: 0})
+	emit(insn{code: opStxDW, dst: 8, src: 7, off: 0}, insn{code: opStxW, dst: 8, src: 9, off: 8})
 	jump(insn{code: opJa}, "drop")
 	mark("new")
-	emit(insn{code: opStxDW, dst: 10, src: 7, off: -56}, insn{code: opStxDW, dst: 10, src: 7, off: -48})
+	emit(insn{code: opStxDW, dst: 10, src: 7, off: -56}, insn{code: opStDW, dst: 10, off: -48},
+		insn{code: opStxW, dst: 10, src: 9, off: -48})
 	imm64(1, 1, int64(mapFD))
 	emit(insn{code: opMovReg, dst: 2, src: 10}, insn{code: opAddImm, dst: 2, imm: -40},
 		insn{code: opMovReg, dst: 3, src: 10}, insn{code: opAddImm, dst: 3, imm: -56},
