@@ -15,10 +15,12 @@ type conn struct {
 	gen       uint32
 	connected bool
 	conv      engine.Conversation
-	// connDeadline ends a pending connect; armed is the deadline the wheel
-	// holds the connection's live entry for (zero: none), due at tick
-	// armedAt. Entries of the connection at other ticks are stale: its
-	// deadline moved since (loop.arm).
+	// connecting is when the connect began, connDeadline ends it while
+	// pending; armed is the deadline the wheel holds the connection's live
+	// entry for (zero: none), due at tick armedAt. Entries of the
+	// connection at other ticks are stale: its deadline moved since
+	// (loop.arm).
+	connecting   time.Time
 	connDeadline time.Time
 	armed        time.Time
 	armedAt      int64

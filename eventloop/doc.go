@@ -96,6 +96,12 @@
 //     tell a reset (state CLOSE) from a clean close (CLOSE_WAIT); both are
 //     tested (internal/sockstate, and the reset and closed rows of the
 //     outcome table in internal/engine).
+//   - A loop seconds behind its events (thousands of connections at the
+//     peak of a crawl) can reach a connect's deadline before the writable
+//     event of a connect the kernel completed in time. At a connect's
+//     deadline the loop asks TCP_INFO (sockstate.ConnectedBy) whether, and
+//     when, the connect completed, and times out only a connect still
+//     pending then (late_test.go).
 //   - A frame larger than the shared read buffer must still complete: past
 //     half the buffer the leftover reads into its own, grown buffer, which
 //     is dropped once the frame is consumed (read_test.go, FuzzReadPath).

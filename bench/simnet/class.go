@@ -20,7 +20,7 @@ const (
 	ClassClosesEarly       // reads the crawler's version, then closes without a word
 	ClassFlakyReset        // resets the first connection, then behaves as reachable
 	ClassFlakySilent       // stays silent on the first connection, then behaves as reachable
-	ClassSlowConnect       // its connect completes only after Identity.ConnectDelay (slowconnect.go), then behaves as reachable
+	ClassSlowConnect       // its connect completes only at SYN retransmission Identity.SYNRetransmits (slowconnect.go), then behaves as reachable
 	ClassHostile           // only in a Mix: spread over the hostile kinds
 
 	// Hostile kinds. Each accepts on the accept port.

@@ -34,11 +34,12 @@
 //     bind-then-close). Caveat: a program binding the same port with
 //     SO_REUSEPORT as the same user could still share it.
 //   - slow-connect port: each slow-connect node listens on its own address
-//     with backlog 0, its queue kept full by the simulator, so its SYNs are
-//     dropped; freed between the dialler's SYN retransmissions k−1 and k,
-//     it lets the connect complete at retransmission k (2–3 s on Linux
-//     with linear SYN timeouts). Two file descriptors each, ≤ 1,000 nodes
-//     (slowconnect.go).
+//     with an eBPF socket filter that drops each connect attempt's SYNs
+//     until its retransmission k, timed by the kernel per attempt, so the
+//     connect completes at retransmission k (2–3 s on Linux with linear
+//     SYN timeouts) however busy the simulator is. Needs root (CAP_BPF);
+//     one file descriptor each, ≤ 1,000 nodes (slowconnect.go,
+//     synfilter.go).
 //
 // Two classes fail only their first connection — flaky-reset resets it,
 // flaky-silent says nothing on it until the crawler gives up — and behave as

@@ -147,10 +147,10 @@ func Start(ctx context.Context, cfg Config) (*Network, error) {
 		go n.hold.run()
 	}
 	n.wg.Add(2)
-	go n.acceptLoop(n.accept)
+	go n.acceptLoop(n.accept, portAccept)
 	if n.accept6 != nil {
 		n.wg.Add(1)
-		go n.acceptLoop(n.accept6)
+		go n.acceptLoop(n.accept6, portAccept)
 	}
 	go n.housekeeping()
 	context.AfterFunc(n.ctx, func() { n.Close() })
@@ -368,7 +368,8 @@ func (n *Network) ForbiddenHits() []ForbiddenHit {
 	return append([]ForbiddenHit(nil), n.hits...)
 }
 
-func (n *Network) acceptLoop(ln net.Listener) {
+// acceptLoop serves what ln accepts as port's nodes.
+func (n *Network) acceptLoop(ln net.Listener, port portKind) {
 	defer n.wg.Done()
 	var backoff time.Duration
 	var lastWarn time.Time
@@ -397,7 +398,7 @@ func (n *Network) acceptLoop(ln net.Listener) {
 			continue
 		}
 		n.wg.Add(1)
-		go n.serveTCP(c, portAccept)
+		go n.serveTCP(c, port)
 	}
 }
 

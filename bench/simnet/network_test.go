@@ -138,8 +138,8 @@ func TestScale100k(t *testing.T) {
 	// RSS 9.6 MB with the test binary's 8.5 MB before it, heap 0.3 MB. The
 	// bounds leave room for a loaded machine, not for per-identity state:
 	// 100k identities at even 100 bytes each would add 10 MB.
-	// The slow-connect nodes are the exception: a listener and a
-	// connection each (≈ 0.2 ms apiece to set up, bounded by maxSlowConnects).
+	// The slow-connect nodes are the exception: a filtered listener each
+	// (bounded by maxSlowConnects).
 	slow := n.Counts()[ClassSlowConnect]
 	if bound := 30*time.Millisecond + time.Duration(slow)*time.Millisecond/2; took > bound {
 		t.Errorf("start took %v, bound %v with %d slow-connect nodes (measured 2.2 ms without any, 100 ms with 500)", took, bound, slow)

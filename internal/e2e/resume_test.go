@@ -53,7 +53,8 @@ func truthReachable(tr *simnet.Truth) map[codec.Addr]bool {
 
 // checkReachableSet fails unless got holds every node the truth requires
 // reachable, and nothing else but nodes a correct crawler may reach (a
-// slow-connect node whose queue slot happened to be free, for one).
+// slow-connect node, for one, when the connect timeout outlasts its SYN
+// retransmissions).
 func checkReachableSet(t *testing.T, what string, got map[codec.Addr]bool, tr *simnet.Truth) {
 	t.Helper()
 	want := truthReachable(tr)

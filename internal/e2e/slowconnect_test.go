@@ -10,8 +10,8 @@ import (
 	"github.com/nodesweep/nodesweep/internal/record"
 )
 
-// TestSlowNodesAdaptive: nodes whose connect completes after 2–3 s (a
-// full accept queue, slow-connect) and nodes that answer version after
+// TestSlowNodesAdaptive: nodes whose connect completes after 2–3 s (their
+// first SYNs dropped, slow-connect) and nodes that answer version after
 // 3 s (slow) are missed, each classified, by fixed timeouts shorter than
 // that, and recorded by the adaptive crawl, with the connect latency they
 // took: by a connect at the full timeout (its first wave, dialled before
@@ -20,7 +20,7 @@ import (
 func TestSlowNodesAdaptive(t *testing.T) {
 	cfg := simnet.Config{Profile: simnet.ProfileRealistic, Nodes: 3000, Seed: 19, SlowDelay: 3 * time.Second,
 		Mix: simnet.Mix{simnet.ClassReachable: 0.4, simnet.ClassRefused: 0.3, simnet.ClassBlackholed: 0.2,
-			simnet.ClassSlowConnect: 0.004, simnet.ClassSlow: 0.015}}
+			simnet.ClassSlowConnect: 0.003, simnet.ClassSlow: 0.015}}
 	slowClasses := []simnet.Class{simnet.ClassSlowConnect, simnet.ClassSlow}
 
 	fixed := fastOptions()
@@ -59,7 +59,10 @@ func TestSlowNodesAdaptive(t *testing.T) {
 	simClean(t, sc.net)
 	sum := sc.res.Summary
 	// The slow-connect minority (< 1 % of the successes here) does not
-	// hold the first pass's connect (p99) at the full timeout; each dead
+	// hold the first pass's connect (p99) at the full timeout. Each of its
+	// connects is a 2–3 s sample, so at 0.7 % of them the p99 is the fifth
+	// slowest of the others, not the slowest one alone (a loaded machine's
+	// straggler would set it). Each dead
 	// address had one connect at the full timeout: its last try, or its
 	// first if it was dialled before the first pass's timeout was learned.
 	if sum.FirstConnect != crawl.AdaptiveConnectFloor {
