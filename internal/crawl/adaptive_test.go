@@ -37,10 +37,10 @@ func TestTimeoutsLearnTheFirstPass(t *testing.T) {
 	if c, h := to.FirstPass(); c != AdaptiveConnectFloor || h != AdaptiveHandshakeFloor {
 		t.Fatalf("fast network: %s %s, want the floors", c, h)
 	}
-	// A slower population: p99 ≈ 400 ms → 4 × ≈ 1.6 s (one bucket ≈ 9 %).
+	// A slower population: p95 ≈ 400 ms → 4 × ≈ 1.6 s (one bucket ≈ 9 %).
 	to = NewTimeouts(0, 0, true)
 	learn(to, 990, 400*time.Millisecond, time.Second)
-	learn(to, 10, 3*time.Second, 3*time.Second) // the 1 % beyond p99 does not move it
+	learn(to, 10, 3*time.Second, 3*time.Second) // the 1 % beyond p95 does not move it
 	c, h := to.FirstPass()
 	if c < 1600*time.Millisecond || c > 1800*time.Millisecond {
 		t.Fatalf("connect %s, want ≈ 4 × 400 ms", c)
@@ -235,7 +235,7 @@ func TestAdaptiveCrawlKeepsRecall(t *testing.T) {
 		t.Fatalf("last tries %d (jobs %d), want %d (dead, slow connects, late answers)", adapt.LastTries, lastTries, want)
 	}
 	// By the end the 10 slow connects (found by their last tries) are 6 % of
-	// the successes, so p99 is theirs and the first pass is back at the full
+	// the successes, so p95 is theirs and the first pass is back at the full
 	// timeout: the policy follows what it sees.
 	if adapt.FirstConnect != engine.DefaultConnectTimeout {
 		t.Fatalf("first pass connect at the end %s, want the full timeout", adapt.FirstConnect)
