@@ -150,7 +150,7 @@ func decodeBlock(key, v []byte, b *Block) error {
 // dropBlocksBefore deletes the blocks first announced before cutoff.
 func (s *Store) dropBlocksBefore(cutoff time.Time, p *Pruned) error {
 	d := s.newDeleter()
-	defer d.wb.Cancel()
+	defer d.cancel()
 	err := s.scan([]byte{tabBlock}, nil, 16, func(key, v []byte) error {
 		var b Block // only the header is read
 		if _, err := decodeBlockHeader(key, v, &b); err != nil {

@@ -26,7 +26,7 @@ type Sighting struct {
 // address), and within a record in the order the addresses were Seen. A
 // resumed crawl rebuilds its frontier's dedup set from it.
 func (s *Store) EachSeen(id record.CrawlID, fn func(Sighting) error) error {
-	return s.view(func(txn *badger.Txn) error { return eachSeen(txn, id, fn) })
+	return s.viewCrawl(id, func(txn *badger.Txn) error { return eachSeen(txn, id, fn) })
 }
 
 func eachSeen(txn *badger.Txn, id record.CrawlID, fn func(Sighting) error) error {
@@ -63,6 +63,12 @@ func (s *Store) History(a codec.Addr) ([]Sighting, error) {
 	found := errors.New("found")
 	err = s.view(func(txn *badger.Txn) error {
 		for _, id := range crawls {
+			if ok, err := crawlStored(txn, id); err != nil || !ok {
+				if err != nil {
+					return err
+				}
+				continue // pruned since it was listed
+			}
 			err := eachSeen(txn, id, func(sg Sighting) error {
 				if sg.Addr != a {
 					return nil
@@ -110,7 +116,7 @@ type Attempted struct {
 // EachAttempted calls fn once per address attempted in crawl id, reading
 // only the attempts' keys and class bytes.
 func (s *Store) EachAttempted(id record.CrawlID, fn func(Attempted) error) error {
-	return s.view(func(txn *badger.Txn) error {
+	return s.viewCrawl(id, func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: crawlPrefix(tabAttempt, id), PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
 		var cur Attempted
@@ -182,7 +188,7 @@ func (s *Store) EachAttempt(id record.CrawlID, opt ReadOptions, fn func(*record.
 // blobs are fn's. A reader beside the writer gets exactly these bytes and
 // decodes them with decodeAttemptRecord, as EachAttempt does.
 func (s *Store) eachAttemptRaw(id record.CrawlID, addrs bool, fn func(key, val []byte, blobs [][]byte) error) error {
-	return s.view(func(txn *badger.Txn) error {
+	return s.viewCrawl(id, func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: crawlPrefix(tabAttempt, id), PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
 		var refs []addrRef
@@ -250,49 +256,77 @@ func decodeAttemptRecord(id record.CrawlID, key, val []byte, blobs [][]byte, wit
 }
 
 // count computes a crawl's totals with prefix scans.
-func (s *Store) count(id record.CrawlID) (Counts, error) {
-	var c Counts
-	err := s.db.View(func(txn *badger.Txn) error {
-		if err := eachSeen(txn, id, func(Sighting) error { c.Seen++; return nil }); err != nil {
-			return err
-		}
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: crawlPrefix(tabAttempt, id), PrefetchValues: true, PrefetchSize: 256})
-		defer it.Close()
-		var last []byte
-		var refs []addrRef
-		reached := false
-		for it.Rewind(); it.Valid(); it.Next() {
-			item := it.Item()
-			key := item.Key()
-			var a record.Attempt
-			if err := item.Value(func(val []byte) (err error) {
-				refs, err = decodeAttempt(key, val, &a, false, refs[:0])
-				return err
-			}); err != nil {
-				return err
-			}
-			class := a.Class
-			c.Attempts++
-			c.AddrMsgs += uint64(len(refs))
-			for _, r := range refs {
-				c.AddrEntries += uint64(r.kept)
-			}
-			if !bytes.Equal(key[:len(key)-1], last) {
-				c.Dialled++
-				last = append(last[:0], key[:len(key)-1]...)
-				reached = false
-			}
-			if !reached && class.Reachable() {
-				reached = true
-				c.Reachable++
-			}
-		}
-		return nil
+func (s *Store) count(id record.CrawlID) (c Counts, err error) {
+	err = s.db.View(func(txn *badger.Txn) error {
+		c, err = countIn(txn, id)
+		return err
 	})
-	if err != nil {
+	return c, err
+}
+
+// countIn computes a crawl's totals as txn sees them.
+func countIn(txn *badger.Txn, id record.CrawlID) (Counts, error) {
+	var c Counts
+	if err := eachSeen(txn, id, func(Sighting) error { c.Seen++; return nil }); err != nil {
 		return c, &CrawlError{uint64(id), err}
 	}
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: crawlPrefix(tabAttempt, id), PrefetchValues: true, PrefetchSize: 256})
+	defer it.Close()
+	var last []byte
+	var refs []addrRef
+	reached := false
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		key := item.Key()
+		var a record.Attempt
+		if err := item.Value(func(val []byte) (err error) {
+			refs, err = decodeAttempt(key, val, &a, false, refs[:0])
+			return err
+		}); err != nil {
+			return c, &CrawlError{uint64(id), err}
+		}
+		class := a.Class
+		c.Attempts++
+		c.AddrMsgs += uint64(len(refs))
+		for _, r := range refs {
+			c.AddrEntries += uint64(r.kept)
+		}
+		if !bytes.Equal(key[:len(key)-1], last) {
+			c.Dialled++
+			last = append(last[:0], key[:len(key)-1]...)
+			reached = false
+		}
+		if !reached && class.Reachable() {
+			reached = true
+			c.Reachable++
+		}
+	}
 	return c, nil
+}
+
+// A read sees a crawl whole or not at all. Retention deletes a crawl in
+// several transactions, its meta record first (dropCrawl, retention.go), so
+// every read of one crawl's records checks, in the transaction it reads
+// them in, that the crawl's meta is there: then the transaction sees all
+// of the crawl's records; otherwise the crawl is pruned (or was never
+// created) and the read yields nothing, as for an unknown crawl.
+func (s *Store) viewCrawl(id record.CrawlID, fn func(*badger.Txn) error) error {
+	return s.view(func(txn *badger.Txn) error {
+		ok, err := crawlStored(txn, id)
+		if err != nil || !ok {
+			return err
+		}
+		return fn(txn)
+	})
+}
+
+// crawlStored reports whether txn sees crawl id's meta record.
+func crawlStored(txn *badger.Txn, id record.CrawlID) (bool, error) {
+	_, err := txn.Get(crawlKey(id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 func (s *Store) view(fn func(*badger.Txn) error) error {

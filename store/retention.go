@@ -2,8 +2,10 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -87,6 +89,9 @@ func (s *Store) Prune(now time.Time) (Pruned, error) {
 			return p, &CrawlError{uint64(m.ID), err}
 		}
 	}
+	if err = s.dropOrphans(&p); err != nil {
+		return p, err
+	}
 	if err = s.dropBlocksBefore(cutoff, &p); err != nil {
 		return p, err
 	}
@@ -94,67 +99,168 @@ func (s *Store) Prune(now time.Time) (Pruned, error) {
 	return p, err
 }
 
-// deleter deletes keys in batches (Badger splits a WriteBatch into
-// transactions of its own size limits).
+// deleter deletes keys in Badger transactions of its size limits, one
+// committed after the other (a transaction holds 15 % of a memtable: about
+// 100,000 deletes at the default 64 MiB, fewer than a mainnet crawl's
+// attempts and seen records). Unlike a WriteBatch, which commits its
+// transactions in the background, commit says where one ends: dropCrawl
+// needs its first transaction committed before the next begins.
 type deleter struct {
-	wb *badger.WriteBatch
-	n  int
+	db  *badger.DB
+	txn *badger.Txn
+	n   int
+	// committed, when set (by tests), runs after every commit; an error
+	// stops the prune there, as a crash would.
+	committed func() error
 }
 
-func (s *Store) newDeleter() *deleter { return &deleter{wb: s.db.NewWriteBatch()} }
+func (s *Store) newDeleter() *deleter {
+	return &deleter{db: s.db, txn: s.db.NewTransaction(true), committed: s.pruneCommitted}
+}
 
 func (d *deleter) del(key []byte) error {
+	key = bytes.Clone(key)
+	err := d.txn.Delete(key)
+	if errors.Is(err, badger.ErrTxnTooBig) {
+		if err = d.commit(); err == nil {
+			err = d.txn.Delete(key)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("store: prune: %w", err)
+	}
 	d.n++
-	return d.wb.Delete(bytes.Clone(key))
+	return nil
 }
 
-func (d *deleter) flush() error {
-	if err := d.wb.Flush(); err != nil {
+// commit commits the deletes so far and starts a new transaction.
+func (d *deleter) commit() error {
+	err := d.txn.Commit()
+	d.txn = d.db.NewTransaction(true)
+	if err != nil {
 		return fmt.Errorf("store: prune: %w", err)
+	}
+	if d.committed != nil {
+		return d.committed()
 	}
 	return nil
 }
 
-// dropCrawl deletes a crawl whole: its attempts, seen records and meta.
+// flush commits what is left; cancel drops what was not committed.
+func (d *deleter) flush() error { return d.commit() }
+func (d *deleter) cancel()      { d.txn.Discard() }
+
+// dropCrawl deletes a crawl whole: its meta, snapshot summary, attempts and
+// seen records.
+//
+// A reader must see a crawl whole or not at all, and a big crawl's records
+// do not fit one transaction (deleter), so the order of the transactions is
+// what keeps each state between them consistent. The meta record goes
+// first, with the snapshot summary, in a transaction of its own: every
+// per-crawl read checks the meta in its own transaction (viewCrawl,
+// read.go), so from that commit on readers skip the crawl, and before it
+// they see every record of it. The attempts and seen records then go in as
+// many transactions as they need. A crash between the two leaves records
+// without a meta record, which no reader shows and the next Prune sweeps
+// (dropOrphans).
 func (s *Store) dropCrawl(id record.CrawlID, p *Pruned) error {
 	d := s.newDeleter()
-	defer d.wb.Cancel()
-	err := s.db.View(func(txn *badger.Txn) error {
+	defer d.cancel()
+	// The records are listed from a snapshot taken before the meta goes.
+	return s.db.View(func(txn *badger.Txn) error {
+		if err := d.del(snapshotKey(nil, id)); err != nil {
+			return err
+		}
+		if err := d.del(crawlKey(id)); err != nil {
+			return err
+		}
+		if err := d.commit(); err != nil {
+			return err
+		}
+		p.Crawls++
+		if err := dropRecords(txn, d, id, p); err != nil {
+			return err
+		}
+		return d.flush()
+	})
+}
+
+// dropRecords deletes the attempts and seen records of crawl id that txn
+// sees, in d.
+func dropRecords(txn *badger.Txn, d *deleter, id record.CrawlID, p *Pruned) error {
+	for _, tab := range []byte{tabAttempt, tabSeen} {
+		before := d.n
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: crawlPrefix(tab, id)})
+		for it.Rewind(); it.Valid(); it.Next() {
+			if err := d.del(it.Item().Key()); err != nil {
+				it.Close()
+				return err
+			}
+		}
+		it.Close()
+		if tab == tabAttempt {
+			p.Attempts += d.n - before
+		}
+	}
+	// Seen counts addresses, several to a record (seen.go).
+	return eachSeen(txn, id, func(Sighting) error { p.Seen++; return nil })
+}
+
+// dropOrphans deletes the attempts and seen records of crawls that have no
+// meta record: what a Prune stopped by a crash left of a crawl whose meta it
+// had deleted (dropCrawl). A crawl's meta is committed before any of its
+// records (NewCrawl), so in one snapshot a record without its meta is of a
+// pruned crawl. It seeks from crawl to crawl, reading one key of each.
+func (s *Store) dropOrphans(p *Pruned) error {
+	d := s.newDeleter()
+	defer d.cancel()
+	return s.db.View(func(txn *badger.Txn) error {
+		var orphans []record.CrawlID
+		seen := map[record.CrawlID]bool{}
 		for _, tab := range []byte{tabAttempt, tabSeen} {
-			before := d.n
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: crawlPrefix(tab, id)})
-			for it.Rewind(); it.Valid(); it.Next() {
-				if err := d.del(it.Item().Key()); err != nil {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tab}})
+			for it.Rewind(); it.Valid(); {
+				key := it.Item().Key()
+				if len(key) < 9 {
+					it.Close()
+					return corrupt(key, "key of %d bytes", len(key))
+				}
+				id := record.CrawlID(binary.BigEndian.Uint64(key[1:9]))
+				ok, err := crawlStored(txn, id)
+				if err != nil {
 					it.Close()
 					return err
 				}
+				if !ok && !seen[id] {
+					seen[id] = true
+					orphans = append(orphans, id)
+				}
+				if id == math.MaxUint64 {
+					break
+				}
+				it.Seek(crawlPrefix(tab, id+1))
 			}
 			it.Close()
-			if tab == tabAttempt {
-				p.Attempts += d.n - before
+		}
+		for _, id := range orphans {
+			if err := dropRecords(txn, d, id, p); err != nil {
+				return err
 			}
 		}
-		// Seen counts addresses, several to a record (seen.go).
-		return eachSeen(txn, id, func(Sighting) error { p.Seen++; return nil })
+		if len(orphans) == 0 {
+			return nil
+		}
+		s.cfg.log.Warn().Str("component", "store").Int("crawls", len(orphans)).
+			Msg("prune: deleting what an interrupted prune left of crawls whose meta it had deleted")
+		return d.flush()
 	})
-	if err != nil {
-		return err
-	}
-	if err := d.del(snapshotKey(nil, id)); err != nil {
-		return err
-	}
-	if err := d.del(crawlKey(id)); err != nil {
-		return err
-	}
-	p.Crawls++
-	return d.flush()
 }
 
 // dropAttemptsBefore deletes the attempts of crawl id that started before
 // cutoff and returns the newest Start of those kept (zero if none).
 func (s *Store) dropAttemptsBefore(id record.CrawlID, cutoff time.Time, p *Pruned) (time.Time, error) {
 	d := s.newDeleter()
-	defer d.wb.Cancel()
+	defer d.cancel()
 	var newest time.Time
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: crawlPrefix(tabAttempt, id), PrefetchValues: true, PrefetchSize: 256})
@@ -196,7 +302,7 @@ func (s *Store) dropPayloadsBefore(cutoff time.Time, p *Pruned) error {
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
 	d := s.newDeleter()
-	defer d.wb.Cancel()
+	defer d.cancel()
 	var gone []blobHash
 	err := s.db.View(func(txn *badger.Txn) (err error) {
 		// Payloads never used again: their commit's first-use record.

@@ -49,6 +49,9 @@ type Store struct {
 	readOnly     bool
 	payloads     payloadIndex // which addr payloads are stored (Writer, retention)
 	reads        *readServer  // serves OpenReader beside us (read-write only)
+	// pruneCommitted, when set (by tests), runs after each of retention's
+	// delete transactions commits; an error stops the prune there.
+	pruneCommitted func() error
 }
 
 // Open opens (creating if needed) the database in dir.
@@ -244,7 +247,7 @@ func (s *Store) FinishCrawl(id record.CrawlID, end time.Time) error {
 	if err := s.check(true); err != nil {
 		return err
 	}
-	info, err := s.crawl(id)
+	info, err := s.crawl(id, false)
 	if err != nil {
 		return err
 	}
@@ -261,40 +264,30 @@ func (s *Store) FinishCrawl(id record.CrawlID, end time.Time) error {
 	return s.db.Sync()
 }
 
-// Crawl returns one crawl with its totals (computed for an unfinished one).
+// Crawl returns one crawl with its totals (computed for an unfinished one,
+// in the transaction that read its meta: viewCrawl in read.go says why).
 func (s *Store) Crawl(id record.CrawlID) (CrawlInfo, error) {
 	s.closeMu.RLock()
 	defer s.closeMu.RUnlock()
 	if err := s.check(false); err != nil {
 		return CrawlInfo{}, err
 	}
-	info, err := s.crawl(id)
-	if err != nil {
-		return info, err
-	}
-	if !info.Finished {
-		if info.Counts, err = s.count(id); err != nil {
-			return info, err
-		}
-	}
-	return info, nil
+	return s.crawl(id, true)
 }
 
-func (s *Store) crawl(id record.CrawlID) (CrawlInfo, error) {
-	var info CrawlInfo
-	err := s.db.View(func(txn *badger.Txn) error {
+// crawl reads one crawl's meta and, with counts, an unfinished crawl's
+// totals.
+func (s *Store) crawl(id record.CrawlID, counts bool) (info CrawlInfo, err error) {
+	err = s.db.View(func(txn *badger.Txn) error {
 		it, err := txn.Get(crawlKey(id))
 		if err != nil {
 			return err
 		}
-		return it.Value(func(val []byte) error {
-			m, c, err := decodeMeta(crawlKey(id), val, id)
-			info.CrawlMeta = m
-			if c != nil {
-				info.Counts = *c
-			}
+		if info, err = metaOf(it); err != nil || info.Finished || !counts {
 			return err
-		})
+		}
+		info.Counts, err = countIn(txn, id)
+		return err
 	})
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		err = ErrNotFound
@@ -305,44 +298,53 @@ func (s *Store) crawl(id record.CrawlID) (CrawlInfo, error) {
 	return info, nil
 }
 
-// Crawls lists every crawl, oldest first, with totals.
+// Crawls lists every crawl, oldest first, with totals (an unfinished
+// crawl's computed in the transaction that listed it).
 func (s *Store) Crawls() ([]CrawlInfo, error) {
 	s.closeMu.RLock()
 	defer s.closeMu.RUnlock()
 	if err := s.check(false); err != nil {
 		return nil, err
 	}
-	out, err := s.storedCrawls()
-	if err != nil {
-		return nil, err
-	}
-	for i := range out {
-		if !out[i].Finished {
-			if out[i].Counts, err = s.count(out[i].ID); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return out, nil
-}
-
-// storedCrawls lists every crawl's stored meta, oldest first (totals only
-// of finished crawls).
-func (s *Store) storedCrawls() ([]CrawlInfo, error) {
 	var out []CrawlInfo
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tabCrawl}, PrefetchValues: true, PrefetchSize: 16})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			info, err := metaOf(it.Item())
-			if err != nil {
-				return err
+	err := s.db.View(func(txn *badger.Txn) (err error) {
+		if out, err = storedCrawlsIn(txn); err != nil {
+			return err
+		}
+		for i := range out {
+			if !out[i].Finished {
+				if out[i].Counts, err = countIn(txn, out[i].ID); err != nil {
+					return err
+				}
 			}
-			out = append(out, info)
 		}
 		return nil
 	})
 	return out, err
+}
+
+// storedCrawls lists every crawl's stored meta, oldest first (totals only
+// of finished crawls).
+func (s *Store) storedCrawls() (out []CrawlInfo, err error) {
+	err = s.db.View(func(txn *badger.Txn) error {
+		out, err = storedCrawlsIn(txn)
+		return err
+	})
+	return out, err
+}
+
+func storedCrawlsIn(txn *badger.Txn) ([]CrawlInfo, error) {
+	var out []CrawlInfo
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tabCrawl}, PrefetchValues: true, PrefetchSize: 16})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		info, err := metaOf(it.Item())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, info)
+	}
+	return out, nil
 }
 
 func metaOf(item *badger.Item) (CrawlInfo, error) {
