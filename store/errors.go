@@ -26,6 +26,9 @@ var (
 	// ErrInvalid: the caller passed something the store cannot keep (an
 	// invalid address, a zero crawl id).
 	ErrInvalid = errors.New("store: invalid argument")
+	// ErrPruned: retention deleted a crawl while a reader read it in
+	// several calls (StillStored).
+	ErrPruned = errors.New("store: crawl pruned while it was read")
 )
 
 // CorruptError says which key could not be decoded and why. It unwraps to

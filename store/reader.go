@@ -1,6 +1,10 @@
 package store
 
-import "github.com/nodesweep/nodesweep/internal/record"
+import (
+	"errors"
+
+	"github.com/nodesweep/nodesweep/internal/record"
+)
 
 // Reader is how everything outside the crawler reads a database: node
 // lists, exports, reports, diffs and seeds, and a watch's blocks and
@@ -29,3 +33,21 @@ type Reader interface {
 }
 
 var _ Reader = (*Store)(nil)
+
+// StillStored ends a read of crawls made of several Reader calls (a
+// report's seen records, then its attempts): it fails with ErrPruned if one
+// of them is gone now. Each call sees a crawl whole or not at all, and
+// retention deletes a crawl's meta before its records (retention.go), so a
+// crawl whose meta is still there was read whole by every call before;
+// one that is gone may have been read whole by some calls and not at all
+// by later ones. (For an unfinished crawl this is a count of its records.)
+func StillStored(r Reader, ids ...record.CrawlID) error {
+	for _, id := range ids {
+		if _, err := r.Crawl(id); errors.Is(err, ErrNotFound) {
+			return &CrawlError{uint64(id), ErrPruned}
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -84,6 +84,10 @@ func Write(w io.Writer, src store.Reader, info store.CrawlInfo, f Format, opt Op
 	default:
 		return fmt.Errorf("%w %q", ErrFormat, f)
 	}
+	if err == nil {
+		// The rows came from one read; the header may be of another.
+		err = store.StillStored(src, info.ID)
+	}
 	if err != nil {
 		return err
 	}

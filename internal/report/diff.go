@@ -33,6 +33,9 @@ func Diff(src store.Reader, a, b store.CrawlInfo) (*DiffResult, error) {
 		return nil, err
 	}
 	nb, err := nodes.Reachable(src, b.ID)
+	if err == nil {
+		err = store.StillStored(src, a.ID, b.ID) // neither pruned meanwhile
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -153,6 +153,9 @@ func ComputeGeo(src store.Reader, info store.CrawlInfo, geo export.Geo) (*Stats,
 		}
 		return nil
 	})
+	if err == nil {
+		err = store.StillStored(src, info.ID) // not half a crawl pruned meanwhile
+	}
 	if err != nil {
 		return nil, err
 	}
