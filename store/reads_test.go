@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,9 +49,9 @@ func writerStart(k int) time.Time {
 // compactions and GC happen while the parent reads. It prints "finished ID"
 // after each crawl and stops cleanly when its stdin closes.
 func writerChild(dir string) {
-	k := 0
+	var clock atomic.Int64 // the crawl being written; maintenance reads it
 	s, err := Open(dir, WithMemTableSize(1<<20), WithValueLogFileSize(1<<20), WithRetention(5*writerEvery/2),
-		WithMaintenance(50*time.Millisecond), WithClock(func() time.Time { return writerStart(k) }),
+		WithMaintenance(50*time.Millisecond), WithClock(func() time.Time { return writerStart(int(clock.Load())) }),
 		WithLogger(zerolog.New(os.Stderr).Level(zerolog.WarnLevel)))
 	if err != nil {
 		fmt.Println("error", err)
@@ -64,7 +65,8 @@ func writerChild(dir string) {
 	stop := make(chan struct{})
 	go func() { io.Copy(io.Discard, os.Stdin); close(stop) }()
 	fail := func(err error) { fmt.Println("error", err); os.Exit(3) }
-	for ; ; k++ {
+	for k := 0; ; k++ {
+		clock.Store(int64(k))
 		select {
 		case <-stop:
 			if err := w.Close(); err != nil {
