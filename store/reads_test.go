@@ -153,10 +153,14 @@ func TestReadsBesideWriter(t *testing.T) {
 	if _, ok := r.(*remote); !ok {
 		t.Fatalf("OpenReader beside a writer returned %T", r)
 	}
-	deadline := time.Now().Add(4 * time.Second)
+	// Read for 4 s, and on while fewer than 3 crawls were read whole (up to
+	// a minute): on a loaded machine (or under -race) a pass over the
+	// listed crawls can take longer than a crawl lives, and a crawl pruned
+	// before it was read is not a check.
+	start := time.Now()
 	checked, pruned, attempts := 0, 0, 0
 	done := map[record.CrawlID]bool{first: true}
-	for time.Now().Before(deadline) {
+	for since := time.Duration(0); since < 4*time.Second || checked < 3 && since < time.Minute; since = time.Since(start) {
 		for more := true; more; {
 			select {
 			case id := <-finished:
