@@ -143,35 +143,45 @@ func crawlKeys(t *testing.T, s *Store, id record.CrawlID) int {
 }
 
 // TestPruneInterrupted stops a Prune right after the transaction that
-// deleted a crawl's meta, as a crash there would, and reopens: no reader
-// sees the rest of the crawl, and the next Prune deletes it.
+// deleted a crawl's meta, as a crash or an error there would: no reader
+// sees the rest of the crawl, and the next Prune deletes it, after a
+// reopen or in the same process.
 func TestPruneInterrupted(t *testing.T) {
-	s, dir := pruneStore(t)
-	old, kept := prunable(t, s)
-	crash := errors.New("crash")
-	s.pruneCommitted = func() error { return crash }
-	if _, err := s.Prune(pruneNow); !errors.Is(err, crash) {
-		t.Fatalf("prune stopped after its first commit: %v", err)
-	}
-	check(t, s.Close())
-
-	s = open(t, dir, WithMemTableSize(1<<20), WithRetention(5*writerEvery/2), WithMaintenance(0))
-	defer s.Close()
-	if wholeOrNothing(t, s, old, "after the interrupted prune") {
-		t.Fatal("the interrupted prune deleted nothing")
-	}
-	if keys := crawlKeys(t, s, old); keys != 2*pruneReadsCrawl {
-		t.Fatalf("%d keys left of the crawl, want all %d (the prune stopped after the meta)", keys, 2*pruneReadsCrawl)
-	}
-	p, err := s.Prune(pruneNow)
-	check(t, err)
-	if p.Crawls != 0 || p.Attempts != pruneReadsCrawl || p.Seen != pruneReadsCrawl {
-		t.Errorf("second prune %+v, want the rest of the crawl: %d attempts and seen", p, pruneReadsCrawl)
-	}
-	if keys := crawlKeys(t, s, old); keys != 0 {
-		t.Errorf("%d keys of the crawl left after the second prune", keys)
-	}
-	if !wholeOrNothing(t, s, kept, "kept crawl") {
-		t.Error("the kept crawl is gone")
+	for _, reopen := range []bool{true, false} {
+		t.Run(fmt.Sprintf("reopen=%v", reopen), func(t *testing.T) {
+			s, dir := pruneStore(t)
+			old, kept := prunable(t, s)
+			if _, err := s.Prune(pruneNow.Add(-time.Hour)); err != nil { // nothing to prune yet: the sweep after Open
+				t.Fatal(err)
+			}
+			crash := errors.New("crash")
+			s.pruneCommitted = func() error { return crash }
+			if _, err := s.Prune(pruneNow); !errors.Is(err, crash) {
+				t.Fatalf("prune stopped after its first commit: %v", err)
+			}
+			s.pruneCommitted = nil
+			if reopen {
+				check(t, s.Close())
+				s = open(t, dir, WithMemTableSize(1<<20), WithRetention(5*writerEvery/2), WithMaintenance(0))
+			}
+			defer s.Close()
+			if wholeOrNothing(t, s, old, "after the interrupted prune") {
+				t.Fatal("the interrupted prune deleted nothing")
+			}
+			if keys := crawlKeys(t, s, old); keys != 2*pruneReadsCrawl {
+				t.Fatalf("%d keys left of the crawl, want all %d (the prune stopped after the meta)", keys, 2*pruneReadsCrawl)
+			}
+			p, err := s.Prune(pruneNow)
+			check(t, err)
+			if p.Crawls != 0 || p.Attempts != pruneReadsCrawl || p.Seen != pruneReadsCrawl {
+				t.Errorf("second prune %+v, want the rest of the crawl: %d attempts and seen", p, pruneReadsCrawl)
+			}
+			if keys := crawlKeys(t, s, old); keys != 0 {
+				t.Errorf("%d keys of the crawl left after the second prune", keys)
+			}
+			if !wholeOrNothing(t, s, kept, "kept crawl") {
+				t.Error("the kept crawl is gone")
+			}
+		})
 	}
 }

@@ -86,11 +86,15 @@ func (s *Store) Prune(now time.Time) (Pruned, error) {
 			}
 		}
 		if err != nil {
+			s.orphansSwept.Store(false) // it may have stopped after the meta
 			return p, &CrawlError{uint64(m.ID), err}
 		}
 	}
-	if err = s.dropOrphans(&p); err != nil {
-		return p, err
+	if !s.orphansSwept.Load() {
+		if err = s.dropOrphans(&p); err != nil {
+			return p, err
+		}
+		s.orphansSwept.Store(true)
 	}
 	if err = s.dropBlocksBefore(cutoff, &p); err != nil {
 		return p, err
@@ -207,10 +211,11 @@ func dropRecords(txn *badger.Txn, d *deleter, id record.CrawlID, p *Pruned) erro
 }
 
 // dropOrphans deletes the attempts and seen records of crawls that have no
-// meta record: what a Prune stopped by a crash left of a crawl whose meta it
-// had deleted (dropCrawl). A crawl's meta is committed before any of its
-// records (NewCrawl), so in one snapshot a record without its meta is of a
-// pruned crawl. It seeks from crawl to crawl, reading one key of each.
+// meta record: what a Prune stopped by a crash or an error left of a crawl
+// whose meta it had deleted (dropCrawl). A crawl's meta is committed before
+// any of its records (NewCrawl), so in one snapshot a record without its
+// meta is of a pruned crawl. It seeks from crawl to crawl, reading one key
+// of each; Prune runs it once after Open and after a Prune that failed.
 func (s *Store) dropOrphans(p *Pruned) error {
 	d := s.newDeleter()
 	defer d.cancel()

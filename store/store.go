@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -52,6 +53,9 @@ type Store struct {
 	// pruneCommitted, when set (by tests), runs after each of retention's
 	// delete transactions commits; an error stops the prune there.
 	pruneCommitted func() error
+	// orphansSwept: no Prune since Open stopped between deleting a crawl's
+	// meta and its records, and the one sweep after Open ran (dropOrphans).
+	orphansSwept atomic.Bool
 }
 
 // Open opens (creating if needed) the database in dir.
