@@ -63,13 +63,14 @@ func (s *Store) History(a codec.Addr) ([]Sighting, error) {
 	found := errors.New("found")
 	err = s.view(func(txn *badger.Txn) error {
 		for _, id := range crawls {
-			if ok, err := crawlStored(txn, id); err != nil || !ok {
-				if err != nil {
-					return err
-				}
+			ok, err := crawlStored(txn, id)
+			if err != nil {
+				return err
+			}
+			if !ok {
 				continue // pruned since it was listed
 			}
-			err := eachSeen(txn, id, func(sg Sighting) error {
+			err = eachSeen(txn, id, func(sg Sighting) error {
 				if sg.Addr != a {
 					return nil
 				}

@@ -10,6 +10,11 @@ import (
 // lists, exports, reports, diffs and seeds, and a watch's blocks and
 // snapshot summaries. *Store implements it when it has the database open
 // itself; OpenReader returns one that works beside a running writer too.
+//
+// Each call sees a crawl whole or not at all, even while retention deletes
+// it (viewCrawl in read.go): the Each methods of a crawl that is not stored
+// (never was, or is being pruned) call fn for nothing and return nil. A
+// read made of several calls ends with StillStored.
 type Reader interface {
 	// Crawls lists every crawl, oldest first, with totals.
 	Crawls() ([]CrawlInfo, error)
