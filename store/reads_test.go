@@ -47,7 +47,9 @@ func writerStart(k int) time.Time {
 // retention of 2.5 simulated hours and maintenance (prune, value-log GC)
 // every 50 ms, small memtables and value-log files so that flushes,
 // compactions and GC happen while the parent reads. It prints "finished ID"
-// after each crawl and stops cleanly when its stdin closes.
+// after each crawl, starts the next (a step of its clock, so a prune) once
+// 300 ms have passed and a line has come on stdin, and stops cleanly when
+// its stdin closes.
 func writerChild(dir string) {
 	var clock atomic.Int64 // the crawl being written; maintenance reads it
 	s, err := Open(dir, WithMemTableSize(1<<20), WithValueLogFileSize(1<<20), WithRetention(5*writerEvery/2),
@@ -63,7 +65,13 @@ func writerChild(dir string) {
 		os.Exit(3)
 	}
 	stop := make(chan struct{})
-	go func() { io.Copy(io.Discard, os.Stdin); close(stop) }()
+	acks := make(chan struct{}, 64)
+	go func() {
+		for sc := bufio.NewScanner(os.Stdin); sc.Scan(); {
+			acks <- struct{}{}
+		}
+		close(stop)
+	}()
 	fail := func(err error) { fmt.Println("error", err); os.Exit(3) }
 	for k := 0; ; k++ {
 		clock.Store(int64(k))
@@ -97,6 +105,10 @@ func writerChild(dir string) {
 		}
 		fmt.Println("finished", id, k)
 		time.Sleep(300 * time.Millisecond) // a crawl's worth of reads before it is pruned
+		select { // and no next crawl (a clock step: a prune) before the reader's next pass
+		case <-acks:
+		case <-stop:
+		}
 	}
 }
 
@@ -135,6 +147,12 @@ func TestReadsBesideWriter(t *testing.T) {
 		close(finished)
 	}()
 	first := <-finished
+	ack := func() {
+		if _, err := io.WriteString(stdin, "next\n"); err != nil {
+			t.Errorf("writer child: %v", err)
+		}
+	}
+	ack()
 
 	// Without the lock, Badger cannot open beside a writer.
 	c := config{log: zerolog.Nop(), readOnly: true, memTableSize: 1 << 20, numMemtables: 2, blockCacheSize: 1 << 20, valueLogFile: 1 << 20}
@@ -153,18 +171,24 @@ func TestReadsBesideWriter(t *testing.T) {
 	if _, ok := r.(*remote); !ok {
 		t.Fatalf("OpenReader beside a writer returned %T", r)
 	}
-	// Read for 4 s, and on while fewer than 3 crawls were read whole (up to
-	// a minute): on a loaded machine (or under -race) a pass over the
-	// listed crawls can take longer than a crawl lives, and a crawl pruned
-	// before it was read is not a check.
+	// Read for 4 s, and on until 3 crawls were read whole and 4 written (up
+	// to a minute, for a loaded machine or -race). The writer starts a
+	// crawl, whose clock step prunes the oldest, only once this side has
+	// begun a pass after the last one finished: so each pass reads beside
+	// a prune, and a crawl listed as finished at the start of a pass is
+	// pruned at the earliest in the next, however slow the pass is.
 	start := time.Now()
 	checked, pruned, attempts := 0, 0, 0
 	done := map[record.CrawlID]bool{first: true}
-	for since := time.Duration(0); since < 4*time.Second || checked < 3 && since < time.Minute; since = time.Since(start) {
+	for since := time.Duration(0); since < 4*time.Second || (checked < 3 || len(done) < 4) && since < time.Minute; since = time.Since(start) {
 		for more := true; more; {
 			select {
-			case id := <-finished:
+			case id, ok := <-finished:
+				if !ok {
+					t.Fatal("writer child stopped")
+				}
 				done[id] = true
+				ack()
 			default:
 				more = false
 			}
