@@ -105,7 +105,7 @@ func writerChild(dir string) {
 		}
 		fmt.Println("finished", id, k)
 		time.Sleep(300 * time.Millisecond) // a crawl's worth of reads before it is pruned
-		select { // and no next crawl (a clock step: a prune) before the reader's next pass
+		select {                           // and no next crawl (a clock step: a prune) before the reader's next pass
 		case <-acks:
 		case <-stop:
 		}
