@@ -104,8 +104,10 @@ func writerChild(dir string) {
 			fail(err)
 		}
 		fmt.Println("finished", id, k)
-		time.Sleep(300 * time.Millisecond) // a crawl's worth of reads before it is pruned
-		select {                           // and no next crawl (a clock step: a prune) before the reader's next pass
+		// A crawl's worth of reads before it is pruned, and no next crawl
+		// (a clock step: a prune) before the reader's next pass.
+		time.Sleep(300 * time.Millisecond)
+		select {
 		case <-acks:
 		case <-stop:
 		}
