@@ -231,32 +231,26 @@ func (w *Writer) commit(entries []*badger.Entry) error {
 			return fmt.Errorf("store: write: %w", err)
 		}
 	}
-	for _, f := range p.fresh.entries() {
-		if err := txn.SetEntry(f); errors.Is(err, badger.ErrTxnTooBig) {
-			txn, err = w.commitPart(txn)
-			if err == nil {
-				err = txn.SetEntry(f)
-			}
-			if err != nil {
-				p.reset()
-				return fmt.Errorf("store: write: %w", err)
-			}
-		} else if err != nil {
-			p.reset()
-			return fmt.Errorf("store: write: %w", err)
+	// The batch's last part, with its payloads' first-use records (what
+	// does not fit goes into one more transaction).
+	var err error
+	if txn, err = w.commitPart(txn); err == nil {
+		if err = txn.Commit(); err != nil {
+			err = fmt.Errorf("store: commit: %w", err)
 		}
 	}
-	if err := txn.Commit(); err != nil {
+	if err != nil {
 		p.reset()
-		return fmt.Errorf("store: commit: %w", err)
+		return err
 	}
 	return nil
 }
 
-// commitPart commits txn, full before its batch is, with the first-use
-// record of the payloads it stores (in the next transaction if it does not
-// fit: a crash between the two leaves those payloads without one, kept for
-// ever rather than lost), and returns a new transaction.
+// commitPart commits txn (full before its batch is, or the batch's last
+// part) with the first-use record of the payloads it stores (in the next
+// transaction if it does not fit: a crash between the two leaves those
+// payloads without one, kept for ever rather than lost), and returns a new
+// transaction.
 func (w *Writer) commitPart(txn *badger.Txn) (*badger.Txn, error) {
 	db, p := w.s.db, &w.s.payloads
 	var late []*badger.Entry
