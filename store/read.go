@@ -256,7 +256,10 @@ func (s *Store) count(id record.CrawlID) (Counts, error) {
 		if err := eachSeen(txn, id, func(Sighting) error { c.Seen++; return nil }); err != nil {
 			return err
 		}
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: crawlPrefix(tabAttempt, id), PrefetchValues: true, PrefetchSize: 256})
+		// No prefetch: attempt values live in the LSM tree, so Value reads
+		// them in place, where a prefetch copies each one (FinishCrawl counts
+		// a crawl's attempts right after writing them).
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: crawlPrefix(tabAttempt, id)})
 		defer it.Close()
 		var last []byte
 		var refs []addrRef
