@@ -41,9 +41,11 @@ import (
 //     value log, which are mmapped files: kill -9 cannot lose it (the kernel
 //     owns the pages); a power cut can lose what came after the last Flush.
 //   - Logger: zerolog at WARN (Badger logs every compaction at INFO).
-//   - After every Writer.Flush the pages of Badger's mapped files are
-//     dropped from our resident set (releaseMapped): −45 to −65 MB of peak
-//     RSS on a crawl of 20,000 nodes.
+//   - After every Writer.Flush, and every releaseEvery (2 MB) committed, the
+//     pages of Badger's mapped files are dropped from our resident set
+//     (releaseMapped): −45 to −65 MB of peak RSS on a crawl of 20,000 nodes.
+//     A Writer batch also holds at most batchBytes (1 MB) of keys and values
+//     (writer.go).
 //
 // releasePagesDefault: Writer.Flush releases mapped file pages (see
 // releaseMapped).

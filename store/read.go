@@ -271,7 +271,10 @@ func countIn(txn *badger.Txn, id record.CrawlID) (Counts, error) {
 	if err := eachSeen(txn, id, func(Sighting) error { c.Seen++; return nil }); err != nil {
 		return c, &CrawlError{uint64(id), err}
 	}
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: crawlPrefix(tabAttempt, id), PrefetchValues: true, PrefetchSize: 256})
+	// No prefetch: attempt values live in the LSM tree, so Value reads
+	// them in place, where a prefetch copies each one (FinishCrawl counts
+	// a crawl's attempts right after writing them).
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: crawlPrefix(tabAttempt, id)})
 	defer it.Close()
 	var last []byte
 	var refs []addrRef

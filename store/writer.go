@@ -32,6 +32,7 @@ type Writer struct {
 	now func() time.Time
 
 	maxCount, maxSize int64 // per batch, below Badger's per-transaction limits
+	maxBytes          int64 // per batch: keys and values held (batchBytes)
 	threshold         int64
 
 	cur      *batch
@@ -82,8 +83,21 @@ type batch struct {
 // the slices it is given until the commit returns, then the chunks are
 // recycled, so steady-state ingest allocates (and zeroes) almost nothing.
 // releaseEvery: the committer releases Badger's mapped pages after this
-// many bytes committed, besides after every Flush.
-const releaseEvery = 8 << 20
+// many bytes committed, besides after every Flush. The pages written since
+// the last release are in our resident set until the next one; a release
+// costs a read of /proc/self/maps and a madvise per mapped file (tens of
+// µs), some 20 of them for the 40 MB of payloads of 20,000 nodes.
+const releaseEvery = 2 << 20
+
+// batchBytes bounds the key and value bytes a batch holds. Badger's own
+// limits count a value in the value log as its 12-byte pointer, so without
+// this a batch of attempts holds some 2,700 addr payloads (5–6 MB): they are
+// the attempts' own bytes, live on our heap until their commit returns, up to
+// four batches at a time (the one being filled, two queued, one
+// committing), and the garbage collector lets the heap grow twice that. At
+// 1 MB a crawl of 20,000 nodes commits ~40 batches instead of ~8, a few ms
+// of Badger's per-commit work in all.
+const batchBytes = 1 << 20
 
 const (
 	arenaChunk = 512 << 10
@@ -103,6 +117,7 @@ func (s *Store) NewWriter() (*Writer, error) {
 		now:       time.Now,
 		maxCount:  s.db.MaxBatchCount() * 9 / 10,
 		maxSize:   s.db.MaxBatchSize() * 9 / 10,
+		maxBytes:  batchBytes,
 		threshold: defaultValueThreshold,
 		ch:        make(chan *batch, 2),
 		done:      make(chan struct{}),
@@ -231,32 +246,26 @@ func (w *Writer) commit(entries []*badger.Entry) error {
 			return fmt.Errorf("store: write: %w", err)
 		}
 	}
-	for _, f := range p.fresh.entries() {
-		if err := txn.SetEntry(f); errors.Is(err, badger.ErrTxnTooBig) {
-			txn, err = w.commitPart(txn)
-			if err == nil {
-				err = txn.SetEntry(f)
-			}
-			if err != nil {
-				p.reset()
-				return fmt.Errorf("store: write: %w", err)
-			}
-		} else if err != nil {
-			p.reset()
-			return fmt.Errorf("store: write: %w", err)
+	// The batch's last part, with its payloads' first-use records (what
+	// does not fit goes into one more transaction).
+	var err error
+	if txn, err = w.commitPart(txn); err == nil {
+		if err = txn.Commit(); err != nil {
+			err = fmt.Errorf("store: commit: %w", err)
 		}
 	}
-	if err := txn.Commit(); err != nil {
+	if err != nil {
 		p.reset()
-		return fmt.Errorf("store: commit: %w", err)
+		return err
 	}
 	return nil
 }
 
-// commitPart commits txn, full before its batch is, with the first-use
-// record of the payloads it stores (in the next transaction if it does not
-// fit: a crash between the two leaves those payloads without one, kept for
-// ever rather than lost), and returns a new transaction.
+// commitPart commits txn (full before its batch is, or the batch's last
+// part) with the first-use record of the payloads it stores (in the next
+// transaction if it does not fit: a crash between the two leaves those
+// payloads without one, kept for ever rather than lost), and returns a new
+// transaction.
 func (w *Writer) commitPart(txn *badger.Txn) (*badger.Txn, error) {
 	db, p := w.s.db, &w.s.payloads
 	var late []*badger.Entry
@@ -342,10 +351,11 @@ func (w *Writer) estimate(key, val []byte) int64 {
 }
 
 // begin makes room in the current batch for a record of about count
-// entries and size bytes, sending the batch if it would overflow.
-func (w *Writer) begin(count, size int64) {
+// entries, size bytes of Badger's estimate and bytes bytes held, sending
+// the batch if it would overflow.
+func (w *Writer) begin(count, size, bytes int64) {
 	c := w.cur
-	if len(c.entries) > 0 && (c.count+count >= w.maxCount || c.size+size >= w.maxSize) {
+	if len(c.entries) > 0 && (c.count+count >= w.maxCount || c.size+size >= w.maxSize || c.bytes+bytes > w.maxBytes) {
 		w.send(nil)
 	}
 }
@@ -411,7 +421,7 @@ func (w *Writer) Seen(crawl record.CrawlID, from codec.Addr, addrs []codec.Addr)
 		k := len(s)
 		s = encodeSeenList(s, from, at, list)
 		w.scratch = s
-		w.begin(1, w.estimate(s[:k], s[k:]))
+		w.begin(1, w.estimate(s[:k], s[k:]), int64(len(s)))
 		w.add(s[:k], s[k:])
 		w.stats.Seen += uint64(len(list))
 	}
@@ -441,11 +451,12 @@ func (w *Writer) Record(a *record.Attempt) error {
 	k := len(s)
 	s = encodeAttempt(s, a, refs)
 	w.scratch = s
-	count, size := int64(1+2*len(a.Addrs)), w.estimate(s[:k], s[k:])
+	count, size, bytes := int64(1+2*len(a.Addrs)), w.estimate(s[:k], s[k:]), int64(len(s))
 	for i := range a.Addrs {
 		size += 2*int64(1+hashLen+12+12) + min(int64(len(a.Addrs[i].Raw)), w.threshold)
+		bytes += 2*int64(1+hashLen) + 8 + int64(len(a.Addrs[i].Raw))
 	}
-	w.begin(count, size)
+	w.begin(count, size, bytes)
 	for i := range a.Addrs {
 		m := &a.Addrs[i]
 		w.mscratch = blobKey(w.mscratch[:0], refs[i])
