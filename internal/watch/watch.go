@@ -2,7 +2,6 @@ package watch
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -485,22 +484,31 @@ func (w *Watch) flush() error {
 	if len(w.dirty) == 0 {
 		return nil
 	}
+	// One buffer holds every encoded state (SaveWatch copies what it keeps).
 	entries := make([]store.WatchEntry, 0, len(w.dirty))
+	ends := make([]int, 0, len(w.dirty))
+	var buf []byte
 	for a := range w.dirty {
 		e := w.sched.get(a)
 		if e == nil {
 			entries = append(entries, store.WatchEntry{Addr: a})
+			ends = append(ends, len(buf))
 			continue
 		}
 		s := saved{V: stateVersion, Sched: e}
 		if n, ok := w.cfg.Census.NodeState(a); ok {
 			s.Node = &n
 		}
-		b, err := json.Marshal(&s)
-		if err != nil {
-			return fmt.Errorf("watch: encoding state of %s: %w", a, err)
+		buf = appendState(buf, &s)
+		entries = append(entries, store.WatchEntry{Addr: a, Value: []byte{}})
+		ends = append(ends, len(buf))
+	}
+	from := 0
+	for i := range entries {
+		if entries[i].Value != nil {
+			entries[i].Value = buf[from:ends[i]:ends[i]]
 		}
-		entries = append(entries, store.WatchEntry{Addr: a, Value: b})
+		from = ends[i]
 	}
 	if err := w.cfg.Persist.SaveWatch(entries); err != nil {
 		return err
@@ -514,8 +522,8 @@ func (w *Watch) load(now time.Time) error {
 	n, bad := 0, 0
 	var latest time.Time
 	err := w.cfg.Persist.EachWatch(func(a codec.Addr, v []byte) error {
-		var s saved
-		if err := json.Unmarshal(v, &s); err != nil || s.V != stateVersion || s.Sched == nil {
+		s, err := decodeState(v)
+		if err != nil {
 			bad++
 			return nil
 		}
