@@ -259,6 +259,13 @@ func (d *stateDec) fail() {
 	d.b = nil
 }
 
+// DecodeNodeState reads the census node of a state the watch saved
+// (store.EachWatch): nil if the state has none.
+func DecodeNodeState(v []byte) (*census.NodeState, error) {
+	s, err := decodeState(v)
+	return s.Node, err
+}
+
 // decodeState reads a saved state in either form.
 func decodeState(v []byte) (saved, error) {
 	var s saved
