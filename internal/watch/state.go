@@ -147,18 +147,11 @@ type stateDec struct {
 	err  error
 }
 
-func (d *stateDec) uint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail()
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
+func (d *stateDec) uint() uint64 { return readVarint(d, binary.Uvarint) }
+func (d *stateDec) int() int64   { return readVarint(d, binary.Varint) }
 
-func (d *stateDec) int() int64 {
-	v, n := binary.Varint(d.b)
+func readVarint[T uint64 | int64](d *stateDec, read func([]byte) (T, int)) T {
+	v, n := read(d.b)
 	if n <= 0 {
 		d.fail()
 		return 0
