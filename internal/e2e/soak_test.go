@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,11 +38,40 @@ func dirSize(dir string) int64 {
 	return n
 }
 
+// processCPU is this process's user + system CPU time.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// soakWindow is what the soak logs every few intervals: the process's CPU
+// (watch and simulator together) per second and per test since the last
+// log, and how far the schedule's head is overdue.
+type soakWindow struct {
+	at    time.Time
+	cpu   time.Duration
+	tests int
+}
+
+func (s *soakWindow) next(tested int) (cores float64, perTest time.Duration) {
+	now, cpu := time.Now(), processCPU()
+	d, tests := cpu-s.cpu, tested-s.tests
+	cores = float64(d) / float64(now.Sub(s.at))
+	perTest = d / time.Duration(max(tests, 1))
+	*s = soakWindow{now, cpu, tested}
+	return cores, perTest
+}
+
 // TestWatchSoak (make soak) watches SOAK_NODES churning nodes (default
 // 20,000) for a compressed SOAK_HOURS (default 24) at SOAK_SCALE (default
 // 48: a day in 30 minutes, 10-minute intervals of 12.5 s) with the default
 // retention and maintenance, scores the figures as TestWatchChurn does, and
-// reports the database size.
+// reports the database size. The watch's goroutines carry the profiler
+// label side=watch (go test -cpuprofile, then pprof -tagfocus side=watch or
+// -tagignore side=watch for the simulator and the runtime).
 func TestWatchSoak(t *testing.T) {
 	if os.Getenv("NODESWEEP_SOAK") == "" {
 		t.Skip("make soak")
@@ -60,27 +91,36 @@ func TestWatchSoak(t *testing.T) {
 		w       *watch.Watch
 		peak    int64
 		ivs     int
+		tested  int
 		started = time.Now()
+		win     = soakWindow{started, processCPU(), 0}
 	)
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() {
+	go pprof.Do(wctx, pprof.Labels("side", "watch"), func(wctx context.Context) {
 		done <- app.Watch(wctx, o, app.WatchOptions{Scale: cs.Scale,
 			OnStart: func(x *watch.Watch) { mu.Lock(); w = x; mu.Unlock() },
-			OnInterval: func(id record.CrawlID, tested, good int) {
+			OnInterval: func(id record.CrawlID, n, good int) {
 				mu.Lock()
 				defer mu.Unlock()
 				ivs++
+				tested += n
 				sz := dirSize(dir)
 				peak = max(peak, sz)
-				if ivs%12 == 0 {
+				if ivs%6 == 0 {
 					var ms runtime.MemStats
 					runtime.ReadMemStats(&ms)
-					t.Logf("%s network time: interval %d tested %d good %d, db %.1f MB, heap %.0f MB",
-						time.Duration(float64(time.Since(started))*cs.Scale).Truncate(time.Minute), ivs, tested, good, float64(sz)/1e6, float64(ms.HeapInuse)/1e6)
+					cores, per := win.next(tested)
+					behind := time.Duration(0)
+					if due := w.Schedule().NextDue(); !due.IsZero() {
+						behind = max(time.Since(due), 0)
+					}
+					t.Logf("%s network time: interval %d tested %d good %d, db %.1f MB, heap %.0f MB; CPU %.2f cores, %.0f µs per test; schedule %s behind",
+						time.Duration(float64(time.Since(started))*cs.Scale).Truncate(time.Minute), ivs, n, good, float64(sz)/1e6, float64(ms.HeapInuse)/1e6,
+						cores, float64(per)/1e3, behind.Truncate(time.Millisecond))
 				}
 			}})
-	}()
+	})
 	time.Sleep(run)
 	end := time.Now()
 	stop()

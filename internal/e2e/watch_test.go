@@ -361,11 +361,6 @@ func runWatchChild(o app.CrawlOptions, wc watchChild) int {
 	return 0
 }
 
-// savedState is the part of the watch's saved state the kill test reads.
-type savedState struct {
-	Node *census.NodeState `json:"node"`
-}
-
 func watchStates(t *testing.T, dir string) map[codec.Addr]census.NodeState {
 	t.Helper()
 	st, err := store.Open(dir, store.WithoutReadSocket())
@@ -375,12 +370,12 @@ func watchStates(t *testing.T, dir string) map[codec.Addr]census.NodeState {
 	defer st.Close()
 	out := map[codec.Addr]census.NodeState{}
 	if err := st.EachWatch(func(a codec.Addr, v []byte) error {
-		var s savedState
-		if err := json.Unmarshal(v, &s); err != nil {
+		n, err := watch.DecodeNodeState(v)
+		if err != nil {
 			return err
 		}
-		if s.Node != nil {
-			out[a] = *s.Node
+		if n != nil {
+			out[a] = *n
 		}
 		return nil
 	}); err != nil {

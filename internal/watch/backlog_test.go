@@ -133,7 +133,7 @@ func TestGateDefersAsks(t *testing.T) {
 	}
 	w.backlog.Add(&record.Attempt{Addrs: []record.AddrMessage{{Raw: make([]byte, 2*limit)}}})
 	w.learn(nodeN(2), now)
-	w.dialSome(now)
+	w.dialSome(now.Add(dialBatch(w.cfg.Timing))) // past the first batch
 	if len(dials) != 1 {
 		t.Errorf("dialled %v with the backlog alone over the bound", dials[1:])
 	}
