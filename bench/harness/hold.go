@@ -65,12 +65,12 @@ func runHold(ctx context.Context, opt Options, v Variant) HoldOutcome {
 	name := fileName("S9-" + v.Label)
 	logs, tmp := filepath.Join(opt.WorkDir, "logs"), filepath.Join(opt.WorkDir, "tmp")
 	truth, summary := filepath.Join(tmp, "hold-truth.json"), filepath.Join(tmp, name+".json")
-	pongs := filepath.Join(logs, name+".pongs.csv")
+	pongs, invs := filepath.Join(logs, name+".pongs.csv"), filepath.Join(logs, name+".invs.csv")
 	spec := SimSpec{Profile: "healthy", Nodes: h.Nodes, Seed: simSeed, Extra: []string{
 		"--onions", "-1", "--i2p", "-1", "--cjdns", "-1", "--forbidden", "-1", "--latency-max", "1ns",
 		"--hold", "--block-interval", holdBlockInterval.String(), "--min-ping-gap", "59s",
 		"--idle-timeout", "15m", "--max-conns", strconv.Itoa(h.Nodes + 500),
-		"--hold-pong-log", pongs}}
+		"--hold-pong-log", pongs, "--hold-inv-log", invs}}
 	sim, err := StartSim(ctx, opt.Bin, spec, truth, filepath.Join(logs, name+".sim.log"))
 	if err != nil {
 		o.Err = "simulator: " + err.Error()
@@ -80,7 +80,7 @@ func runHold(ctx context.Context, opt Options, v Variant) HoldOutcome {
 	// Every scored sample stays in the work directory (CSV), to look into
 	// an error's when and where.
 	args := []string{"bench", "hold", "--truth", truth, "--engine", v.Args[1], "--duration", h.Duration.String(),
-		"--summary-json", summary, "--samples", filepath.Join(logs, name+".samples.csv"), "--pongs", pongs}
+		"--summary-json", summary, "--samples", filepath.Join(logs, name+".samples.csv"), "--pongs", pongs, "--invs", invs}
 	c, err := runHoldChild(ctx, opt.Bin, args, summary, filepath.Join(logs, name+".log"), h.Duration+5*time.Minute, &o.Result)
 	o.Child = c
 	su, serr := sim.Stop()

@@ -49,6 +49,9 @@ type Options struct {
 	// PongLog, if set, opens the simulator's pong log once the window is
 	// over, to score RTTs against the answers' actual delays (pongs.go).
 	PongLog func() (io.ReadCloser, error)
+	// InvLog, likewise, opens the simulator's inv log, to score block
+	// delays against the invs' actual transmit times (invs.go).
+	InvLog func() (io.ReadCloser, error)
 }
 
 // Result is what one run measured.
@@ -100,14 +103,30 @@ type Result struct {
 	RTTUnmatched          int     `json:"rtt_unmatched"`
 	SimLateOver5ms        int     `json:"sim_late_over_5ms"`
 	SimLateMaxMs          float64 `json:"sim_late_max_ms"`
-	BlockSamples          int     `json:"block_samples"`
-	Blocks                int     `json:"blocks"` // distinct blocks announced
-	DelayMaxErrMs         float64 `json:"delay_max_err_ms"`
-	DelayP99ErrMs         float64 `json:"delay_p99_err_ms"`
-	DelayOver20ms         int     `json:"delay_over_20ms"`
-	Goroutines            int     `json:"goroutines"`
-	TipHeight             int32   `json:"tip_height"`
-	DroppedEvents         int     `json:"dropped_events"`
+	// Block delays against the simulator's actual invs (invs.go; with an
+	// inv log only): per node (median) and per sample; samples whose inv
+	// is not in the log; and the simulator's lateness (written − due) over
+	// every inv logged, with the earliest (negative: an inv before its due).
+	DelayActualNodeMaxErrMs  float64 `json:"delay_actual_node_max_err_ms"`
+	DelayActualNodesOver20ms int     `json:"delay_actual_nodes_over_20ms"`
+	DelayActualSamples       int     `json:"delay_actual_samples"`
+	DelayActualMaxErrMs      float64 `json:"delay_actual_max_err_ms"`
+	DelayActualP99ErrMs      float64 `json:"delay_actual_p99_err_ms"`
+	DelayActualOver20ms      int     `json:"delay_actual_over_20ms"`
+	DelayUnmatched           int     `json:"delay_unmatched"`
+	SimInvs                  int     `json:"sim_invs"`
+	SimInvLateMaxMs          float64 `json:"sim_inv_late_max_ms"`
+	SimInvLateP99Ms          float64 `json:"sim_inv_late_p99_ms"`
+	SimInvLateOver20ms       int     `json:"sim_inv_late_over_20ms"`
+	SimInvEarliestMs         float64 `json:"sim_inv_earliest_ms"`
+	BlockSamples             int     `json:"block_samples"`
+	Blocks                   int     `json:"blocks"` // distinct blocks announced
+	DelayMaxErrMs            float64 `json:"delay_max_err_ms"`
+	DelayP99ErrMs            float64 `json:"delay_p99_err_ms"`
+	DelayOver20ms            int     `json:"delay_over_20ms"`
+	Goroutines               int     `json:"goroutines"`
+	TipHeight                int32   `json:"tip_height"`
+	DroppedEvents            int     `json:"dropped_events"`
 	// RTTClocked: samples (over the whole run) whose ping had no kernel
 	// transmit stamp, timed from the holder's clock before the write.
 	RTTClocked int `json:"rtt_clocked"`
@@ -265,6 +284,21 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}
 		scoreActual(&res, rtts, pongs)
 	}
+	if o.InvLog != nil {
+		if o.PongLog == nil {
+			time.Sleep(1500 * time.Millisecond) // as above
+		}
+		f, err := o.InvLog()
+		if err != nil {
+			return res, err
+		}
+		l, err := readInvs(f)
+		f.Close()
+		if err != nil {
+			return res, err
+		}
+		scoreDelayActual(&res, blocks, l)
+	}
 	pingMin := o.Hold.PingMin
 	if pingMin <= 0 {
 		pingMin = session.DefaultPingMin
@@ -394,7 +428,16 @@ func (r Result) String() string {
 		r.RTTNodeMaxErrMs, r.RTTNodesOver5ms, r.DelayNodeMaxErrMs, r.DelayNodesOver20ms,
 		r.RTTSamples, r.RTTNodes, r.RTTMaxErrMs, r.RTTP99ErrMs, r.RTTMeanErrMs, r.RTTOver5ms, r.BlockSamples, r.Blocks,
 		r.DelayMaxErrMs, r.DelayP99ErrMs, r.DelayOver20ms, r.Goroutines, r.TipHeight) +
-		fmt.Sprintf(", RTT samples without a transmit stamp %d", r.RTTClocked) + r.actualString()
+		fmt.Sprintf(", RTT samples without a transmit stamp %d", r.RTTClocked) + r.actualString() + r.delayActualString()
+}
+
+func (r Result) delayActualString() string {
+	if r.DelayActualSamples == 0 && r.DelayUnmatched == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; block delay against the simulator's actual invs: per node max err %.2f ms (%d over 20 ms), %d samples max err %.2f ms (p99 %.2f, %d over 20 ms), %d unmatched; simulator invs %d, late max %.2f ms (p99 %.2f, %d over 20 ms, earliest %+.2f ms)",
+		r.DelayActualNodeMaxErrMs, r.DelayActualNodesOver20ms, r.DelayActualSamples, r.DelayActualMaxErrMs, r.DelayActualP99ErrMs, r.DelayActualOver20ms,
+		r.DelayUnmatched, r.SimInvs, r.SimInvLateMaxMs, r.SimInvLateP99Ms, r.SimInvLateOver20ms, r.SimInvEarliestMs)
 }
 
 func (r Result) actualString() string {

@@ -3,6 +3,7 @@ package simnet
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
 	"strconv"
 	"sync"
 	"testing"
@@ -87,5 +88,69 @@ func TestHeldPingAnswerAndPongLog(t *testing.T) {
 		t.Errorf("intended %v, want %v", time.Duration(intended), rtt)
 	case read < sent.UnixNano() || fired < read+intended || written < fired:
 		t.Errorf("times out of order: sent %d, read %d, fired %d, written %d", sent.UnixNano(), read, fired, written)
+	}
+}
+
+// TestHeldBlockAnnouncementAndInvLog: a held node announces each block by
+// an inv of its hash, and the inv log has the announcement's line: the
+// node, the block, when it was due (the block found + the node's delay)
+// and when it left, no earlier than due.
+func TestHeldBlockAnnouncementAndInvLog(t *testing.T) {
+	var log lockedBuffer
+	n := startNet(t, Config{Profile: ProfileHealthy, Nodes: 20, Seed: 3, Onions: -1, I2Ps: -1, CJDNSs: -1, Forbidden: -1,
+		LatencyMax: time.Nanosecond, Hold: &HoldSim{BlockInterval: 300 * time.Millisecond, DelayMax: 100 * time.Millisecond, InvLog: &log}})
+	id := findIdentity(t, n, ClassReachable, nil)
+	c, err := dialAddr(t, id.Addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	w := &wireClient{t: t, c: c, net: btcnet(n)}
+	if _, err := w.crawl(true, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	var inv *wire.MsgInv
+	for inv == nil {
+		msg, err := w.next(5 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, ok := msg.(*wire.MsgInv); ok && len(m.InvList) == 1 && m.InvList[0].Type == wire.InvTypeBlock {
+			inv = m
+		}
+	}
+	var rows [][]string
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if rows, err = csv.NewReader(bytes.NewBufferString(log.String())).ReadAll(); err == nil && len(rows) >= 2 {
+			break
+		}
+	}
+	if len(rows) < 2 || len(rows[1]) != 4 || rows[0][1] != "block" {
+		t.Fatalf("inv log: %q", log.String())
+	}
+	r := rows[1]
+	due, err1 := strconv.ParseInt(r[2], 10, 64)
+	written, err2 := strconv.ParseInt(r[3], 10, 64)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("inv log line %q", r)
+	}
+	var found time.Time
+	hash := inv.InvList[0].Hash
+	for _, b := range n.Blocks() {
+		if b.Hash == hash {
+			found = b.Found
+		}
+	}
+	switch {
+	case r[0] != id.Addr.String():
+		t.Errorf("node %q, want %s", r[0], id.Addr)
+	case r[1] != fmt.Sprintf("%x", hash[:]):
+		t.Errorf("block %s, the inv's %x", r[1], hash[:])
+	case found.IsZero():
+		t.Errorf("block %x not among the network's blocks", hash[:])
+	case due != found.Add(n.BlockDelay(id.Index)).UnixNano():
+		t.Errorf("due %d, want found %d + delay %v", due, found.UnixNano(), n.BlockDelay(id.Index))
+	case written < due:
+		t.Errorf("written %d before due %d", written, due)
 	}
 }
