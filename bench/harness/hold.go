@@ -141,6 +141,46 @@ func writeHolds(w io.Writer, r *Results) {
 			x.DelayNodeMaxErrMs, x.DelayNodesOver20ms, x.BlockSamples, x.Blocks, x.DelayMaxErrMs, o.Sim.CPU())
 	}
 	fmt.Fprintln(w)
+	writeHoldTruths(w, r.Holds)
+	writeHoldLoss(w, r.Holds)
+}
+
+// writeHoldTruths renders S9's block delays against the simulator's actual
+// invs (its inv log), beside its own lateness.
+func writeHoldTruths(w io.Writer, hs []HoldOutcome) {
+	fmt.Fprintf(w, "Block delays against the actual announcements: each sample against the simulator's own record of its invs (its inv log: each inv's kernel transmit stamp, less the block's earliest), "+
+		"which leaves only the holder's error; the simulator's lateness is each inv's transmit stamp against its due time (the block found + the node's delay).\n\n")
+	fmt.Fprintf(w, "| engine | delay vs actual invs: node worst err (over 20 ms), worst sample err, p99 | samples (unmatched) | simulator invs: late p99, latest, > 20 ms late, earliest |\n|---|---|---|---|\n")
+	for _, o := range hs {
+		if o.Err != "" {
+			continue
+		}
+		x := o.Result
+		fmt.Fprintf(w, "| %s | %.2f ms (%d), %.2f ms, %.2f ms | %d (%d) | %.2f ms, %.2f ms, %d of %d, %+.2f ms |\n", o.Variant,
+			x.DelayActualNodeMaxErrMs, x.DelayActualNodesOver20ms, x.DelayActualMaxErrMs, x.DelayActualP99ErrMs, x.DelayActualSamples, x.DelayUnmatched,
+			x.SimInvLateP99Ms, x.SimInvLateMaxMs, x.SimInvLateOver20ms, x.SimInvs, x.SimInvEarliestMs)
+	}
+	fmt.Fprintln(w)
+}
+
+// writeHoldLoss renders the host's loss counters over each window, to
+// attribute a window's outliers: an RTT sample ≥ 200 ms over its answer is
+// a segment resent after TCP's minimum retransmission timeout.
+func writeHoldLoss(w io.Writer, hs []HoldOutcome) {
+	fmt.Fprintf(w, "The host's loss over each window (all its sockets, not only the benchmark's): packets dropped because a CPU's input backlog "+
+		"(net.core.netdev_max_backlog) was full, /proc/net/softnet_stat; TCP segments resent, retransmission timeouts and tail loss probes, "+
+		"and keepalive probes sent (the simulator's sockets have Go's 15-s keepalive: a wave of probes every 15 s of idleness; a lost probe or pure ACK is never resent), /proc/net/snmp and netstat. "+
+		"A ping or pong lost is resent after at least 200 ms: an RTT outlier in a window with no resent segment is not loss.\n\n")
+	fmt.Fprintf(w, "| engine | netdev_max_backlog | softnet drops (squeezed) | TCP segments resent | RTOs | loss probes | keepalive probes |\n|---|---|---|---|---|---|---|\n")
+	for _, o := range hs {
+		n := o.Result.Net
+		if o.Err != "" || !n.Read {
+			continue
+		}
+		fmt.Fprintf(w, "| %s | %d | %d (%d) | %d | %d | %d | %d |\n", o.Variant, n.NetdevMaxBacklog, n.SoftnetDrops, n.SoftnetSqueezed,
+			n.TCPRetransSegs, n.TCPTimeouts, n.TCPLossProbes, n.TCPKeepAlive)
+	}
+	fmt.Fprintln(w)
 }
 
 // steadyCPU is the steady CPU figure, or a dash for a window shorter than

@@ -130,6 +130,8 @@ type Result struct {
 	// RTTClocked: samples (over the whole run) whose ping had no kernel
 	// transmit stamp, timed from the holder's clock before the write.
 	RTTClocked int `json:"rtt_clocked"`
+	// Net is the host's loss counters over the window (netloss.go).
+	Net NetLoss `json:"net"`
 }
 
 type sample struct {
@@ -224,7 +226,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	defer stopProfile()
 	tr := &tracer{d: o.Diag}
 	defer tr.stop()
-	cpu0, w0 := cpuSec(), time.Now()
+	net0, cpu0, w0 := readNetCounters(), cpuSec(), time.Now()
 	pts := []cpuPoint{{w0, cpu0}}
 	res.MinHeld = h.Stats().Held
 	tick := time.NewTicker(time.Second)
@@ -250,6 +252,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	res.WindowSec = time.Since(w0).Seconds()
 	res.CPUPctOneCore = 100 * (cpuSec() - cpu0) / res.WindowSec
+	res.Net = netLoss(net0, readNetCounters())
 	stopProfile()
 	tr.stop()
 	res.RSSKiB = rssKiB()
@@ -428,7 +431,7 @@ func (r Result) String() string {
 		r.RTTNodeMaxErrMs, r.RTTNodesOver5ms, r.DelayNodeMaxErrMs, r.DelayNodesOver20ms,
 		r.RTTSamples, r.RTTNodes, r.RTTMaxErrMs, r.RTTP99ErrMs, r.RTTMeanErrMs, r.RTTOver5ms, r.BlockSamples, r.Blocks,
 		r.DelayMaxErrMs, r.DelayP99ErrMs, r.DelayOver20ms, r.Goroutines, r.TipHeight) +
-		fmt.Sprintf(", RTT samples without a transmit stamp %d", r.RTTClocked) + r.actualString() + r.delayActualString()
+		fmt.Sprintf(", RTT samples without a transmit stamp %d", r.RTTClocked) + r.actualString() + r.delayActualString() + r.Net.String()
 }
 
 func (r Result) delayActualString() string {
