@@ -171,14 +171,17 @@ func writeHoldLoss(w io.Writer, hs []HoldOutcome) {
 		"(net.core.netdev_max_backlog) was full, /proc/net/softnet_stat; TCP segments resent, retransmission timeouts and tail loss probes, "+
 		"and keepalive probes sent (the simulator's sockets have Go's 15-s keepalive: a wave of probes every 15 s of idleness; a lost probe or pure ACK is never resent), /proc/net/snmp and netstat. "+
 		"A ping or pong lost is resent after at least 200 ms: an RTT outlier in a window with no resent segment is not loss.\n\n")
-	fmt.Fprintf(w, "| engine | netdev_max_backlog | softnet drops (squeezed) | TCP segments resent | RTOs | loss probes | keepalive probes |\n|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(w, "The RTT samples' legs, each timed by the kernel's stamps at both ends (the ping: our transmit stamp to the simulator's arrival stamp; the pong: its transmit stamp to ours): "+
+		"resent: the leg took ≥ 190 ms (its segment was lost and resent after the retransmission timeout); slow: over 5 ms, not resent (delivery delay).\n\n")
+	fmt.Fprintf(w, "| engine | netdev_max_backlog | softnet drops (squeezed) | TCP segments resent | RTOs | loss probes | keepalive probes | RTT legs resent: ping, pong | RTT legs slow (> 5 ms): ping, pong |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, o := range hs {
-		n := o.Result.Net
+		x := o.Result
+		n := x.Net
 		if o.Err != "" || !n.Read {
 			continue
 		}
-		fmt.Fprintf(w, "| %s | %d | %d (%d) | %d | %d | %d | %d |\n", o.Variant, n.NetdevMaxBacklog, n.SoftnetDrops, n.SoftnetSqueezed,
-			n.TCPRetransSegs, n.TCPTimeouts, n.TCPLossProbes, n.TCPKeepAlive)
+		fmt.Fprintf(w, "| %s | %d | %d (%d) | %d | %d | %d | %d | %d, %d | %d, %d |\n", o.Variant, n.NetdevMaxBacklog, n.SoftnetDrops, n.SoftnetSqueezed,
+			n.TCPRetransSegs, n.TCPTimeouts, n.TCPLossProbes, n.TCPKeepAlive, x.RTTPingResent, x.RTTPongResent, x.RTTPingLegOver5ms, x.RTTPongLegOver5ms)
 	}
 	fmt.Fprintln(w)
 }

@@ -101,8 +101,14 @@ type Result struct {
 	RTTActualP99ErrMs     float64 `json:"rtt_actual_p99_err_ms"`
 	RTTActualOver5ms      int     `json:"rtt_actual_over_5ms"`
 	RTTUnmatched          int     `json:"rtt_unmatched"`
-	SimLateOver5ms        int     `json:"sim_late_over_5ms"`
-	SimLateMaxMs          float64 `json:"sim_late_max_ms"`
+	// The matched samples' legs (pongs.go countLegs): ping or pong
+	// delivered more than 5 ms after it left, or resent after a loss.
+	RTTPingLegOver5ms int     `json:"rtt_ping_leg_over_5ms"`
+	RTTPongLegOver5ms int     `json:"rtt_pong_leg_over_5ms"`
+	RTTPingResent     int     `json:"rtt_ping_resent"`
+	RTTPongResent     int     `json:"rtt_pong_resent"`
+	SimLateOver5ms    int     `json:"sim_late_over_5ms"`
+	SimLateMaxMs      float64 `json:"sim_late_max_ms"`
 	// Block delays against the simulator's actual invs (invs.go; with an
 	// inv log only): per node (median) and per sample; samples whose inv
 	// is not in the log; and the simulator's lateness (written − due) over
@@ -447,6 +453,8 @@ func (r Result) actualString() string {
 	if r.RTTActualSamples == 0 && r.RTTUnmatched == 0 {
 		return ""
 	}
-	return fmt.Sprintf("; RTT against the simulator's actual answers: per node max err %.2f ms (%d over 5 ms), %d samples max err %.2f ms (p99 %.2f, %d over 5 ms), %d unmatched; simulator answers over 5 ms late: %d (latest %.2f ms)",
-		r.RTTActualNodeMaxErrMs, r.RTTActualNodesOver5ms, r.RTTActualSamples, r.RTTActualMaxErrMs, r.RTTActualP99ErrMs, r.RTTActualOver5ms, r.RTTUnmatched, r.SimLateOver5ms, r.SimLateMaxMs)
+	return fmt.Sprintf("; RTT against the simulator's actual answers: per node max err %.2f ms (%d over 5 ms), %d samples max err %.2f ms (p99 %.2f, %d over 5 ms), %d unmatched; simulator answers over 5 ms late: %d (latest %.2f ms); "+
+		"legs resent (≥ 190 ms): ping %d, pong %d; slow (> 5 ms): ping %d, pong %d",
+		r.RTTActualNodeMaxErrMs, r.RTTActualNodesOver5ms, r.RTTActualSamples, r.RTTActualMaxErrMs, r.RTTActualP99ErrMs, r.RTTActualOver5ms, r.RTTUnmatched, r.SimLateOver5ms, r.SimLateMaxMs,
+		r.RTTPingResent, r.RTTPongResent, r.RTTPingLegOver5ms, r.RTTPongLegOver5ms)
 }

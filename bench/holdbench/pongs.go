@@ -110,6 +110,7 @@ func scoreActual(res *Result, rtts []sample, pongs map[codec.Addr][]pong) {
 		}
 		res.SimLateMaxMs = max(res.SimLateMaxMs, ms(actual-p.intended))
 		e := ms(s.value - actual)
+		countLegs(res, s, p)
 		errs = append(errs, math.Abs(e))
 		nodes[s.node] = append(nodes[s.node], e)
 		if math.Abs(e) > 5 {
@@ -119,4 +120,30 @@ func scoreActual(res *Result, rtts []sample, pongs map[codec.Addr][]pong) {
 	res.RTTActualSamples = len(errs)
 	res.RTTActualNodeMaxErrMs, res.RTTActualNodesOver5ms = perNode(nodes, 5)
 	res.RTTActualMaxErrMs, res.RTTActualP99ErrMs = maxP99(errs)
+}
+
+// rtoLeg: a leg (ping or pong) this much longer than loopback's
+// microseconds waited out TCP's minimum retransmission timeout (200 ms):
+// its segment was lost and resent.
+const rtoLeg = 190 * time.Millisecond
+
+// countLegs splits an RTT sample's error between its two legs, each timed
+// by the kernel's stamps at both ends: the ping's (our transmit stamp to
+// the simulator's arrival stamp) and the pong's (its transmit stamp to our
+// arrival stamp). A leg over 5 ms is a delivery delay; one of about 200 ms
+// or more is a lost segment resent after TCP's retransmission timeout.
+func countLegs(res *Result, s sample, p pong) {
+	ping := time.Duration(p.arrived - (s.at.UnixNano() - int64(s.value)))
+	pong := time.Duration(s.at.UnixNano() - p.written)
+	for _, l := range []struct {
+		d          time.Duration
+		slow, lost *int
+	}{{ping, &res.RTTPingLegOver5ms, &res.RTTPingResent}, {pong, &res.RTTPongLegOver5ms, &res.RTTPongResent}} {
+		switch {
+		case l.d >= rtoLeg:
+			*l.lost++
+		case l.d > 5*time.Millisecond:
+			*l.slow++
+		}
+	}
 }
