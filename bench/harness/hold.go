@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -148,6 +149,9 @@ func writeHolds(w io.Writer, r *Results) {
 // writeHoldTruths renders S9's block delays against the simulator's actual
 // invs (its inv log), beside its own lateness.
 func writeHoldTruths(w io.Writer, hs []HoldOutcome) {
+	if !slices.ContainsFunc(hs, func(o HoldOutcome) bool { return o.Result.DelayActualSamples+o.Result.DelayUnmatched > 0 }) {
+		return // a run without the inv log
+	}
 	fmt.Fprintf(w, "Block delays against the actual announcements: each sample against the simulator's own record of its invs (its inv log: each inv's kernel transmit stamp, less the block's earliest), "+
 		"which leaves only the holder's error; the simulator's lateness is each inv's transmit stamp against its due time (the block found + the node's delay).\n\n")
 	fmt.Fprintf(w, "| engine | delay vs actual invs: node worst err (over 20 ms), worst sample err, p99 | samples (unmatched) | simulator invs: late p99, latest, > 20 ms late, earliest |\n|---|---|---|---|\n")
@@ -167,6 +171,9 @@ func writeHoldTruths(w io.Writer, hs []HoldOutcome) {
 // attribute a window's outliers: an RTT sample ≥ 200 ms over its answer is
 // a segment resent after TCP's minimum retransmission timeout.
 func writeHoldLoss(w io.Writer, hs []HoldOutcome) {
+	if !slices.ContainsFunc(hs, func(o HoldOutcome) bool { return o.Result.Net.Read }) {
+		return // a run from before the counters
+	}
 	fmt.Fprintf(w, "The host's loss over each window (all its sockets, not only the benchmark's): packets dropped because a CPU's input backlog "+
 		"(net.core.netdev_max_backlog) was full, /proc/net/softnet_stat; TCP segments resent, retransmission timeouts and tail loss probes, "+
 		"and keepalive probes sent (the simulator's sockets have Go's 15-s keepalive: a wave of probes every 15 s of idleness; a lost probe or pure ACK is never resent), /proc/net/snmp and netstat. "+
