@@ -280,33 +280,22 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	rtts, blocks := rttSt.expand(idx), blockSt.expand(idx)
 	scoreRTT(&res, rtts, rttTruth)
 	scoreDelay(&res, blocks, delayTruth)
-	if o.PongLog != nil {
-		time.Sleep(1500 * time.Millisecond) // the simulator flushes its log every second
-		f, err := o.PongLog()
-		if err != nil {
-			return res, err
-		}
-		pongs, err := readPongs(f)
-		f.Close()
-		if err != nil {
-			return res, err
-		}
-		scoreActual(&res, rtts, pongs)
+	if o.PongLog != nil || o.InvLog != nil {
+		time.Sleep(1500 * time.Millisecond) // the simulator flushes its logs every second
 	}
-	if o.InvLog != nil {
-		if o.PongLog == nil {
-			time.Sleep(1500 * time.Millisecond) // as above
-		}
-		f, err := o.InvLog()
-		if err != nil {
-			return res, err
-		}
-		l, err := readInvs(f)
-		f.Close()
-		if err != nil {
-			return res, err
-		}
+	if err := readLog(o.PongLog, func(r io.Reader) error {
+		pongs, err := readPongs(r)
+		scoreActual(&res, rtts, pongs)
+		return err
+	}); err != nil {
+		return res, err
+	}
+	if err := readLog(o.InvLog, func(r io.Reader) error {
+		l, err := readInvs(r)
 		scoreDelayActual(&res, blocks, l)
+		return err
+	}); err != nil {
+		return res, err
 	}
 	pingMin := o.Hold.PingMin
 	if pingMin <= 0 {
@@ -319,6 +308,20 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}
 	}
 	return res, tr.err
+}
+
+// readLog opens one of the simulator's logs (if asked to score against
+// it) and hands it to read.
+func readLog(open func() (io.ReadCloser, error), read func(io.Reader) error) error {
+	if open == nil {
+		return nil
+	}
+	f, err := open()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return read(f)
 }
 
 func scoreRTT(res *Result, rtts []sample, truth map[codec.Addr]time.Duration) {

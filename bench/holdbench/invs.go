@@ -1,7 +1,6 @@
 package holdbench
 
 import (
-	"encoding/csv"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -36,38 +35,19 @@ type invLog struct {
 
 // readInvs reads an inv log.
 func readInvs(r io.Reader) (invLog, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = 4
 	l := invLog{byBlock: map[[32]byte]map[codec.Addr]inv{}, first: map[[32]byte]int64{}}
-	if _, err := cr.Read(); err != nil { // header
-		return l, fmt.Errorf("inv log: %w", err)
-	}
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			if _, ok := err.(*csv.ParseError); ok {
-				break // a line cut off by the simulator's last flush ends the log
-			}
-			return l, fmt.Errorf("inv log: %w", err)
-		}
-		a, err := codec.ParseAddr(rec[0])
-		if err != nil {
-			return l, fmt.Errorf("inv log: %w", err)
-		}
+	err := readSimLog(r, "inv log", 4, func(a codec.Addr, rec []string) error {
 		b, err := hex.DecodeString(rec[1])
 		if err != nil || len(b) != 32 {
-			return l, fmt.Errorf("inv log: block %q", rec[1])
+			return fmt.Errorf("block %q", rec[1])
 		}
 		h := [32]byte(b)
 		var v inv
 		if v.due, err = strconv.ParseInt(rec[2], 10, 64); err != nil {
-			return l, fmt.Errorf("inv log: %w", err)
+			return err
 		}
 		if v.written, err = strconv.ParseInt(rec[3], 10, 64); err != nil {
-			return l, fmt.Errorf("inv log: %w", err)
+			return err
 		}
 		m := l.byBlock[h]
 		if m == nil {
@@ -78,32 +58,26 @@ func readInvs(r io.Reader) (invLog, error) {
 		if f, ok := l.first[h]; !ok || v.written < f {
 			l.first[h] = v.written
 		}
-	}
-	return l, nil
+		return nil
+	})
+	return l, err
 }
 
 // scoreDelayActual scores each block sample against its node's actual
 // announcement delay (its inv's written − the block's earliest written),
 // and counts the simulator's late invs (written − due).
 func scoreDelayActual(res *Result, blocks []sample, l invLog) {
-	var errs []float64
-	nodes := map[codec.Addr][]float64{}
+	t := newTally(20)
 	for _, s := range blocks {
 		v, ok := l.byBlock[s.block][s.node]
 		if !ok {
 			res.DelayUnmatched++
 			continue
 		}
-		e := ms(s.value - time.Duration(v.written-l.first[s.block]))
-		errs = append(errs, math.Abs(e))
-		nodes[s.node] = append(nodes[s.node], e)
-		if math.Abs(e) > 20 {
-			res.DelayActualOver20ms++
-		}
+		t.add(s.node, ms(s.value-time.Duration(v.written-l.first[s.block])))
 	}
-	res.DelayActualSamples = len(errs)
-	res.DelayActualNodeMaxErrMs, res.DelayActualNodesOver20ms = perNode(nodes, 20)
-	res.DelayActualMaxErrMs, res.DelayActualP99ErrMs = maxP99(errs)
+	res.DelayActualSamples, res.DelayActualOver20ms = len(t.errs), t.over
+	res.DelayActualNodeMaxErrMs, res.DelayActualNodesOver20ms, res.DelayActualMaxErrMs, res.DelayActualP99ErrMs = t.scores()
 	var lates []float64
 	for _, m := range l.byBlock {
 		for _, v := range m {

@@ -30,24 +30,33 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// heldClient starts a 20-node network with hold and holds one reachable
+// node: its handshake done, the connection open (closed at the test's end).
+func heldClient(t *testing.T, hold HoldSim) (*Network, Identity, *wireClient) {
+	t.Helper()
+	n := startNet(t, Config{Profile: ProfileHealthy, Nodes: 20, Seed: 3, Onions: -1, I2Ps: -1, CJDNSs: -1, Forbidden: -1,
+		LatencyMax: time.Nanosecond, Hold: &hold})
+	id := findIdentity(t, n, ClassReachable, nil)
+	c, err := dialAddr(t, id.Addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	w := &wireClient{t: t, c: c, net: btcnet(n)}
+	if _, err := w.crawl(true, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return n, id, w
+}
+
 // TestHeldPingAnswerAndPongLog: a held node answers a ping its RTT after
 // the ping arrived, and the pong log has the answer's line: the node, an
 // arrival no later than the pong was written, the node's RTT, and an actual
 // delay (written − arrival) of at least that.
 func TestHeldPingAnswerAndPongLog(t *testing.T) {
 	var log lockedBuffer
-	n := startNet(t, Config{Profile: ProfileHealthy, Nodes: 20, Seed: 3, Onions: -1, I2Ps: -1, CJDNSs: -1, Forbidden: -1,
-		LatencyMax: time.Nanosecond, Hold: &HoldSim{BlockInterval: -1, RTTMin: 30 * time.Millisecond, RTTMax: 60 * time.Millisecond, PongLog: &log}})
-	id := findIdentity(t, n, ClassReachable, nil)
-	c, err := dialAddr(t, id.Addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	w := &wireClient{t: t, c: c, net: btcnet(n)}
-	if _, err := w.crawl(true, 5*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	n, id, w := heldClient(t, HoldSim{BlockInterval: -1, RTTMin: 30 * time.Millisecond, RTTMax: 60 * time.Millisecond, PongLog: &log})
+	var err error
 	rtt := n.HoldRTT(id.Index)
 	sent := time.Now()
 	w.send(wire.NewMsgPing(77))
@@ -97,18 +106,8 @@ func TestHeldPingAnswerAndPongLog(t *testing.T) {
 // and when it left, no earlier than due.
 func TestHeldBlockAnnouncementAndInvLog(t *testing.T) {
 	var log lockedBuffer
-	n := startNet(t, Config{Profile: ProfileHealthy, Nodes: 20, Seed: 3, Onions: -1, I2Ps: -1, CJDNSs: -1, Forbidden: -1,
-		LatencyMax: time.Nanosecond, Hold: &HoldSim{BlockInterval: 300 * time.Millisecond, DelayMax: 100 * time.Millisecond, InvLog: &log}})
-	id := findIdentity(t, n, ClassReachable, nil)
-	c, err := dialAddr(t, id.Addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	w := &wireClient{t: t, c: c, net: btcnet(n)}
-	if _, err := w.crawl(true, 5*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	n, id, w := heldClient(t, HoldSim{BlockInterval: 300 * time.Millisecond, DelayMax: 100 * time.Millisecond, InvLog: &log})
+	var err error
 	var inv *wire.MsgInv
 	for inv == nil {
 		msg, err := w.next(5 * time.Second)
