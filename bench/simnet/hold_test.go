@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"net"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -151,5 +153,45 @@ func TestHeldBlockAnnouncementAndInvLog(t *testing.T) {
 		t.Errorf("due %d, want found %d + delay %v", due, found.UnixNano(), n.BlockDelay(id.Index))
 	case written < due:
 		t.Errorf("written %d before due %d", written, due)
+	}
+}
+
+// TestHeldConnectionHasNoKeepAlive: the network's side of a held
+// connection sends no TCP keepalive (see noKeepAlive).
+func TestHeldConnectionHasNoKeepAlive(t *testing.T) {
+	n, _, _ := heldClient(t, HoldSim{BlockInterval: -1})
+	var conns []net.Conn
+	for deadline := time.Now().Add(3 * time.Second); len(conns) == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		n.hold.mu.Lock()
+		for s := range n.hold.held {
+			conns = append(conns, s.c)
+		}
+		n.hold.mu.Unlock()
+	}
+	if len(conns) != 1 {
+		t.Fatalf("%d held connections, want 1", len(conns))
+	}
+	c := conns[0]
+	for unwrapped := false; !unwrapped; {
+		switch w := c.(type) {
+		case *prefixConn:
+			c = w.Conn
+		case *stampConn:
+			c = w.Conn
+		default:
+			unwrapped = true
+		}
+	}
+	sc, err := c.(syscall.Conn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var on int
+	var gerr error
+	if err := sc.Control(func(fd uintptr) { on, gerr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_KEEPALIVE) }); err != nil || gerr != nil {
+		t.Fatal(err, gerr)
+	}
+	if on != 0 {
+		t.Errorf("SO_KEEPALIVE %d on the network's side of a held connection", on)
 	}
 }
