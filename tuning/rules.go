@@ -82,16 +82,16 @@ func rules(s Snapshot, addresses int) []rule {
 // default 1000) until the CPU's receive processing takes it; a packet that
 // finds it full is dropped. Tens of thousands of held or dialled
 // connections make bursts of packets at once: a NIC's receive burst on a
-// crawler host; a block's invs; the SYN retransmissions of a cohort of
-// dials; the keepalive probes of connections that went idle together (their
-// timers fire in the same quarter-second). A lost data segment is resent
+// crawler host; the SYN retransmissions of a cohort of dials; the keepalive
+// probes of connections that went idle together (after a block's invs:
+// their timers fire in the same quarter-second). A lost data segment is resent
 // after TCP's 200-ms minimum retransmission timeout, which an RTT or a
 // connect time then carries.
 func backlogRule(s Snapshot) rule {
 	return rule{key: "net.core.netdev_max_backlog", op: ">=", sev: StatusWarn, cur: s.NetdevMaxBacklog,
 		need: func(n int) int64 { return min(max(int64(n), 1000), RecommendedBacklog) },
 		fix:  func(int64) string { return sysctlFix("net.core.netdev_max_backlog")(RecommendedBacklog) },
-		why:  "a CPU's input queue, dropped when full: one packet per connection in a burst (a block's invs, a wave of SYN retransmissions or keepalive probes) must fit, or a lost segment waits out TCP's 200-ms retransmission timeout"}
+		why:  "a CPU's input queue, dropped when full: one packet per connection in a burst (a NIC's receive burst, a wave of SYN retransmissions or keepalive probes) must fit, or a lost segment waits out TCP's 200-ms retransmission timeout"}
 }
 
 func conntrackRule(s Snapshot) rule {
