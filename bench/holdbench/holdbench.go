@@ -11,6 +11,10 @@
 // block delay truth is its announcement delay minus the smallest one among
 // the held nodes (block_delay_ms − min), because the holder measures
 // delays from the first announcement it received, as on the real network.
+// With the simulator's pong and inv logs, RTTs and block delays are also
+// scored against what it actually sent, by its kernel's transmit stamps
+// (pongs.go, invs.go), which leaves only the holder's error; and the
+// host's packet loss over the window is read beside them (netloss.go).
 package holdbench
 
 import (
