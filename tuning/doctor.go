@@ -34,6 +34,10 @@ const (
 	RecommendedNoFile = 1 << 20
 	// RecommendedPorts is the size of ip_local_port_range "10000 65535".
 	RecommendedPorts = 65535 - 10000 + 1
+	// RecommendedBacklog is the most net.core.netdev_max_backlog the
+	// doctor asks for (sysctl.conf's value): a burst of one packet per
+	// connection, up to a full sweep's third.
+	RecommendedBacklog = 32768
 )
 
 // Check is one line of the doctor's table. Need values are in the unit of

@@ -14,7 +14,7 @@ func stockHost() Snapshot {
 		NoFileSoft: 1024, NoFileHard: 4096,
 		FileMax: 100_000, NrOpen: 1 << 20, FileNrUsed: 2000,
 		PortLow: 32768, PortHigh: 60999,
-		TCPTWReuse: 2, TCPFinTimeout: 60, TCPSynRetries: 6, SoMaxConn: 128, RmemDefault: 212992,
+		TCPTWReuse: 2, TCPFinTimeout: 60, TCPSynRetries: 6, SoMaxConn: 128, RmemDefault: 212992, NetdevMaxBacklog: 1000,
 		ConntrackMax: 65536, ConntrackCount: 1000,
 		MemAvailable: 8 << 30,
 	}
@@ -26,7 +26,7 @@ func tunedHost() Snapshot {
 		NoFileSoft: 1 << 20, NoFileHard: 1 << 20,
 		FileMax: 4 << 20, NrOpen: 1 << 20, FileNrUsed: 2000,
 		PortLow: 10000, PortHigh: 65535,
-		TCPTWReuse: 1, TCPFinTimeout: 15, TCPSynRetries: 3, SoMaxConn: 8192, RmemDefault: 212992,
+		TCPTWReuse: 1, TCPFinTimeout: 15, TCPSynRetries: 3, SoMaxConn: 8192, RmemDefault: 212992, NetdevMaxBacklog: 32768,
 		ConntrackMax: Unknown, ConntrackCount: Unknown,
 		MemAvailable: 16 << 30,
 	}
@@ -62,6 +62,7 @@ func TestDiagnoseStockHostFullSweep(t *testing.T) {
 		"net.ipv4.tcp_fin_timeout":       {StatusWarn, 15, "sudo sysctl -w net.ipv4.tcp_fin_timeout=15"},
 		"net.ipv4.tcp_syn_retries":       {StatusWarn, 3, "sudo sysctl -w net.ipv4.tcp_syn_retries=3"},
 		"net.core.somaxconn":             {StatusWarn, 4096, "sudo sysctl -w net.core.somaxconn=4096"},
+		"net.core.netdev_max_backlog":    {StatusWarn, RecommendedBacklog, "sudo sysctl -w net.core.netdev_max_backlog=32768"},
 		"net.netfilter.nf_conntrack_max": {StatusFail, 1000 + 200000, "sudo sysctl -w net.netfilter.nf_conntrack_max=262144"},
 		"net.core.rmem_default":          {StatusInfo, Unknown, ""},
 		"MemAvailable":                   {StatusOK, FullSweepConns * PerConnMemory, ""},
@@ -116,6 +117,33 @@ func TestDiagnoseTunedHost(t *testing.T) {
 	}
 	if c := check(t, r, "MemAvailable"); c.NeedReq != FullSweepConns*PerConnMemory+1_000_000*PerAddressMemory {
 		t.Errorf("memory need %d", c.NeedReq)
+	}
+}
+
+// TestDiagnoseBacklog: the input queue must hold a burst of one packet per
+// connection (at least the kernel's 1000, at most RecommendedBacklog); a
+// host short of a full sweep's need is told to set RecommendedBacklog.
+func TestDiagnoseBacklog(t *testing.T) {
+	for _, tc := range []struct {
+		backlog int64
+		conns   int
+		status  Status
+		need    int64
+		fix     string
+	}{
+		{1000, 500, StatusOK, 1000, "sudo sysctl -w net.core.netdev_max_backlog=32768"},
+		{1000, 19000, StatusWarn, 19000, "sudo sysctl -w net.core.netdev_max_backlog=32768"},
+		{4096, 5000, StatusWarn, 5000, "sudo sysctl -w net.core.netdev_max_backlog=32768"},
+		{8192, 5000, StatusOK, 5000, "sudo sysctl -w net.core.netdev_max_backlog=32768"},
+		{32768, FullSweepConns, StatusOK, RecommendedBacklog, ""},
+		{Unknown, 19000, StatusUnknown, 19000, ""},
+	} {
+		s := tunedHost()
+		s.NetdevMaxBacklog = tc.backlog
+		c := check(t, Diagnose(s, tc.conns, 0), "net.core.netdev_max_backlog")
+		if c.Status != tc.status || c.NeedReq != tc.need || c.Fix != tc.fix {
+			t.Errorf("backlog %d, %d conns: %s need %d fix %q; want %s %d %q", tc.backlog, tc.conns, c.Status, c.NeedReq, c.Fix, tc.status, tc.need, tc.fix)
+		}
 	}
 }
 

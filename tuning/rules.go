@@ -59,6 +59,7 @@ func rules(s Snapshot, addresses int) []rule {
 			why: "dead hosts are most addresses: 6 retries hold a socket ~127 s, 3 give up after ~15 s (backstop to --connect-timeout and TCP_SYNCNT)"},
 		{key: "net.core.somaxconn", op: ">=", sev: StatusWarn, cur: s.SoMaxConn, need: constNeed(4096), fix: sysctlFix("net.core.somaxconn"),
 			why: "accept backlog cap: only our listeners (metrics, the local simulator in tests/bench)"},
+		backlogRule(s),
 		conntrackRule(s),
 		{key: "net.core.rmem_default", op: "", cur: s.RmemDefault,
 			why: "default socket receive buffer (allocated as data arrives); the crawler can set a small SO_RCVBUF per socket"},
@@ -74,6 +75,23 @@ func rules(s Snapshot, addresses int) []rule {
 			why: fmt.Sprintf("estimate: %d KiB per connection in flight + %d B per candidate address", PerConnMemory>>10, PerAddressMemory)},
 	}
 	return rs
+}
+
+// backlogRule: every packet received, and on loopback every packet sent,
+// waits in the CPU's input queue (net.core.netdev_max_backlog packets,
+// default 1000) until the CPU's receive processing takes it; a packet that
+// finds it full is dropped. Tens of thousands of held or dialled
+// connections make bursts of packets at once: a NIC's receive burst on a
+// crawler host; the SYN retransmissions of a cohort of dials; the keepalive
+// probes of connections that went idle together (after a block's invs:
+// their timers fire in the same quarter-second). A lost data segment is resent
+// after TCP's 200-ms minimum retransmission timeout, which an RTT or a
+// connect time then carries.
+func backlogRule(s Snapshot) rule {
+	return rule{key: "net.core.netdev_max_backlog", op: ">=", sev: StatusWarn, cur: s.NetdevMaxBacklog,
+		need: func(n int) int64 { return min(max(int64(n), 1000), RecommendedBacklog) },
+		fix:  func(int64) string { return sysctlFix("net.core.netdev_max_backlog")(RecommendedBacklog) },
+		why:  "a CPU's input queue, dropped when full: one packet per connection in a burst (a NIC's receive burst, a wave of SYN retransmissions or keepalive probes) must fit, or a lost segment waits out TCP's 200-ms retransmission timeout"}
 }
 
 func conntrackRule(s Snapshot) rule {

@@ -79,6 +79,7 @@ func realState(t *testing.T) map[string]string {
 		"/proc/sys/net/ipv4/ip_local_port_range", "/proc/sys/net/ipv4/tcp_tw_reuse",
 		"/proc/sys/net/ipv4/tcp_fin_timeout", "/proc/sys/net/ipv4/tcp_syn_retries",
 		"/proc/sys/net/core/somaxconn", "/proc/sys/net/ipv4/tcp_max_syn_backlog",
+		"/proc/sys/net/core/netdev_max_backlog",
 		"/proc/sys/net/netfilter/nf_conntrack_max",
 	}
 	for _, p := range paths {
@@ -146,7 +147,7 @@ func TestDryRunRealSystem(t *testing.T) {
 		t.Fatalf("apply.sh --dry-run: %v\n%s", err, out2)
 	}
 	wantAll(t, out2, "/etc/sysctl.d/90-nodesweep.conf", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_tw_reuse",
-		"net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_syn_retries", "net.core.somaxconn", "net.netfilter.nf_conntrack_max",
+		"net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_syn_retries", "net.core.somaxconn", "net.core.netdev_max_backlog", "net.netfilter.nf_conntrack_max",
 		"nothing was written")
 	for _, line := range strings.Split(out+out2, "\n") {
 		if strings.HasPrefix(line, "wrote:") || strings.HasPrefix(line, "set:") || strings.HasPrefix(line, "ran:") {
@@ -167,6 +168,7 @@ func fakeRoot(t *testing.T) string {
 		"net/ipv4/ip_local_port_range": "32768\t60999", "net/ipv4/tcp_tw_reuse": "2",
 		"net/ipv4/tcp_fin_timeout": "60", "net/ipv4/tcp_syn_retries": "6",
 		"net/core/somaxconn": "4096", "net/ipv4/tcp_max_syn_backlog": "2048",
+		"net/core/netdev_max_backlog": "1000",
 		// no net/netfilter: conntrack not loaded
 	} {
 		p := filepath.Join(root, "proc/sys", key)
@@ -251,7 +253,7 @@ func TestApplyIdempotent(t *testing.T) {
 		t.Fatalf("first run: %v\n%s", err, out)
 	}
 	wantAll(t, out, "wrote: "+root+"/etc/sysctl.d/90-nodesweep.conf", "set: net.ipv4.tcp_syn_retries = 3 (was 6)",
-		"skipped: net.netfilter.nf_conntrack_max")
+		"set: net.core.netdev_max_backlog = 32768 (was 1000)", "skipped: net.netfilter.nf_conntrack_max")
 	if got := readFile(t, root+"/proc/sys/net/ipv4/ip_local_port_range"); got != "10000 65535" {
 		t.Errorf("port range %q", got)
 	}

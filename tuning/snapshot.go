@@ -31,6 +31,9 @@ type Snapshot struct {
 	TCPSynRetries int64 `json:"tcp_syn_retries"`
 	SoMaxConn     int64 `json:"somaxconn"`
 	RmemDefault   int64 `json:"rmem_default"`
+	// NetdevMaxBacklog: packets a CPU's input queue holds before it drops
+	// (loopback's only loss).
+	NetdevMaxBacklog int64 `json:"netdev_max_backlog"`
 
 	ConntrackMax   int64 `json:"nf_conntrack_max"` // Unknown when conntrack is not loaded
 	ConntrackCount int64 `json:"nf_conntrack_count"`
@@ -56,19 +59,20 @@ func ReadProc(proc string) Snapshot {
 	}
 	one := func(key string) int64 { return readFirstInt(sys(key)) }
 	s := Snapshot{
-		FileMax:        one("fs.file-max"),
-		NrOpen:         one("fs.nr_open"),
-		FileNrUsed:     one("fs.file-nr"),
-		PortLow:        Unknown,
-		PortHigh:       Unknown,
-		TCPTWReuse:     one("net.ipv4.tcp_tw_reuse"),
-		TCPFinTimeout:  one("net.ipv4.tcp_fin_timeout"),
-		TCPSynRetries:  one("net.ipv4.tcp_syn_retries"),
-		SoMaxConn:      one("net.core.somaxconn"),
-		RmemDefault:    one("net.core.rmem_default"),
-		ConntrackMax:   one("net.netfilter.nf_conntrack_max"),
-		ConntrackCount: one("net.netfilter.nf_conntrack_count"),
-		MemAvailable:   readMemAvailable(filepath.Join(proc, "meminfo")),
+		FileMax:          one("fs.file-max"),
+		NrOpen:           one("fs.nr_open"),
+		FileNrUsed:       one("fs.file-nr"),
+		PortLow:          Unknown,
+		PortHigh:         Unknown,
+		TCPTWReuse:       one("net.ipv4.tcp_tw_reuse"),
+		TCPFinTimeout:    one("net.ipv4.tcp_fin_timeout"),
+		TCPSynRetries:    one("net.ipv4.tcp_syn_retries"),
+		SoMaxConn:        one("net.core.somaxconn"),
+		RmemDefault:      one("net.core.rmem_default"),
+		NetdevMaxBacklog: one("net.core.netdev_max_backlog"),
+		ConntrackMax:     one("net.netfilter.nf_conntrack_max"),
+		ConntrackCount:   one("net.netfilter.nf_conntrack_count"),
+		MemAvailable:     readMemAvailable(filepath.Join(proc, "meminfo")),
 	}
 	if lo, hi, err := readPortRange(sys("net.ipv4.ip_local_port_range")); err == nil {
 		s.PortLow, s.PortHigh = lo, hi

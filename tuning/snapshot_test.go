@@ -25,13 +25,14 @@ func TestReadProcFake(t *testing.T) {
 	write("sys/net/ipv4/ip_local_port_range", "32768\t60999\n")
 	write("sys/net/ipv4/tcp_tw_reuse", "2\n")
 	write("sys/net/ipv4/tcp_syn_retries", "garbage\n")
+	write("sys/net/core/netdev_max_backlog", "1000\n")
 	write("meminfo", "MemTotal:       24683620 kB\nMemFree:        24346816 kB\nMemAvailable:   1000 kB\n")
 	// No net/netfilter: conntrack not loaded. No tcp_fin_timeout, somaxconn.
 	s := ReadProc(dir)
 	want := Snapshot{
 		FileMax: 9223372036854775807, NrOpen: 1048576, FileNrUsed: 615,
 		PortLow: 32768, PortHigh: 60999, TCPTWReuse: 2,
-		TCPFinTimeout: Unknown, TCPSynRetries: Unknown, SoMaxConn: Unknown, RmemDefault: Unknown,
+		TCPFinTimeout: Unknown, TCPSynRetries: Unknown, SoMaxConn: Unknown, RmemDefault: Unknown, NetdevMaxBacklog: 1000,
 		ConntrackMax: Unknown, ConntrackCount: Unknown, MemAvailable: 1000 * 1024,
 	}
 	if s != want {

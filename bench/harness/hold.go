@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -65,12 +66,12 @@ func runHold(ctx context.Context, opt Options, v Variant) HoldOutcome {
 	name := fileName("S9-" + v.Label)
 	logs, tmp := filepath.Join(opt.WorkDir, "logs"), filepath.Join(opt.WorkDir, "tmp")
 	truth, summary := filepath.Join(tmp, "hold-truth.json"), filepath.Join(tmp, name+".json")
-	pongs := filepath.Join(logs, name+".pongs.csv")
+	pongs, invs := filepath.Join(logs, name+".pongs.csv"), filepath.Join(logs, name+".invs.csv")
 	spec := SimSpec{Profile: "healthy", Nodes: h.Nodes, Seed: simSeed, Extra: []string{
 		"--onions", "-1", "--i2p", "-1", "--cjdns", "-1", "--forbidden", "-1", "--latency-max", "1ns",
 		"--hold", "--block-interval", holdBlockInterval.String(), "--min-ping-gap", "59s",
 		"--idle-timeout", "15m", "--max-conns", strconv.Itoa(h.Nodes + 500),
-		"--hold-pong-log", pongs}}
+		"--hold-pong-log", pongs, "--hold-inv-log", invs}}
 	sim, err := StartSim(ctx, opt.Bin, spec, truth, filepath.Join(logs, name+".sim.log"))
 	if err != nil {
 		o.Err = "simulator: " + err.Error()
@@ -80,7 +81,7 @@ func runHold(ctx context.Context, opt Options, v Variant) HoldOutcome {
 	// Every scored sample stays in the work directory (CSV), to look into
 	// an error's when and where.
 	args := []string{"bench", "hold", "--truth", truth, "--engine", v.Args[1], "--duration", h.Duration.String(),
-		"--summary-json", summary, "--samples", filepath.Join(logs, name+".samples.csv"), "--pongs", pongs}
+		"--summary-json", summary, "--samples", filepath.Join(logs, name+".samples.csv"), "--pongs", pongs, "--invs", invs}
 	c, err := runHoldChild(ctx, opt.Bin, args, summary, filepath.Join(logs, name+".log"), h.Duration+5*time.Minute, &o.Result)
 	o.Child = c
 	su, serr := sim.Stop()
@@ -139,6 +140,55 @@ func writeHolds(w io.Writer, r *Results) {
 			x.CPUPctNoBlocks, steadyCPU(x), x.SteadySec, x.SteadyPingsPerSec, x.Goroutines, x.RTTNodeMaxErrMs, x.RTTNodesOver5ms, x.RTTSamples, x.RTTMaxErrMs,
 			x.RTTActualNodeMaxErrMs, x.RTTActualNodesOver5ms, x.RTTActualMaxErrMs, x.SimLateOver5ms, x.SimLateMaxMs,
 			x.DelayNodeMaxErrMs, x.DelayNodesOver20ms, x.BlockSamples, x.Blocks, x.DelayMaxErrMs, o.Sim.CPU())
+	}
+	fmt.Fprintln(w)
+	writeHoldTruths(w, r.Holds)
+	writeHoldLoss(w, r.Holds)
+}
+
+// writeHoldTruths renders S9's block delays against the simulator's actual
+// invs (its inv log), beside its own lateness.
+func writeHoldTruths(w io.Writer, hs []HoldOutcome) {
+	if !slices.ContainsFunc(hs, func(o HoldOutcome) bool { return o.Result.DelayActualSamples+o.Result.DelayUnmatched > 0 }) {
+		return // a run without the inv log
+	}
+	fmt.Fprintf(w, "Block delays against the actual announcements: each sample against the simulator's own record of its invs (its inv log: each inv's kernel transmit stamp, less the block's earliest), "+
+		"which leaves only the holder's error; the simulator's lateness is each inv's transmit stamp against its due time (the block found + the node's delay).\n\n")
+	fmt.Fprintf(w, "| engine | delay vs actual invs: node worst err (over 20 ms), worst sample err, p99 | samples (unmatched) | simulator invs: late p99, latest, > 20 ms late, earliest |\n|---|---|---|---|\n")
+	for _, o := range hs {
+		if o.Err != "" {
+			continue
+		}
+		x := o.Result
+		fmt.Fprintf(w, "| %s | %.2f ms (%d), %.2f ms, %.2f ms | %d (%d) | %.2f ms, %.2f ms, %d of %d, %+.2f ms |\n", o.Variant,
+			x.DelayActualNodeMaxErrMs, x.DelayActualNodesOver20ms, x.DelayActualMaxErrMs, x.DelayActualP99ErrMs, x.DelayActualSamples, x.DelayUnmatched,
+			x.SimInvLateP99Ms, x.SimInvLateMaxMs, x.SimInvLateOver20ms, x.SimInvs, x.SimInvEarliestMs)
+	}
+	fmt.Fprintln(w)
+}
+
+// writeHoldLoss renders the host's loss counters over each window, to
+// attribute a window's outliers: an RTT sample ≥ 200 ms over its answer is
+// a segment resent after TCP's minimum retransmission timeout.
+func writeHoldLoss(w io.Writer, hs []HoldOutcome) {
+	if !slices.ContainsFunc(hs, func(o HoldOutcome) bool { return o.Result.Net.Read }) {
+		return // a run from before the counters
+	}
+	fmt.Fprintf(w, "The host's loss over each window (all its sockets, not only the benchmark's): packets dropped because a CPU's input backlog "+
+		"(net.core.netdev_max_backlog) was full, /proc/net/softnet_stat; TCP segments resent, retransmission timeouts and tail loss probes, "+
+		"and keepalive probes sent (a socket with keepalive, like the goroutine engine's dialled ones with Go's 15-s default, probes after 15 s idle; after a block's invs the probes of every held connection come in one wave; a lost probe or pure ACK is never resent), /proc/net/snmp and netstat. "+
+		"A ping or pong lost is resent after at least 200 ms: an RTT outlier in a window with no resent segment is not loss.\n\n")
+	fmt.Fprintf(w, "The RTT samples' legs, each timed by the kernel's stamps at both ends (the ping: our transmit stamp to the simulator's arrival stamp; the pong: its transmit stamp to ours): "+
+		"resent: the leg took ≥ 190 ms (its segment was lost and resent after the retransmission timeout); slow: over 5 ms, not resent (delivery delay).\n\n")
+	fmt.Fprintf(w, "| engine | netdev_max_backlog | softnet drops (squeezed) | TCP segments resent | RTOs | loss probes | keepalive probes | RTT legs resent: ping, pong | RTT legs slow (> 5 ms): ping, pong |\n|---|---|---|---|---|---|---|---|---|\n")
+	for _, o := range hs {
+		x := o.Result
+		n := x.Net
+		if o.Err != "" || !n.Read {
+			continue
+		}
+		fmt.Fprintf(w, "| %s | %d | %d (%d) | %d | %d | %d | %d | %d, %d | %d, %d |\n", o.Variant, n.NetdevMaxBacklog, n.SoftnetDrops, n.SoftnetSqueezed,
+			n.TCPRetransSegs, n.TCPTimeouts, n.TCPLossProbes, n.TCPKeepAlive, x.RTTPingResent, x.RTTPongResent, x.RTTPingLegOver5ms, x.RTTPongLegOver5ms)
 	}
 	fmt.Fprintln(w)
 }

@@ -21,7 +21,10 @@ type Machine struct {
 	GoVersion  string
 	NoFileSoft uint64
 	NoFileHard uint64
-	Commit     string
+	// NetdevMaxBacklog is net.core.netdev_max_backlog (0: unread): a
+	// CPU's input backlog, whose overflow is loopback's only packet loss.
+	NetdevMaxBacklog int64
+	Commit           string
 }
 
 // DescribeMachine reads /proc, uname, rlimit and git (in dir).
@@ -40,6 +43,9 @@ func DescribeMachine(dir string) Machine {
 	var rl syscall.Rlimit
 	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl) == nil {
 		m.NoFileSoft, m.NoFileHard = rl.Cur, rl.Max
+	}
+	if b, err := os.ReadFile("/proc/sys/net/core/netdev_max_backlog"); err == nil {
+		fmt.Sscanf(string(b), "%d", &m.NetdevMaxBacklog)
 	}
 	m.Commit = gitCommit(dir)
 	return m

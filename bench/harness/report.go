@@ -31,7 +31,7 @@ func (rep *Report) Markdown(w io.Writer) {
 	} else {
 		fmt.Fprintf(w, "- Commit: %s\n", m.Commit)
 	}
-	fmt.Fprintf(w, "- Machine: %d CPUs (%s), %s memory, %s, RLIMIT_NOFILE %d/%d\n", m.CPUs, m.CPUModel, m.MemTotal, m.Kernel, m.NoFileSoft, m.NoFileHard)
+	fmt.Fprintf(w, "- Machine: %d CPUs (%s), %s memory, %s, RLIMIT_NOFILE %d/%d, net.core.netdev_max_backlog %d\n", m.CPUs, m.CPUModel, m.MemTotal, m.Kernel, m.NoFileSoft, m.NoFileHard, m.NetdevMaxBacklog)
 	fmt.Fprintf(w, "- Go: %s\n", m.GoVersion)
 	if st := StatOf(r.Outcomes, func(o Outcome) float64 { return o.OtherCPU }); st.Valid() {
 		fmt.Fprintf(w, "- Noise: other programs on the machine used %s CPU-s per run (median (min–max); column \"other CPU s\"): "+

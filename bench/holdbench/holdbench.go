@@ -11,6 +11,10 @@
 // block delay truth is its announcement delay minus the smallest one among
 // the held nodes (block_delay_ms − min), because the holder measures
 // delays from the first announcement it received, as on the real network.
+// With the simulator's pong and inv logs, RTTs and block delays are also
+// scored against what it actually sent, by its kernel's transmit stamps
+// (pongs.go, invs.go), which leaves only the holder's error; and the
+// host's packet loss over the window is read beside them (netloss.go).
 package holdbench
 
 import (
@@ -49,6 +53,9 @@ type Options struct {
 	// PongLog, if set, opens the simulator's pong log once the window is
 	// over, to score RTTs against the answers' actual delays (pongs.go).
 	PongLog func() (io.ReadCloser, error)
+	// InvLog, likewise, opens the simulator's inv log, to score block
+	// delays against the invs' actual transmit times (invs.go).
+	InvLog func() (io.ReadCloser, error)
 }
 
 // Result is what one run measured.
@@ -98,19 +105,43 @@ type Result struct {
 	RTTActualP99ErrMs     float64 `json:"rtt_actual_p99_err_ms"`
 	RTTActualOver5ms      int     `json:"rtt_actual_over_5ms"`
 	RTTUnmatched          int     `json:"rtt_unmatched"`
-	SimLateOver5ms        int     `json:"sim_late_over_5ms"`
-	SimLateMaxMs          float64 `json:"sim_late_max_ms"`
-	BlockSamples          int     `json:"block_samples"`
-	Blocks                int     `json:"blocks"` // distinct blocks announced
-	DelayMaxErrMs         float64 `json:"delay_max_err_ms"`
-	DelayP99ErrMs         float64 `json:"delay_p99_err_ms"`
-	DelayOver20ms         int     `json:"delay_over_20ms"`
-	Goroutines            int     `json:"goroutines"`
-	TipHeight             int32   `json:"tip_height"`
-	DroppedEvents         int     `json:"dropped_events"`
+	// The matched samples' legs (pongs.go countLegs): ping or pong
+	// delivered more than 5 ms after it left, or resent after a loss.
+	RTTPingLegOver5ms int     `json:"rtt_ping_leg_over_5ms"`
+	RTTPongLegOver5ms int     `json:"rtt_pong_leg_over_5ms"`
+	RTTPingResent     int     `json:"rtt_ping_resent"`
+	RTTPongResent     int     `json:"rtt_pong_resent"`
+	SimLateOver5ms    int     `json:"sim_late_over_5ms"`
+	SimLateMaxMs      float64 `json:"sim_late_max_ms"`
+	// Block delays against the simulator's actual invs (invs.go; with an
+	// inv log only): per node (median) and per sample; samples whose inv
+	// is not in the log; and the simulator's lateness (written − due) over
+	// every inv logged, with the earliest (negative: an inv before its due).
+	DelayActualNodeMaxErrMs  float64 `json:"delay_actual_node_max_err_ms"`
+	DelayActualNodesOver20ms int     `json:"delay_actual_nodes_over_20ms"`
+	DelayActualSamples       int     `json:"delay_actual_samples"`
+	DelayActualMaxErrMs      float64 `json:"delay_actual_max_err_ms"`
+	DelayActualP99ErrMs      float64 `json:"delay_actual_p99_err_ms"`
+	DelayActualOver20ms      int     `json:"delay_actual_over_20ms"`
+	DelayUnmatched           int     `json:"delay_unmatched"`
+	SimInvs                  int     `json:"sim_invs"`
+	SimInvLateMaxMs          float64 `json:"sim_inv_late_max_ms"`
+	SimInvLateP99Ms          float64 `json:"sim_inv_late_p99_ms"`
+	SimInvLateOver20ms       int     `json:"sim_inv_late_over_20ms"`
+	SimInvEarliestMs         float64 `json:"sim_inv_earliest_ms"`
+	BlockSamples             int     `json:"block_samples"`
+	Blocks                   int     `json:"blocks"` // distinct blocks announced
+	DelayMaxErrMs            float64 `json:"delay_max_err_ms"`
+	DelayP99ErrMs            float64 `json:"delay_p99_err_ms"`
+	DelayOver20ms            int     `json:"delay_over_20ms"`
+	Goroutines               int     `json:"goroutines"`
+	TipHeight                int32   `json:"tip_height"`
+	DroppedEvents            int     `json:"dropped_events"`
 	// RTTClocked: samples (over the whole run) whose ping had no kernel
 	// transmit stamp, timed from the holder's clock before the write.
 	RTTClocked int `json:"rtt_clocked"`
+	// Net is the host's loss counters over the window (netloss.go).
+	Net NetLoss `json:"net"`
 }
 
 type sample struct {
@@ -205,7 +236,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	defer stopProfile()
 	tr := &tracer{d: o.Diag}
 	defer tr.stop()
-	cpu0, w0 := cpuSec(), time.Now()
+	net0, cpu0, w0 := readNetCounters(), cpuSec(), time.Now()
 	pts := []cpuPoint{{w0, cpu0}}
 	res.MinHeld = h.Stats().Held
 	tick := time.NewTicker(time.Second)
@@ -231,6 +262,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	res.WindowSec = time.Since(w0).Seconds()
 	res.CPUPctOneCore = 100 * (cpuSec() - cpu0) / res.WindowSec
+	res.Net = netLoss(net0, readNetCounters())
 	stopProfile()
 	tr.stop()
 	res.RSSKiB = rssKiB()
@@ -252,18 +284,22 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	rtts, blocks := rttSt.expand(idx), blockSt.expand(idx)
 	scoreRTT(&res, rtts, rttTruth)
 	scoreDelay(&res, blocks, delayTruth)
-	if o.PongLog != nil {
-		time.Sleep(1500 * time.Millisecond) // the simulator flushes its log every second
-		f, err := o.PongLog()
-		if err != nil {
-			return res, err
-		}
-		pongs, err := readPongs(f)
-		f.Close()
-		if err != nil {
-			return res, err
-		}
+	if o.PongLog != nil || o.InvLog != nil {
+		time.Sleep(1500 * time.Millisecond) // the simulator flushes its logs every second
+	}
+	if err := readLog(o.PongLog, func(r io.Reader) error {
+		pongs, err := readPongs(r)
 		scoreActual(&res, rtts, pongs)
+		return err
+	}); err != nil {
+		return res, err
+	}
+	if err := readLog(o.InvLog, func(r io.Reader) error {
+		l, err := readInvs(r)
+		scoreDelayActual(&res, blocks, l)
+		return err
+	}); err != nil {
+		return res, err
 	}
 	pingMin := o.Hold.PingMin
 	if pingMin <= 0 {
@@ -276,6 +312,20 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}
 	}
 	return res, tr.err
+}
+
+// readLog opens one of the simulator's logs (if asked to score against
+// it) and hands it to read.
+func readLog(open func() (io.ReadCloser, error), read func(io.Reader) error) error {
+	if open == nil {
+		return nil
+	}
+	f, err := open()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return read(f)
 }
 
 func scoreRTT(res *Result, rtts []sample, truth map[codec.Addr]time.Duration) {
@@ -394,13 +444,24 @@ func (r Result) String() string {
 		r.RTTNodeMaxErrMs, r.RTTNodesOver5ms, r.DelayNodeMaxErrMs, r.DelayNodesOver20ms,
 		r.RTTSamples, r.RTTNodes, r.RTTMaxErrMs, r.RTTP99ErrMs, r.RTTMeanErrMs, r.RTTOver5ms, r.BlockSamples, r.Blocks,
 		r.DelayMaxErrMs, r.DelayP99ErrMs, r.DelayOver20ms, r.Goroutines, r.TipHeight) +
-		fmt.Sprintf(", RTT samples without a transmit stamp %d", r.RTTClocked) + r.actualString()
+		fmt.Sprintf(", RTT samples without a transmit stamp %d", r.RTTClocked) + r.actualString() + r.delayActualString() + r.Net.String()
+}
+
+func (r Result) delayActualString() string {
+	if r.DelayActualSamples == 0 && r.DelayUnmatched == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; block delay against the simulator's actual invs: per node max err %.2f ms (%d over 20 ms), %d samples max err %.2f ms (p99 %.2f, %d over 20 ms), %d unmatched; simulator invs %d, late max %.2f ms (p99 %.2f, %d over 20 ms, earliest %+.2f ms)",
+		r.DelayActualNodeMaxErrMs, r.DelayActualNodesOver20ms, r.DelayActualSamples, r.DelayActualMaxErrMs, r.DelayActualP99ErrMs, r.DelayActualOver20ms,
+		r.DelayUnmatched, r.SimInvs, r.SimInvLateMaxMs, r.SimInvLateP99Ms, r.SimInvLateOver20ms, r.SimInvEarliestMs)
 }
 
 func (r Result) actualString() string {
 	if r.RTTActualSamples == 0 && r.RTTUnmatched == 0 {
 		return ""
 	}
-	return fmt.Sprintf("; RTT against the simulator's actual answers: per node max err %.2f ms (%d over 5 ms), %d samples max err %.2f ms (p99 %.2f, %d over 5 ms), %d unmatched; simulator answers over 5 ms late: %d (latest %.2f ms)",
-		r.RTTActualNodeMaxErrMs, r.RTTActualNodesOver5ms, r.RTTActualSamples, r.RTTActualMaxErrMs, r.RTTActualP99ErrMs, r.RTTActualOver5ms, r.RTTUnmatched, r.SimLateOver5ms, r.SimLateMaxMs)
+	return fmt.Sprintf("; RTT against the simulator's actual answers: per node max err %.2f ms (%d over 5 ms), %d samples max err %.2f ms (p99 %.2f, %d over 5 ms), %d unmatched; simulator answers over 5 ms late: %d (latest %.2f ms); "+
+		"legs resent (≥ 190 ms): ping %d, pong %d; slow (> 5 ms): ping %d, pong %d",
+		r.RTTActualNodeMaxErrMs, r.RTTActualNodesOver5ms, r.RTTActualSamples, r.RTTActualMaxErrMs, r.RTTActualP99ErrMs, r.RTTActualOver5ms, r.RTTUnmatched, r.SimLateOver5ms, r.SimLateMaxMs,
+		r.RTTPingResent, r.RTTPongResent, r.RTTPingLegOver5ms, r.RTTPongLegOver5ms)
 }

@@ -32,40 +32,55 @@ type pong struct {
 
 // readPongs reads a pong log into each node's pongs by written time.
 func readPongs(r io.Reader) (map[codec.Addr][]pong, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = 5
-	if _, err := cr.Read(); err != nil { // header
-		return nil, fmt.Errorf("pong log: %w", err)
-	}
 	out := map[codec.Addr][]pong{}
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			// A line cut off by the simulator's last flush ends the log.
-			if _, ok := err.(*csv.ParseError); ok {
-				break
-			}
-			return nil, fmt.Errorf("pong log: %w", err)
-		}
-		a, err := codec.ParseAddr(rec[0])
-		if err != nil {
-			return nil, fmt.Errorf("pong log: %w", err)
-		}
+	err := readSimLog(r, "pong log", 5, func(a codec.Addr, rec []string) error {
 		var v [4]int64
 		for i := range v {
+			var err error
 			if v[i], err = strconv.ParseInt(rec[i+1], 10, 64); err != nil {
-				return nil, fmt.Errorf("pong log: %w", err)
+				return err
 			}
 		}
 		out[a] = append(out[a], pong{arrived: v[0], written: v[2], intended: time.Duration(v[3])})
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	for _, ps := range out {
 		slices.SortFunc(ps, func(x, y pong) int { return int(x.written - y.written) })
 	}
 	return out, nil
+}
+
+// readSimLog reads one of the simulator's CSV logs (a header, then lines
+// of fields fields whose first is the node) and hands each line to line.
+// A line cut off by the simulator's last flush ends the log.
+func readSimLog(r io.Reader, name string, fields int, line func(codec.Addr, []string) error) error {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = fields
+	if _, err := cr.Read(); err != nil { // header
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			if _, ok := err.(*csv.ParseError); ok {
+				return nil
+			}
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		a, err := codec.ParseAddr(rec[0])
+		if err == nil {
+			err = line(a, rec)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
 }
 
 // pongMatchSlack: a sample's pong is the node's last one written no later
@@ -96,8 +111,7 @@ func matchPong(ps []pong, s sample) (pong, bool) {
 // scoreActual scores each RTT sample against its pong's actual answer
 // delay (written − arrived), and counts the simulator's late answers.
 func scoreActual(res *Result, rtts []sample, pongs map[codec.Addr][]pong) {
-	var errs []float64
-	nodes := map[codec.Addr][]float64{}
+	t := newTally(5)
 	for _, s := range rtts {
 		p, ok := matchPong(pongs[s.node], s)
 		if !ok {
@@ -109,14 +123,62 @@ func scoreActual(res *Result, rtts []sample, pongs map[codec.Addr][]pong) {
 			res.SimLateOver5ms++
 		}
 		res.SimLateMaxMs = max(res.SimLateMaxMs, ms(actual-p.intended))
-		e := ms(s.value - actual)
-		errs = append(errs, math.Abs(e))
-		nodes[s.node] = append(nodes[s.node], e)
-		if math.Abs(e) > 5 {
-			res.RTTActualOver5ms++
+		countLegs(res, s, p)
+		t.add(s.node, ms(s.value-actual))
+	}
+	res.RTTActualSamples, res.RTTActualOver5ms = len(t.errs), t.over
+	res.RTTActualNodeMaxErrMs, res.RTTActualNodesOver5ms, res.RTTActualMaxErrMs, res.RTTActualP99ErrMs = t.scores()
+}
+
+// tally collects signed sample errors (ms) against a bound: per sample,
+// and per node for its median.
+type tally struct {
+	bound float64
+	errs  []float64 // absolute
+	nodes map[codec.Addr][]float64
+	over  int // samples off by more than bound
+}
+
+func newTally(bound float64) *tally { return &tally{bound: bound, nodes: map[codec.Addr][]float64{}} }
+
+func (t *tally) add(node codec.Addr, e float64) {
+	t.errs = append(t.errs, math.Abs(e))
+	t.nodes[node] = append(t.nodes[node], e)
+	if math.Abs(e) > t.bound {
+		t.over++
+	}
+}
+
+// scores: the largest |median| over nodes, how many nodes' median is over
+// the bound, the largest sample error and its p99.
+func (t *tally) scores() (nodeMax float64, nodesOver int, worst, p99 float64) {
+	nodeMax, nodesOver = perNode(t.nodes, t.bound)
+	worst, p99 = maxP99(t.errs)
+	return nodeMax, nodesOver, worst, p99
+}
+
+// rtoLeg: a leg (ping or pong) this much longer than loopback's
+// microseconds waited out TCP's minimum retransmission timeout (200 ms):
+// its segment was lost and resent.
+const rtoLeg = 190 * time.Millisecond
+
+// countLegs splits an RTT sample's error between its two legs, each timed
+// by the kernel's stamps at both ends: the ping's (our transmit stamp to
+// the simulator's arrival stamp) and the pong's (its transmit stamp to our
+// arrival stamp). A leg over 5 ms is a delivery delay; one of about 200 ms
+// or more is a lost segment resent after TCP's retransmission timeout.
+func countLegs(res *Result, s sample, p pong) {
+	ping := time.Duration(p.arrived - (s.at.UnixNano() - int64(s.value)))
+	pong := time.Duration(s.at.UnixNano() - p.written)
+	for _, l := range []struct {
+		d          time.Duration
+		slow, lost *int
+	}{{ping, &res.RTTPingLegOver5ms, &res.RTTPingResent}, {pong, &res.RTTPongLegOver5ms, &res.RTTPongResent}} {
+		switch {
+		case l.d >= rtoLeg:
+			*l.lost++
+		case l.d > 5*time.Millisecond:
+			*l.slow++
 		}
 	}
-	res.RTTActualSamples = len(errs)
-	res.RTTActualNodeMaxErrMs, res.RTTActualNodesOver5ms = perNode(nodes, 5)
-	res.RTTActualMaxErrMs, res.RTTActualP99ErrMs = maxP99(errs)
 }

@@ -171,7 +171,7 @@ func (n *Network) listen6() error {
 		}
 	}
 	ip := netip.IPv6Unspecified()
-	ln, err := net.Listen("tcp6", netip.AddrPortFrom(ip, n.cfg.AcceptPort).String())
+	ln, err := noKeepAlive.Listen(n.ctx, "tcp6", netip.AddrPortFrom(ip, n.cfg.AcceptPort).String())
 	if err != nil {
 		return fmt.Errorf("simnet: IPv6 accept port: %w", err)
 	}

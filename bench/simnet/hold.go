@@ -41,6 +41,9 @@ type HoldSim struct {
 	MinPingGap     time.Duration // 0: not checked
 	// PongLog receives a line per pong answered (ponglog.go); nil: none.
 	PongLog io.Writer
+	// InvLog receives a line per block announcement sent (ponglog.go);
+	// nil: none.
+	InvLog io.Writer
 }
 
 func (h HoldSim) withDefaults() HoldSim {
@@ -99,8 +102,8 @@ type holdNet struct {
 	held   map[*session]struct{}
 	blocks []BlockTruth
 
-	pings, invs atomic.Int64
-	pongs       *pongLog
+	pings, invs   atomic.Int64
+	pongs, invLog *csvLog
 }
 
 // heldConn is a held session's state, shared by its reader and the
@@ -120,13 +123,15 @@ const announceLead = 200 * time.Millisecond
 
 func newHoldNet(n *Network) *holdNet {
 	cfg := n.cfg.Hold.withDefaults()
-	return &holdNet{n: n, cfg: cfg, held: map[*session]struct{}{}, pongs: newPongLog(cfg.PongLog)}
+	return &holdNet{n: n, cfg: cfg, held: map[*session]struct{}{}, pongs: newPongLog(cfg.PongLog),
+		invLog: newInvLog(cfg.InvLog)}
 }
 
 // run finds blocks on schedule and has every held node announce them.
 func (h *holdNet) run() {
 	defer h.n.wg.Done()
 	defer h.pongs.flush()
+	defer h.invLog.flush()
 	var blocks <-chan time.Time
 	if h.cfg.BlockInterval > 0 {
 		t := time.NewTicker(h.cfg.BlockInterval)
@@ -134,7 +139,7 @@ func (h *holdNet) run() {
 		blocks = t.C
 	}
 	var flush <-chan time.Time
-	if h.pongs != nil {
+	if h.pongs != nil || h.invLog != nil {
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
 		flush = t.C
@@ -148,6 +153,7 @@ func (h *holdNet) run() {
 			k++
 		case <-flush:
 			h.pongs.flush()
+			h.invLog.flush()
 		}
 	}
 }
@@ -180,10 +186,11 @@ func (h *holdNet) announce(k uint64, found time.Time) {
 	h.mu.Unlock()
 	slices.SortFunc(dues, func(a, b due) int { return cmp.Compare(a.d, b.d) })
 	for _, x := range dues {
-		s := x.s
-		time.AfterFunc(max(time.Until(found.Add(x.d)), 0), func() {
-			if s.write(frame) == nil {
+		s, due := x.s, found.Add(x.d)
+		time.AfterFunc(max(time.Until(due), 0), func() {
+			if sent, err := s.writeAt(frame); err == nil {
 				h.invs.Add(1)
+				h.invLog.addInv(s.id.Addr.String(), hash, due, sent)
 			}
 		})
 	}
@@ -224,7 +231,7 @@ func (h *holdNet) onPing(s *session, p []byte) error {
 		s.wmu.Unlock()
 		if sent, err := s.writeAt(frame); err == nil {
 			h.pings.Add(1)
-			h.pongs.add(s.id.Addr.String(), read, fired, sent, rtt)
+			h.pongs.addPong(s.id.Addr.String(), read, fired, sent, rtt)
 		}
 	})
 	return nil

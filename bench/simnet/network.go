@@ -157,9 +157,20 @@ func Start(ctx context.Context, cfg Config) (*Network, error) {
 	return n, nil
 }
 
+// noKeepAlive listens without TCP keepalive on the accepted connections
+// (Go's default is a probe after 15 s idle, then every 15 s). With
+// thousands of held connections the probes come in waves: a block's invs
+// restart every connection's idle timer within seconds, the timers fire
+// together 15 s later, grouped into the kernel timer wheel's quarter-second
+// slots, and each slot's probes (thousands, from one softirq) overflow a
+// CPU's input backlog on loopback, drop, and delay the pings and pongs
+// queued with them by milliseconds. The nodes simulated answer pings; a
+// held connection needs no keepalive from them.
+var noKeepAlive = net.ListenConfig{KeepAlive: -1}
+
 func (n *Network) listen() error {
 	ip := n.cfg.ListenIP
-	ln, err := net.Listen("tcp4", netip.AddrPortFrom(ip, n.cfg.AcceptPort).String())
+	ln, err := noKeepAlive.Listen(n.ctx, "tcp4", netip.AddrPortFrom(ip, n.cfg.AcceptPort).String())
 	if err != nil {
 		return fmt.Errorf("simnet: accept port: %w", err)
 	}

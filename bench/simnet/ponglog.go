@@ -22,22 +22,44 @@ import (
 // when its write began). A pong's actual answer delay is written −
 // ping_read, its lateness that minus intended.
 
-// pongLog buffers the lines; flush is called every second and at the end.
-type pongLog struct {
+//
+// The inv log (HoldSim.InvLog) is the same for block announcements, so that
+// a block delay error can be split the same way. A line per inv sent, CSV:
+//
+//	node,block,due_unix_ns,written_unix_ns
+//
+// block: the block's hash as on the wire, in hex; due: when the node meant
+// to announce it (the block found + the node's BlockDelay); written: when
+// the inv left (the kernel's transmit stamp of its last byte; without one,
+// when its write began). A node's actual announcement delay, as a holder
+// measures it (from the first announcement of the block), is its written −
+// the block's earliest written.
+
+// csvLog buffers a log's lines; flush is called every second and at the end.
+type csvLog struct {
 	mu sync.Mutex
 	w  *bufio.Writer
 }
 
-func newPongLog(w io.Writer) *pongLog {
+func newCSVLog(w io.Writer, header string) *csvLog {
 	if w == nil {
 		return nil
 	}
-	l := &pongLog{w: bufio.NewWriterSize(w, 64<<10)}
-	fmt.Fprintln(l.w, "node,ping_read_unix_ns,fired_unix_ns,written_unix_ns,intended_ns")
+	l := &csvLog{w: bufio.NewWriterSize(w, 64<<10)}
+	fmt.Fprintln(l.w, header)
 	return l
 }
 
-func (l *pongLog) add(node string, read, fired, written time.Time, intended time.Duration) {
+func newPongLog(w io.Writer) *csvLog {
+	return newCSVLog(w, "node,ping_read_unix_ns,fired_unix_ns,written_unix_ns,intended_ns")
+}
+
+func newInvLog(w io.Writer) *csvLog {
+	return newCSVLog(w, "node,block,due_unix_ns,written_unix_ns")
+}
+
+// addPong logs one pong.
+func (l *csvLog) addPong(node string, read, fired, written time.Time, intended time.Duration) {
 	if l == nil {
 		return
 	}
@@ -46,7 +68,17 @@ func (l *pongLog) add(node string, read, fired, written time.Time, intended time
 	l.mu.Unlock()
 }
 
-func (l *pongLog) flush() {
+// addInv logs one block announcement.
+func (l *csvLog) addInv(node string, block [32]byte, due, written time.Time) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	fmt.Fprintf(l.w, "%s,%x,%d,%d\n", node, block, due.UnixNano(), written.UnixNano())
+	l.mu.Unlock()
+}
+
+func (l *csvLog) flush() {
 	if l == nil {
 		return
 	}

@@ -36,6 +36,7 @@ func runBenchHold(ctx context.Context, args []string) error {
 	traceFor := fs.Duration("trace-for", 20*time.Second, "length of the --trace")
 	samplesOut := fs.String("samples", "", "write every scored RTT and block sample as CSV to FILE")
 	pongLog := fs.String("pongs", "", "the simulator's --hold-pong-log FILE: also score RTTs against its actual answer delays")
+	invLog := fs.String("invs", "", "the simulator's --hold-inv-log FILE: also score block delays against its actual announcements")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -74,7 +75,7 @@ func runBenchHold(ctx context.Context, args []string) error {
 	res, err := holdbench.Run(ctx, holdbench.Options{Truth: truth, NewEngine: mk,
 		Engine:   engine.Options{Session: &session.Config{Params: p}},
 		Hold:     session.HoldConfig{PingMin: *pingMin, PingMax: *pingMax},
-		DialRate: *dialRate, Settle: *settle, Duration: *duration, Diag: diag, PongLog: openPongs(*pongLog),
+		DialRate: *dialRate, Settle: *settle, Duration: *duration, Diag: diag, PongLog: openLog(*pongLog), InvLog: openLog(*invLog),
 		Log: func(f string, a ...any) { fmt.Fprintf(os.Stderr, "bench hold: "+f+"\n", a...) }})
 	if err != nil {
 		return err
@@ -90,8 +91,8 @@ func runBenchHold(ctx context.Context, args []string) error {
 	return os.WriteFile(*summary, b, 0o644)
 }
 
-// openPongs opens the pong log at path when scoring asks for it (nil: none).
-func openPongs(path string) func() (io.ReadCloser, error) {
+// openLog opens a simulator's log at path when scoring asks for it (nil: none).
+func openLog(path string) func() (io.ReadCloser, error) {
 	if path == "" {
 		return nil
 	}

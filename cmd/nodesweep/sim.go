@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"strings"
@@ -74,18 +75,25 @@ func runSim(ctx context.Context, args []string) error {
 	fs.DurationVar(&hs.RTTMax, "hold-rtt-max", 0, "with --hold: largest per-node ping answer delay")
 	fs.DurationVar(&hs.MinPingGap, "min-ping-gap", 0, "with --hold: count pings closer than this as violations (0: not checked)")
 	pongLog := fs.String("hold-pong-log", "", "with --hold: write a CSV line per pong answered (ping read, timer fired, pong written) to FILE")
+	invLog := fs.String("hold-inv-log", "", "with --hold: write a CSV line per block announcement sent (due, written) to FILE")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *holdOn {
 		cfg.Hold = &hs
-		if *pongLog != "" {
-			f, err := os.Create(*pongLog)
+		for _, l := range []struct {
+			path string
+			w    *io.Writer
+		}{{*pongLog, &hs.PongLog}, {*invLog, &hs.InvLog}} {
+			if l.path == "" {
+				continue
+			}
+			f, err := os.Create(l.path)
 			if err != nil {
 				return err
 			}
 			defer f.Close()
-			hs.PongLog = f
+			*l.w = f
 		}
 	}
 	lvl, err := zerolog.ParseLevel(*logLevel)

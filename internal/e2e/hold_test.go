@@ -33,6 +33,9 @@ type holdSimSpec struct {
 	Hold  simnet.HoldSim
 	Truth string // where the truth is written once the network listens
 	Stats string // where the stats are written when stdin closes
+	// Pongs and Invs, if set, are where the pong and inv logs go (for
+	// scoring against what the simulator actually sent).
+	Pongs, Invs string
 }
 
 // runHoldSim serves the network until stdin closes, then writes its stats.
@@ -41,6 +44,21 @@ func runHoldSim(raw string) int {
 	if err := json.Unmarshal([]byte(raw), &spec); err != nil {
 		fmt.Fprintln(os.Stderr, "hold sim spec:", err)
 		return 2
+	}
+	for _, l := range []struct {
+		path string
+		w    *io.Writer
+	}{{spec.Pongs, &spec.Hold.PongLog}, {spec.Invs, &spec.Hold.InvLog}} {
+		if l.path == "" {
+			continue
+		}
+		f, err := os.Create(l.path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		defer f.Close()
+		*l.w = f
 	}
 	n, err := simnet.Start(context.Background(), simnet.Config{Profile: simnet.ProfileHealthy, Nodes: spec.Nodes, Seed: 14,
 		Onions: -1, I2Ps: -1, CJDNSs: -1, Forbidden: -1, LatencyMax: time.Nanosecond,
@@ -68,7 +86,11 @@ func runHoldSim(raw string) int {
 // TestHold holds 1,000 simulated nodes (the simulator in its own process)
 // on both engines with a scaled ping cadence (0.5–1 s for 60–600 s) and
 // blocks every 3 s: every node held with no reconnect, RTT within ±5 ms
-// and block delay within ±20 ms of the truth, no protocol violation.
+// and block delay within ±20 ms, no protocol violation. RTT and delay are
+// scored against what the simulator actually sent (its pong and inv logs,
+// by the kernel's transmit stamps), so that its own lateness on a loaded
+// host is not counted as the holder's error; that the simulator sends
+// near its intended times is checked apart, loosely.
 func TestHold(t *testing.T) {
 	if testing.Short() {
 		t.Skip("e2e")
@@ -84,6 +106,7 @@ func TestHold(t *testing.T) {
 		t.Run(eng.name, func(t *testing.T) {
 			dir := t.TempDir()
 			spec := holdSimSpec{Nodes: 1000, Truth: filepath.Join(dir, "truth.json"), Stats: filepath.Join(dir, "stats.json"),
+				Pongs: filepath.Join(dir, "pongs.csv"), Invs: filepath.Join(dir, "invs.csv"),
 				Hold: simnet.HoldSim{BlockInterval: 3 * time.Second, DelayMax: time.Second,
 					RTTMin: 10 * time.Millisecond, RTTMax: 150 * time.Millisecond, MinPingGap: 450 * time.Millisecond}}
 			stdin := startHoldSim(t, spec)
@@ -94,7 +117,8 @@ func TestHold(t *testing.T) {
 			r, err := holdbench.Run(context.Background(), holdbench.Options{Truth: truth, NewEngine: eng.make,
 				Engine:   engine.Options{Session: &session.Config{Params: codec.Mainnet}},
 				Hold:     session.HoldConfig{PingMin: 500 * time.Millisecond, PingMax: time.Second, PongWait: 3 * time.Second},
-				DialRate: 2000, Settle: 20 * time.Second, Duration: 12 * time.Second, Log: t.Logf})
+				DialRate: 2000, Settle: 20 * time.Second, Duration: 12 * time.Second, Log: t.Logf,
+				PongLog: openFile(spec.Pongs), InvLog: openFile(spec.Invs)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -112,11 +136,19 @@ func TestHold(t *testing.T) {
 				t.Errorf("held %d (min %d) of %d", r.Held, r.MinHeld, r.Nodes)
 			case r.Reconnects != 0:
 				t.Errorf("%d reconnects on a network that drops nothing", r.Reconnects)
-			case r.RTTNodes != r.Nodes || r.RTTNodesOver5ms > 0:
-				t.Errorf("RTT: %d of %d nodes sampled, %d nodes' median over ±5 ms (max %.2f ms)", r.RTTNodes, r.Nodes, r.RTTNodesOver5ms, r.RTTNodeMaxErrMs)
+			case r.RTTNodes != r.Nodes || r.RTTUnmatched > 0 || r.RTTActualNodesOver5ms > 0:
+				t.Errorf("RTT: %d of %d nodes sampled, %d samples without their pong in the log, %d nodes' median over ±5 ms of the actual answers (max %.2f ms)",
+					r.RTTNodes, r.Nodes, r.RTTUnmatched, r.RTTActualNodesOver5ms, r.RTTActualNodeMaxErrMs)
 			// the last block may be cut by the window's end: the others were announced by all
-			case r.Blocks < 3 || r.BlockSamples < (r.Blocks-1)*r.Nodes || r.DelayNodesOver20ms > 0:
-				t.Errorf("blocks: %d blocks, %d samples, %d nodes' median over ±20 ms (max %.2f ms)", r.Blocks, r.BlockSamples, r.DelayNodesOver20ms, r.DelayNodeMaxErrMs)
+			case r.Blocks < 3 || r.BlockSamples < (r.Blocks-1)*r.Nodes || r.DelayUnmatched > 0 || r.DelayActualNodesOver20ms > 0:
+				t.Errorf("blocks: %d blocks, %d samples, %d without their inv in the log, %d nodes' median over ±20 ms of the actual invs (max %.2f ms)",
+					r.Blocks, r.BlockSamples, r.DelayUnmatched, r.DelayActualNodesOver20ms, r.DelayActualNodeMaxErrMs)
+			// The simulator: no inv before it was due (a timer never fires
+			// early; the stamp is the kernel's, a microsecond of clock apart),
+			// and most on time (a delay that is not applied at all would be
+			// seconds off). Its tail under load is its own, not scored.
+			case r.SimInvEarliestMs < -1 || r.SimInvLateP99Ms > 200:
+				t.Errorf("simulator's invs against their due times: earliest %+.2f ms, p99 %.2f ms late", r.SimInvEarliestMs, r.SimInvLateP99Ms)
 			}
 			if st.Violations != 0 {
 				t.Errorf("%d protocol violations: %v", st.Violations, st.Examples)
@@ -157,6 +189,11 @@ func startHoldSim(t *testing.T, spec holdSimSpec) io.WriteCloser {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// openFile opens path each time a scorer asks for it.
+func openFile(path string) func() (io.ReadCloser, error) {
+	return func() (io.ReadCloser, error) { return os.Open(path) }
 }
 
 func waitFile(t *testing.T, path string, v any) {
