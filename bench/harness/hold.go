@@ -176,7 +176,7 @@ func writeHoldLoss(w io.Writer, hs []HoldOutcome) {
 	}
 	fmt.Fprintf(w, "The host's loss over each window (all its sockets, not only the benchmark's): packets dropped because a CPU's input backlog "+
 		"(net.core.netdev_max_backlog) was full, /proc/net/softnet_stat; TCP segments resent, retransmission timeouts and tail loss probes, "+
-		"and keepalive probes sent (a socket with keepalive, like the goroutine engine's dialled ones with Go's 15-s default, probes after 15 s idle; after a block's invs the probes of every held connection come in one wave; a lost probe or pure ACK is never resent), /proc/net/snmp and netstat. "+
+		"and keepalive probes sent (neither engine nor the simulator turns keepalive on; a socket with it, such as Go's 15-s default, probes after 15 s idle; after a block's invs the probes of every held connection come in one wave; a lost probe or pure ACK is never resent), /proc/net/snmp and netstat. "+
 		"A ping or pong lost is resent after at least 200 ms: an RTT outlier in a window with no resent segment is not loss.\n\n")
 	fmt.Fprintf(w, "The RTT samples' legs, each timed by the kernel's stamps at both ends (the ping: our transmit stamp to the simulator's arrival stamp; the pong: its transmit stamp to ours): "+
 		"resent: the leg took ≥ 190 ms (its segment was lost and resent after the retransmission timeout); slow: over 5 ms, not resent (delivery delay).\n\n")

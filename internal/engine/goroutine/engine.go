@@ -68,6 +68,10 @@ var (
 // New returns a ready engine.
 func New(opts engine.Options) *Engine {
 	e := &Engine{opts: opts.WithDefaults(), conns: map[net.Conn]*tracked{}, turns: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	// No TCP keepalive, as in the reactor: a held connection is pinged by
+	// the session, and Go's default probes (every 15 s of idleness) fire in
+	// waves on connections a block's inv made idle together.
+	e.dialer.KeepAlive = -1
 	if f := e.opts.SocketOption; f != nil {
 		e.dialer.Control = tuning.DialerControl(func(fd int) error {
 			if err := f(fd); err != nil {
