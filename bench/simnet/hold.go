@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -130,8 +131,7 @@ func newHoldNet(n *Network) *holdNet {
 // run finds blocks on schedule and has every held node announce them.
 func (h *holdNet) run() {
 	defer h.n.wg.Done()
-	defer h.pongs.flush()
-	defer h.invLog.flush()
+	defer h.flush()
 	var blocks <-chan time.Time
 	if h.cfg.BlockInterval > 0 {
 		t := time.NewTicker(h.cfg.BlockInterval)
@@ -152,8 +152,7 @@ func (h *holdNet) run() {
 			h.announce(k, now.Add(announceLead))
 			k++
 		case <-flush:
-			h.pongs.flush()
-			h.invLog.flush()
+			h.flush()
 		}
 	}
 }
@@ -194,6 +193,11 @@ func (h *holdNet) announce(k uint64, found time.Time) {
 			}
 		})
 	}
+}
+
+// flush flushes the pong and inv logs and returns their first write error.
+func (h *holdNet) flush() error {
+	return errors.Join(h.pongs.flush(), h.invLog.flush())
 }
 
 // register: s completed its handshake and is held from now on.

@@ -72,15 +72,24 @@ func runHoldSim(raw string) int {
 		return 2
 	}
 	_, _ = io.Copy(io.Discard, os.Stdin)
-	out := struct {
-		Violations int64
-		Examples   []string
-		Hold       simnet.HoldStats
-	}{n.Stats().Violations, n.Violations(), n.HoldStats()}
+	out := holdSimStats{Violations: n.Stats().Violations, Examples: n.Violations(), Hold: n.HoldStats()}
+	if err := n.Close(); err != nil { // the logs' write errors
+		out.CloseErr = err.Error()
+	}
 	b, _ := json.Marshal(out)
-	_ = os.WriteFile(spec.Stats, b, 0o644)
-	_ = n.Close()
+	if err := os.WriteFile(spec.Stats, b, 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
 	return 0
+}
+
+// holdSimStats is what the simulator reports when it stops.
+type holdSimStats struct {
+	Violations int64
+	Examples   []string
+	Hold       simnet.HoldStats
+	CloseErr   string // Network.Close's error: a log it could not write
 }
 
 // TestHold holds 1,000 simulated nodes (the simulator in its own process)
@@ -124,11 +133,7 @@ func TestHold(t *testing.T) {
 			}
 			t.Log(r)
 			stdin.Close()
-			var st struct {
-				Violations int64
-				Examples   []string
-				Hold       simnet.HoldStats
-			}
+			var st holdSimStats
 			waitFile(t, spec.Stats, &st)
 			t.Logf("simulator: %+v", st.Hold)
 			switch {
@@ -152,6 +157,9 @@ func TestHold(t *testing.T) {
 			}
 			if st.Violations != 0 {
 				t.Errorf("%d protocol violations: %v", st.Violations, st.Examples)
+			}
+			if st.CloseErr != "" {
+				t.Errorf("simulator: %s", st.CloseErr)
 			}
 		})
 	}
