@@ -5,6 +5,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/nodesweep/nodesweep/tuning"
 )
 
 // The host's packet loss over the window. On loopback a segment is lost
@@ -66,7 +68,7 @@ func readNetCounters() netCounters {
 
 // netLoss is the window's loss: end − start.
 func netLoss(start, end netCounters) NetLoss {
-	l := NetLoss{NetdevMaxBacklog: readSysctlInt("/proc/sys/net/core/netdev_max_backlog")}
+	l := NetLoss{NetdevMaxBacklog: tuning.Sysctl("net.core.netdev_max_backlog")}
 	if !start.ok || !end.ok {
 		return l
 	}
@@ -131,18 +133,6 @@ func parseSNMP(s string) map[string]int64 {
 		i++
 	}
 	return out
-}
-
-func readSysctlInt(path string) int64 {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return -1
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-	if err != nil {
-		return -1
-	}
-	return n
 }
 
 // String is the loss as a summary's tail ("" if unread).
