@@ -31,7 +31,8 @@ import (
 //     turned out to be goes to the pong log (ponglog.go);
 //   - the crawler's pings are checked (crawlercheck.go): only after its
 //     verack, 8 bytes with a non-zero nonce, never while its previous ping
-//     is unanswered, and no sooner than MinPingGap after the previous one.
+//     is unanswered, and no sooner than MinPingGap after the previous one
+//     (between their arrivals, as the kernel stamped them).
 
 // HoldSim configures held connections (Config.Hold; nil = off, and a
 // crawler's ping is then an unexpected command).
@@ -254,7 +255,7 @@ func (h *holdNet) checkPing(s *session, c *crawlerCheck, p []byte) {
 	case binary.LittleEndian.Uint64(p) == 0:
 		s.violation("ping with nonce 0", "")
 	}
-	now := time.Now()
+	now := s.stamps.arrived() // a reader woken late would see the pings closer than they came
 	s.wmu.Lock()
 	hc := s.held
 	if hc == nil {
