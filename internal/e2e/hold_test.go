@@ -118,7 +118,8 @@ func TestHold(t *testing.T) {
 			// nodes whose delay came before it, and the block being announced
 			// at its end has exactly those (a node's delay is the same for
 			// every block), so the two cut blocks make one whole between them.
-			const blockEvery, window = 3 * time.Second, 4 * 3 * time.Second
+			const blockEvery = 3 * time.Second
+			const window = 4 * blockEvery
 			dir := t.TempDir()
 			spec := holdSimSpec{Nodes: 1000, Truth: filepath.Join(dir, "truth.json"), Stats: filepath.Join(dir, "stats.json"),
 				Pongs: filepath.Join(dir, "pongs.csv"), Invs: filepath.Join(dir, "invs.csv"),
