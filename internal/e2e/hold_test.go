@@ -187,13 +187,27 @@ func startHoldSim(t *testing.T, spec holdSimSpec) io.WriteCloser {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	logged := make(chan struct{})
 	go func() {
+		defer close(logged)
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			t.Log("sim: " + sc.Text())
 		}
 	}()
-	t.Cleanup(func() { stdin.Close(); _ = cmd.Wait() })
+	// Wait closes the stderr pipe: only once every line was read (its last
+	// lines say why a simulator failed), and before the test ends, after
+	// which t.Log panics.
+	t.Cleanup(func() {
+		stdin.Close()
+		select {
+		case <-logged:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-logged
+		}
+		_ = cmd.Wait()
+	})
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if _, err := os.Stat(spec.Truth); err == nil {
