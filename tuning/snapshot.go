@@ -80,6 +80,12 @@ func ReadProc(proc string) Snapshot {
 	return s
 }
 
+// Sysctl reads one integer sysctl of this host (key as "net.core.somaxconn"),
+// or Unknown.
+func Sysctl(key string) int64 {
+	return readFirstInt(filepath.Join("/proc/sys", strings.ReplaceAll(key, ".", "/")))
+}
+
 // readFirstInt returns the first whitespace-separated integer of a file, or
 // Unknown.
 func readFirstInt(path string) int64 {

@@ -77,3 +77,14 @@ func TestReadSnapshotRealHost(t *testing.T) {
 		t.Errorf("--max-conns %d passes with hard limit %d", over, lim.Max)
 	}
 }
+
+// TestSysctl: one key read as ReadProc reads it; a key this kernel lacks
+// is Unknown.
+func TestSysctl(t *testing.T) {
+	if got, want := Sysctl("net.core.netdev_max_backlog"), ReadProc("/proc").NetdevMaxBacklog; got != want {
+		t.Errorf("Sysctl %d, ReadProc %d", got, want)
+	}
+	if got := Sysctl("net.core.no_such_key"); got != Unknown {
+		t.Errorf("absent key: %d", got)
+	}
+}

@@ -127,7 +127,7 @@ func writeHolds(w io.Writer, r *Results) {
 		"RTT and delay errors: each node's median sample against its truth (bounds ±5 ms and ±20 ms), then the worst single sample. "+
 		"RTT against the actual answers: each sample against the simulator's own record of that answer (its pong log: from the ping's arrival to the pong's departure, both by the kernel's stamps), "+
 		"which leaves only the holder's error; the simulator's late answers (actual delay more than 5 ms over the node's truth) are counted beside it.\n\n", holdBlockInterval)
-	fmt.Fprintf(w, "| engine | held / nodes (min in window) | all held after | reconnects | window | RSS per held conn | CPU %% of one core: window / no block bursts / steady | steady: s, pings/s | goroutines | RTT node worst err (over 5 ms) | RTT samples, worst sample err | RTT vs actual answers: node worst err (over 5 ms), worst sample err | simulator answers > 5 ms late (latest) | delay node worst err (over 20 ms) | block samples (blocks), worst sample err | simulator CPU s |\n")
+	fmt.Fprintf(w, "| engine | held / nodes (min in window) | all held after | reconnects | window | RSS per held conn | CPU %% of one core: window / no block bursts / steady | steady: s, pings/s | goroutines | RTT node worst err (over 5 ms) | RTT samples, worst sample err | RTT vs actual answers: node worst err (over 5 ms), worst sample err, samples (unmatched: no pong in the log) | simulator answers > 5 ms late (latest) | delay node worst err (over 20 ms) | block samples (blocks), worst sample err | simulator CPU s |\n")
 	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, o := range r.Holds {
 		x := o.Result
@@ -135,10 +135,10 @@ func writeHolds(w io.Writer, r *Results) {
 			fmt.Fprintf(w, "| %s | FAILED: %s ||||||||||||||| \n", o.Variant, o.Err)
 			continue
 		}
-		fmt.Fprintf(w, "| %s | %d / %d (%d) | %.1f s | %d | %.0f s | **%.2f KiB** | %.2f / %.2f / **%s** | %.0f s, %.1f | %d | %.2f ms (%d) | %d, %.2f ms | %.2f ms (%d), %.2f ms | %d (%.2f ms) | %.2f ms (%d) | %d (%d), %.2f ms | %.1f |\n",
+		fmt.Fprintf(w, "| %s | %d / %d (%d) | %.1f s | %d | %.0f s | **%.2f KiB** | %.2f / %.2f / **%s** | %.0f s, %.1f | %d | %.2f ms (%d) | %d, %.2f ms | %.2f ms (%d), %.2f ms, %d (%d) | %d (%.2f ms) | %.2f ms (%d) | %d (%d), %.2f ms | %.1f |\n",
 			o.Variant, x.Held, x.Nodes, x.MinHeld, x.HeldAll, x.Reconnects, x.WindowSec, x.RSSPerConnKiB, x.CPUPctOneCore,
 			x.CPUPctNoBlocks, steadyCPU(x), x.SteadySec, x.SteadyPingsPerSec, x.Goroutines, x.RTTNodeMaxErrMs, x.RTTNodesOver5ms, x.RTTSamples, x.RTTMaxErrMs,
-			x.RTTActualNodeMaxErrMs, x.RTTActualNodesOver5ms, x.RTTActualMaxErrMs, x.SimLateOver5ms, x.SimLateMaxMs,
+			x.RTTActualNodeMaxErrMs, x.RTTActualNodesOver5ms, x.RTTActualMaxErrMs, x.RTTActualSamples, x.RTTUnmatched, x.SimLateOver5ms, x.SimLateMaxMs,
 			x.DelayNodeMaxErrMs, x.DelayNodesOver20ms, x.BlockSamples, x.Blocks, x.DelayMaxErrMs, o.Sim.CPU())
 	}
 	fmt.Fprintln(w)

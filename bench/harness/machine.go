@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+
+	"github.com/nodesweep/nodesweep/tuning"
 )
 
 // Machine describes where the benchmark ran.
@@ -44,9 +46,7 @@ func DescribeMachine(dir string) Machine {
 	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl) == nil {
 		m.NoFileSoft, m.NoFileHard = rl.Cur, rl.Max
 	}
-	if b, err := os.ReadFile("/proc/sys/net/core/netdev_max_backlog"); err == nil {
-		fmt.Sscanf(string(b), "%d", &m.NetdevMaxBacklog)
-	}
+	m.NetdevMaxBacklog = max(tuning.Sysctl("net.core.netdev_max_backlog"), 0)
 	m.Commit = gitCommit(dir)
 	return m
 }

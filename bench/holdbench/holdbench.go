@@ -353,14 +353,34 @@ func scoreRTT(res *Result, rtts []sample, truth map[codec.Addr]time.Duration) {
 	res.RTTMaxErrMs, res.RTTP99ErrMs = maxP99(errs)
 }
 
-// blockMins is, per block, the smallest true delay among the nodes that
-// announced it (the holder measures from the first announcement).
+// blockMins is, per block, the smallest true delay among the held nodes
+// (the holder measures from the first announcement). That is the smallest
+// among the nodes that announced it in the window, unless the block's
+// first announcement (the sample of delay 0) came before the window: then
+// every sample of it is measured from a node not sampled, the held node
+// announcing first, and its truth is the smallest delay of all nodes
+// (every node in the truth map is held).
 func blockMins(blocks []sample, truth map[codec.Addr]time.Duration) map[[32]byte]time.Duration {
-	minOf := map[[32]byte]time.Duration{}
+	minOf, sawFirst := map[[32]byte]time.Duration{}, map[[32]byte]bool{}
 	for _, s := range blocks {
 		d := truth[s.node]
 		if m, ok := minOf[s.block]; !ok || d < m {
 			minOf[s.block] = d
+		}
+		if s.value == 0 {
+			sawFirst[s.block] = true
+		}
+	}
+	if len(sawFirst) == len(minOf) {
+		return minOf
+	}
+	all := time.Duration(math.MaxInt64)
+	for _, d := range truth {
+		all = min(all, d)
+	}
+	for b := range minOf {
+		if !sawFirst[b] {
+			minOf[b] = all
 		}
 	}
 	return minOf

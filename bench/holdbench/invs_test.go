@@ -1,7 +1,6 @@
 package holdbench
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -21,9 +20,7 @@ func TestScoreDelayActual(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
 	at := func(v float64) int64 { return t0.UnixNano() + ms(v) }
 	blk1, blk2 := [32]byte{1}, [32]byte{2}
-	inv := func(n codec.Addr, h [32]byte, due, written int64) string {
-		return fmt.Sprintf("%s,%x,%d,%d\n", n, h[:], due, written)
-	}
+	inv := invLine
 	log := "node,block,due_unix_ns,written_unix_ns\n" +
 		// block 1: a due at 0 but sent 30 ms late, b due at 100 on time, c due at 500 sent 40 ms late
 		inv(a, blk1, at(0), at(30)) + inv(b, blk1, at(100), at(100.1)) + inv(c, blk1, at(500), at(540)) +

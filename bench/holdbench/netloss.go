@@ -5,6 +5,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/nodesweep/nodesweep/tuning"
 )
 
 // The host's packet loss over the window. On loopback a segment is lost
@@ -38,10 +40,16 @@ type NetLoss struct {
 
 // netCounters is one reading of the counters NetLoss is the difference of.
 type netCounters struct {
-	drops, squeezed                        int64
+	softnet                                []softnetCPU
 	retrans, timeouts, lossProbes, keepAls int64
 	ok                                     bool
 }
+
+// softnetCPU is one CPU's line of /proc/net/softnet_stat: the kernel's
+// per-CPU counters are 32 bits and wrap, so a window's count is taken per
+// CPU, modulo 2^32, and then summed (a sum's difference goes negative when
+// one CPU's counter wraps).
+type softnetCPU struct{ drops, squeezed uint32 }
 
 func readNetCounters() netCounters {
 	sn, err1 := os.ReadFile("/proc/net/softnet_stat")
@@ -51,7 +59,7 @@ func readNetCounters() netCounters {
 		return netCounters{}
 	}
 	c := netCounters{ok: true}
-	c.drops, c.squeezed = parseSoftnet(string(sn))
+	c.softnet = parseSoftnet(string(sn))
 	tcp := parseSNMP(string(snmp) + string(ext))
 	c.retrans, c.timeouts = tcp["Tcp:RetransSegs"], tcp["TcpExt:TCPTimeouts"]
 	c.lossProbes, c.keepAls = tcp["TcpExt:TCPLossProbes"], tcp["TcpExt:TCPKeepAlive"]
@@ -60,30 +68,45 @@ func readNetCounters() netCounters {
 
 // netLoss is the window's loss: end − start.
 func netLoss(start, end netCounters) NetLoss {
-	l := NetLoss{NetdevMaxBacklog: readSysctlInt("/proc/sys/net/core/netdev_max_backlog")}
+	l := NetLoss{NetdevMaxBacklog: tuning.Sysctl("net.core.netdev_max_backlog")}
 	if !start.ok || !end.ok {
 		return l
 	}
 	l.Read = true
-	l.SoftnetDrops, l.SoftnetSqueezed = end.drops-start.drops, end.squeezed-start.squeezed
+	l.SoftnetDrops, l.SoftnetSqueezed = softnetDelta(start.softnet, end.softnet)
 	l.TCPRetransSegs, l.TCPTimeouts = end.retrans-start.retrans, end.timeouts-start.timeouts
 	l.TCPLossProbes, l.TCPKeepAlive = end.lossProbes-start.lossProbes, end.keepAls-start.keepAls
 	return l
 }
 
-// parseSoftnet sums /proc/net/softnet_stat's dropped (second) and
+// parseSoftnet reads /proc/net/softnet_stat's dropped (second) and
 // time_squeeze (third) columns, hexadecimal, one line per CPU.
-func parseSoftnet(s string) (drops, squeezed int64) {
+func parseSoftnet(s string) []softnetCPU {
+	var out []softnetCPU
 	for _, line := range strings.Split(s, "\n") {
 		f := strings.Fields(line)
 		if len(f) < 3 {
 			continue
 		}
-		d, err1 := strconv.ParseInt(f[1], 16, 64)
-		q, err2 := strconv.ParseInt(f[2], 16, 64)
+		d, err1 := strconv.ParseUint(f[1], 16, 32)
+		q, err2 := strconv.ParseUint(f[2], 16, 32)
 		if err1 == nil && err2 == nil {
-			drops, squeezed = drops+d, squeezed+q
+			out = append(out, softnetCPU{uint32(d), uint32(q)})
 		}
+	}
+	return out
+}
+
+// softnetDelta sums each CPU's counts from start to end, modulo 2^32 (a
+// CPU that came online in the window counts from zero).
+func softnetDelta(start, end []softnetCPU) (drops, squeezed int64) {
+	for i, e := range end {
+		var s softnetCPU
+		if i < len(start) {
+			s = start[i]
+		}
+		drops += int64(e.drops - s.drops)
+		squeezed += int64(e.squeezed - s.squeezed)
 	}
 	return drops, squeezed
 }
@@ -110,18 +133,6 @@ func parseSNMP(s string) map[string]int64 {
 		i++
 	}
 	return out
-}
-
-func readSysctlInt(path string) int64 {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return -1
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-	if err != nil {
-		return -1
-	}
-	return n
 }
 
 // String is the loss as a summary's tail ("" if unread).

@@ -1,8 +1,6 @@
 package holdbench
 
 import (
-	"encoding/csv"
-	"fmt"
 	"io"
 	"math"
 	"slices"
@@ -51,36 +49,6 @@ func readPongs(r io.Reader) (map[codec.Addr][]pong, error) {
 		slices.SortFunc(ps, func(x, y pong) int { return int(x.written - y.written) })
 	}
 	return out, nil
-}
-
-// readSimLog reads one of the simulator's CSV logs (a header, then lines
-// of fields fields whose first is the node) and hands each line to line.
-// A line cut off by the simulator's last flush ends the log.
-func readSimLog(r io.Reader, name string, fields int, line func(codec.Addr, []string) error) error {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = fields
-	if _, err := cr.Read(); err != nil { // header
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			if _, ok := err.(*csv.ParseError); ok {
-				return nil
-			}
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		a, err := codec.ParseAddr(rec[0])
-		if err == nil {
-			err = line(a, rec)
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-	}
 }
 
 // pongMatchSlack: a sample's pong is the node's last one written no later

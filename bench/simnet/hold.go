@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -30,7 +31,8 @@ import (
 //     turned out to be goes to the pong log (ponglog.go);
 //   - the crawler's pings are checked (crawlercheck.go): only after its
 //     verack, 8 bytes with a non-zero nonce, never while its previous ping
-//     is unanswered, and no sooner than MinPingGap after the previous one.
+//     is unanswered, and no sooner than MinPingGap after the previous one
+//     (between their arrivals, as the kernel stamped them).
 
 // HoldSim configures held connections (Config.Hold; nil = off, and a
 // crawler's ping is then an unexpected command).
@@ -130,8 +132,7 @@ func newHoldNet(n *Network) *holdNet {
 // run finds blocks on schedule and has every held node announce them.
 func (h *holdNet) run() {
 	defer h.n.wg.Done()
-	defer h.pongs.flush()
-	defer h.invLog.flush()
+	defer h.flush()
 	var blocks <-chan time.Time
 	if h.cfg.BlockInterval > 0 {
 		t := time.NewTicker(h.cfg.BlockInterval)
@@ -152,8 +153,7 @@ func (h *holdNet) run() {
 			h.announce(k, now.Add(announceLead))
 			k++
 		case <-flush:
-			h.pongs.flush()
-			h.invLog.flush()
+			h.flush()
 		}
 	}
 }
@@ -194,6 +194,11 @@ func (h *holdNet) announce(k uint64, found time.Time) {
 			}
 		})
 	}
+}
+
+// flush flushes the pong and inv logs and returns their first write error.
+func (h *holdNet) flush() error {
+	return errors.Join(h.pongs.flush(), h.invLog.flush())
 }
 
 // register: s completed its handshake and is held from now on.
@@ -250,7 +255,7 @@ func (h *holdNet) checkPing(s *session, c *crawlerCheck, p []byte) {
 	case binary.LittleEndian.Uint64(p) == 0:
 		s.violation("ping with nonce 0", "")
 	}
-	now := time.Now()
+	now := s.stamps.arrived() // a reader woken late would see the pings closer than they came
 	s.wmu.Lock()
 	hc := s.held
 	if hc == nil {

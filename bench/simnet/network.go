@@ -232,7 +232,8 @@ func rawSocket(ip netip.Addr, port uint16, listen bool) (int, uint16, error) {
 	return fd, sockPort(got), nil
 }
 
-// Close stops every listener and connection and waits for their goroutines.
+// Close stops every listener and connection and waits for their goroutines;
+// its error is the first write error of the connection, pong or inv log.
 func (n *Network) Close() error {
 	n.closeOnce.Do(func() {
 		n.cancel()
@@ -262,12 +263,16 @@ func (n *Network) Close() error {
 		n.mu.Unlock()
 	})
 	n.wg.Wait()
+	var herr error
+	if n.hold != nil {
+		herr = n.hold.flush() // also what the timers of the last answers logged
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.connLog != nil {
-		return n.connLog.Flush()
+		return errors.Join(n.connLog.Flush(), herr)
 	}
-	return nil
+	return herr
 }
 
 // Ports are the ports the network uses.

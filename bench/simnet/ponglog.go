@@ -35,7 +35,8 @@ import (
 // measures it (from the first announcement of the block), is its written −
 // the block's earliest written.
 
-// csvLog buffers a log's lines; flush is called every second and at the end.
+// csvLog buffers a log's lines; flush is called every second and at the
+// end, and by Network.Close for its error.
 type csvLog struct {
 	mu sync.Mutex
 	w  *bufio.Writer
@@ -78,11 +79,14 @@ func (l *csvLog) addInv(node string, block [32]byte, due, written time.Time) {
 	l.mu.Unlock()
 }
 
-func (l *csvLog) flush() {
+// flush writes the buffered lines out. Its error is the first write error
+// of the log (bufio's is sticky: no line after it is written), returned by
+// every later flush and so by Network.Close.
+func (l *csvLog) flush() error {
 	if l == nil {
-		return
+		return nil
 	}
 	l.mu.Lock()
-	_ = l.w.Flush()
-	l.mu.Unlock()
+	defer l.mu.Unlock()
+	return l.w.Flush()
 }

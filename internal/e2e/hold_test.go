@@ -72,15 +72,24 @@ func runHoldSim(raw string) int {
 		return 2
 	}
 	_, _ = io.Copy(io.Discard, os.Stdin)
-	out := struct {
-		Violations int64
-		Examples   []string
-		Hold       simnet.HoldStats
-	}{n.Stats().Violations, n.Violations(), n.HoldStats()}
+	out := holdSimStats{Violations: n.Stats().Violations, Examples: n.Violations(), Hold: n.HoldStats()}
+	if err := n.Close(); err != nil { // the logs' write errors
+		out.CloseErr = err.Error()
+	}
 	b, _ := json.Marshal(out)
-	_ = os.WriteFile(spec.Stats, b, 0o644)
-	_ = n.Close()
+	if err := os.WriteFile(spec.Stats, b, 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
 	return 0
+}
+
+// holdSimStats is what the simulator reports when it stops.
+type holdSimStats struct {
+	Violations int64
+	Examples   []string
+	Hold       simnet.HoldStats
+	CloseErr   string // Network.Close's error: a log it could not write
 }
 
 // TestHold holds 1,000 simulated nodes (the simulator in its own process)
@@ -104,10 +113,17 @@ func TestHold(t *testing.T) {
 	}
 	for _, eng := range engines {
 		t.Run(eng.name, func(t *testing.T) {
+			// The window is a whole number of block intervals: a block
+			// already being announced at its start lacks the samples of the
+			// nodes whose delay came before it, and the block being announced
+			// at its end has exactly those (a node's delay is the same for
+			// every block), so the two cut blocks make one whole between them.
+			const blockEvery = 3 * time.Second
+			const window = 4 * blockEvery
 			dir := t.TempDir()
 			spec := holdSimSpec{Nodes: 1000, Truth: filepath.Join(dir, "truth.json"), Stats: filepath.Join(dir, "stats.json"),
 				Pongs: filepath.Join(dir, "pongs.csv"), Invs: filepath.Join(dir, "invs.csv"),
-				Hold: simnet.HoldSim{BlockInterval: 3 * time.Second, DelayMax: time.Second,
+				Hold: simnet.HoldSim{BlockInterval: blockEvery, DelayMax: time.Second,
 					RTTMin: 10 * time.Millisecond, RTTMax: 150 * time.Millisecond, MinPingGap: 450 * time.Millisecond}}
 			stdin := startHoldSim(t, spec)
 			truth, err := simnet.ReadTruthFile(spec.Truth)
@@ -117,18 +133,14 @@ func TestHold(t *testing.T) {
 			r, err := holdbench.Run(context.Background(), holdbench.Options{Truth: truth, NewEngine: eng.make,
 				Engine:   engine.Options{Session: &session.Config{Params: codec.Mainnet}},
 				Hold:     session.HoldConfig{PingMin: 500 * time.Millisecond, PingMax: time.Second, PongWait: 3 * time.Second},
-				DialRate: 2000, Settle: 20 * time.Second, Duration: 12 * time.Second, Log: t.Logf,
+				DialRate: 2000, Settle: 20 * time.Second, Duration: window, Log: t.Logf,
 				PongLog: openFile(spec.Pongs), InvLog: openFile(spec.Invs)})
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Log(r)
 			stdin.Close()
-			var st struct {
-				Violations int64
-				Examples   []string
-				Hold       simnet.HoldStats
-			}
+			var st holdSimStats
 			waitFile(t, spec.Stats, &st)
 			t.Logf("simulator: %+v", st.Hold)
 			switch {
@@ -139,7 +151,7 @@ func TestHold(t *testing.T) {
 			case r.RTTNodes != r.Nodes || r.RTTUnmatched > 0 || r.RTTActualNodesOver5ms > 0:
 				t.Errorf("RTT: %d of %d nodes sampled, %d samples without their pong in the log, %d nodes' median over ±5 ms of the actual answers (max %.2f ms)",
 					r.RTTNodes, r.Nodes, r.RTTUnmatched, r.RTTActualNodesOver5ms, r.RTTActualNodeMaxErrMs)
-			// the last block may be cut by the window's end: the others were announced by all
+			// the blocks cut by the window's ends make one between them (see window)
 			case r.Blocks < 3 || r.BlockSamples < (r.Blocks-1)*r.Nodes || r.DelayUnmatched > 0 || r.DelayActualNodesOver20ms > 0:
 				t.Errorf("blocks: %d blocks, %d samples, %d without their inv in the log, %d nodes' median over ±20 ms of the actual invs (max %.2f ms)",
 					r.Blocks, r.BlockSamples, r.DelayUnmatched, r.DelayActualNodesOver20ms, r.DelayActualNodeMaxErrMs)
@@ -152,6 +164,9 @@ func TestHold(t *testing.T) {
 			}
 			if st.Violations != 0 {
 				t.Errorf("%d protocol violations: %v", st.Violations, st.Examples)
+			}
+			if st.CloseErr != "" {
+				t.Errorf("simulator: %s", st.CloseErr)
 			}
 		})
 	}
@@ -172,13 +187,27 @@ func startHoldSim(t *testing.T, spec holdSimSpec) io.WriteCloser {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	logged := make(chan struct{})
 	go func() {
+		defer close(logged)
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			t.Log("sim: " + sc.Text())
 		}
 	}()
-	t.Cleanup(func() { stdin.Close(); _ = cmd.Wait() })
+	// Wait closes the stderr pipe: only once every line was read (its last
+	// lines say why a simulator failed), and before the test ends, after
+	// which t.Log panics.
+	t.Cleanup(func() {
+		stdin.Close()
+		select {
+		case <-logged:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-logged
+		}
+		_ = cmd.Wait()
+	})
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if _, err := os.Stat(spec.Truth); err == nil {

@@ -148,10 +148,7 @@ func TestWatchHold(t *testing.T) {
 	h.close(t)
 
 	stdin.Close()
-	var st struct {
-		Violations int64
-		Examples   []string
-	}
+	var st holdSimStats
 	waitFile(t, spec.Stats, &st)
 	if st.Violations != 0 {
 		t.Errorf("%d protocol violations: %v", st.Violations, st.Examples)
