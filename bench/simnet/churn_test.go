@@ -46,3 +46,40 @@ func TestChurnOnWallClock(t *testing.T) {
 		}
 	}
 }
+
+// Every node draws its own schedule: among 20,000 nodes, nearly every
+// flapper has its own first up span, every periodic node its own phase,
+// and leavers and newcomers leave and appear at their own times.
+func TestChurnSchedulesAreNodes(t *testing.T) {
+	l := testLayout(t, Config{Profile: ProfileHealthy, Nodes: 20_000, Seed: 97})
+	origin := time.Now()
+	ch := newChurn(ChurnConfig{Scale: 48, Periodic: 0.15, Flappers: 0.10, Leavers: 0.10, Newcomers: 0.10,
+		Period: 8 * time.Hour, DownFor: 160 * time.Minute, Horizon: 24 * time.Hour}, l, origin)
+	kinds := map[ChurnKind]int{}
+	distinct := map[ChurnKind]map[time.Duration]bool{}
+	for _, n := range ch.nodes {
+		kinds[n.Kind]++
+		if distinct[n.Kind] == nil {
+			distinct[n.Kind] = map[time.Duration]bool{}
+		}
+		// The node's first change: its first span's end, or a newcomer's
+		// appearance.
+		at := n.Up[0].To
+		if n.Kind == ChurnNewcomer {
+			at = n.Appear
+		}
+		distinct[n.Kind][at.Sub(ch.origin)] = true
+	}
+	reach := 0
+	for _, c := range kinds {
+		reach += c
+	}
+	for k, share := range map[ChurnKind]float64{ChurnPeriodic: 0.15, ChurnFlapper: 0.10, ChurnLeaver: 0.10, ChurnNewcomer: 0.10} {
+		if got := float64(kinds[k]) / float64(reach); got < share*0.8 || got > share*1.2 {
+			t.Errorf("%s: %d of %d nodes (%.3f), want about %.2f", k, kinds[k], reach, got, share)
+		}
+		if d := len(distinct[k]); float64(d) < 0.95*float64(kinds[k]) {
+			t.Errorf("%s: %d distinct first changes among %d nodes", k, d, kinds[k])
+		}
+	}
+}
