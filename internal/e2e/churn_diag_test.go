@@ -124,3 +124,25 @@ func (m *missDiag) log(t *testing.T) {
 		t.Logf("misclassified: %s", s)
 	}
 }
+
+// The summary places a misclassified test by the truth's nearest change:
+// signed, from the test's start, never the clip at the truth's origin.
+func TestMissDiagNearestChange(t *testing.T) {
+	origin := time.Unix(1_800_000_000, 0)
+	tn := &simnet.ChurnNode{Kind: simnet.ChurnFlapper, Up: []simnet.Span{
+		{From: origin, To: origin.Add(30 * time.Second)},
+		{From: origin.Add(60 * time.Second), To: origin.Add(90 * time.Second)}}}
+	for _, c := range []struct {
+		at   time.Duration
+		want time.Duration
+	}{{1 * time.Second, 29 * time.Second}, {31 * time.Second, -1 * time.Second}, {58 * time.Second, 2 * time.Second}, {200 * time.Second, -110 * time.Second}} {
+		if got, ok := nearestChange(tn, origin, origin.Add(c.at)); !ok || got != c.want {
+			t.Errorf("at +%v: nearest change %v (%v), want %v", c.at, got, ok, c.want)
+		}
+	}
+	m := newMissDiag(&simnet.ChurnTruth{Origin: origin}, 48)
+	m.add("a", tn, test{start: origin.Add(31 * time.Second), end: origin.Add(31*time.Second + time.Millisecond), good: true})
+	if m.byHour[0] != 1 || m.byKind["flapper"] != 1 || len(m.offset) != 1 || m.offset[0] != -time.Second || len(m.shown) != 1 {
+		t.Fatalf("summary %+v", m)
+	}
+}
