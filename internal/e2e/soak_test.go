@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -56,6 +57,14 @@ type soakWindow struct {
 	tests int
 }
 
+// clockDrift is how far the wall clock has moved against the monotonic
+// clock since from (from must carry a monotonic reading): stored times are
+// wall-clock times, the process's timers and time.Since are monotonic, so
+// a host whose clock is stepped or slewed during a run shows it here.
+func clockDrift(from, now time.Time) time.Duration {
+	return now.Round(0).Sub(from.Round(0)) - now.Sub(from)
+}
+
 func (s *soakWindow) next(tested int) (cores float64, perTest time.Duration) {
 	now, cpu := time.Now(), processCPU()
 	d, tests := cpu-s.cpu, tested-s.tests
@@ -94,6 +103,8 @@ func TestWatchSoak(t *testing.T) {
 		tested  int
 		started = time.Now()
 		win     = soakWindow{started, processCPU(), 0}
+		drift   time.Duration // clockDrift at the last interval
+		jumps   []string      // its moves of more than 10 ms between intervals
 	)
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -105,6 +116,10 @@ func TestWatchSoak(t *testing.T) {
 				defer mu.Unlock()
 				ivs++
 				tested += n
+				if d := clockDrift(started, time.Now()); abs(d-drift) > 10*time.Millisecond {
+					jumps = append(jumps, fmt.Sprintf("%+v at interval %d", (d-drift).Round(time.Millisecond), ivs))
+					drift = d
+				}
 				sz := dirSize(dir)
 				peak = max(peak, sz)
 				if ivs%6 == 0 {
@@ -115,9 +130,9 @@ func TestWatchSoak(t *testing.T) {
 					if due := w.Schedule().NextDue(); !due.IsZero() {
 						behind = max(time.Since(due), 0)
 					}
-					t.Logf("%s network time: interval %d tested %d good %d, db %.1f MB, heap %.0f MB; CPU %.2f cores, %.0f µs per test; schedule %s behind",
+					t.Logf("%s network time: interval %d tested %d good %d, db %.1f MB, heap %.0f MB; CPU %.2f cores, %.0f µs per test; schedule %s behind; wall clock %+v on monotonic",
 						time.Duration(float64(time.Since(started))*cs.Scale).Truncate(time.Minute), ivs, n, good, float64(sz)/1e6, float64(ms.HeapInuse)/1e6,
-						cores, float64(per)/1e3, behind.Truncate(time.Millisecond))
+						cores, float64(per)/1e3, behind.Truncate(time.Millisecond), clockDrift(started, time.Now()).Round(time.Millisecond))
 				}
 			}})
 	})
@@ -135,6 +150,8 @@ func TestWatchSoak(t *testing.T) {
 	size := dirSize(dir)
 	mu.Lock()
 	defer mu.Unlock()
+	t.Logf("wall clock against monotonic over the run: %+v; moves over 10 ms between intervals: %d %v",
+		clockDrift(started, end).Round(time.Millisecond), len(jumps), jumps[:min(len(jumps), 20)])
 	t.Logf("%d nodes, %s network time at scale %g (%s real): %d intervals, %d tests stored; db %.1f MB at the end, peak %.1f MB (%.0f bytes per stored test)",
 		cs.Nodes, cs.Horizon, cs.Scale, run, ivs, total, float64(size)/1e6, float64(peak)/1e6, float64(size)/float64(max(total, 1)))
 	scoreWatch(t, w.Census(), w.Timing(), cs.Scale, n.ChurnTruth(), tests, end).check(t)

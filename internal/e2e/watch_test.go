@@ -57,6 +57,7 @@ func watchOptions(n *simnet.Network, dir string) app.CrawlOptions {
 type test struct {
 	start, end time.Time
 	good       bool
+	class      record.Class
 }
 
 // truthAt is the truth's status for a test: the simulator decides when the
@@ -74,7 +75,7 @@ func storedTests(t *testing.T, dir string) map[codec.Addr][]test {
 	t.Helper()
 	out := map[codec.Addr][]test{}
 	eachStoredTest(t, dir, func(a *record.Attempt) {
-		out[a.Addr] = append(out[a.Addr], test{a.Start, a.End, a.Class.Reachable()})
+		out[a.Addr] = append(out[a.Addr], test{a.Start, a.End, a.Class.Reachable(), a.Class})
 	})
 	for _, ts := range out {
 		sort.Slice(ts, func(i, j int) bool { return ts[i].start.Before(ts[j].start) })
@@ -127,6 +128,7 @@ func truthStats(tn *simnet.ChurnNode, ts []test, scale float64) [5]census.Stat {
 type watchScore struct {
 	nodes, relBad, statusBad, sinceBad, newBad, newFound, misclassified, tests int
 	worstRel                                                                   float64
+	miss                                                                       *missDiag
 }
 
 // scoreWatch checks the census of a watch that ended at end against the
@@ -136,7 +138,7 @@ type watchScore struct {
 func scoreWatch(t *testing.T, cen *census.Census, tm watch.Timing, scale float64, tr *simnet.ChurnTruth,
 	tests map[codec.Addr][]test, end time.Time) watchScore {
 	t.Helper()
-	var sc watchScore
+	sc := watchScore{miss: newMissDiag(tr, scale)}
 	iv := tm.Interval
 	slack := iv / 2 // a test takes a few ms of real time: network seconds at this scale
 	for key, tn := range tr.Nodes {
@@ -167,6 +169,7 @@ func scoreWatch(t *testing.T, cen *census.Census, tm watch.Timing, scale float64
 		for _, x := range ts {
 			if x.good != truthAt(tn, x) {
 				sc.misclassified++
+				sc.miss.add(key, tn, x)
 			}
 		}
 		want := truthStats(tn, ts, scale)
@@ -196,7 +199,10 @@ func scoreWatch(t *testing.T, cen *census.Census, tm watch.Timing, scale float64
 			sc.statusBad++
 			t.Logf("%s (%s): up %v at %s (truth %v), %s before the end", key, tn.Kind, st.Up, st.LastTry.Format("15:04:05.000"), tn.UpAt(at), end.Sub(st.LastTry))
 		}
-		if st.Up {
+		// connected_since is judged where the truth has the node up; where
+		// it has it down the status is wrong already (counted above) and
+		// the truth has no streak to compare with.
+		if st.Up && tn.UpAt(at) {
 			s := tn.StreakStart(at)
 			if s.Before(ts[0].start) {
 				s = ts[0].start
@@ -214,6 +220,9 @@ func scoreWatch(t *testing.T, cen *census.Census, tm watch.Timing, scale float64
 
 func (sc watchScore) check(t *testing.T) {
 	t.Helper()
+	if sc.miss != nil {
+		sc.miss.log(t)
+	}
 	t.Logf("scored %d nodes, %d tests (%d misclassified): reliability off by > 0.02 in %d (worst %.4f), status wrong %d, connected_since wrong %d, newcomers found in time %d, late %d",
 		sc.nodes, sc.tests, sc.misclassified, sc.relBad, sc.worstRel, sc.statusBad, sc.sinceBad, sc.newFound, sc.newBad)
 	if sc.nodes == 0 || sc.relBad > 0 || sc.statusBad > 0 || sc.sinceBad > 0 || sc.newBad > 0 || sc.newFound == 0 {

@@ -377,6 +377,14 @@ func (w *Watch) handle(a *record.Attempt) error {
 	w.inflight--
 	w.gate.Handled(testRank(f.getaddr), engine.Footprint(a))
 	now := w.cfg.Clock.Now()
+	// A test is recorded, scheduled and counted on the wall clock, the
+	// one its stored record keeps, without the monotonic reading a live
+	// test's times carry: the census then folds a test live exactly as a
+	// restart folds it from the store (replay), and its ages and streaks
+	// are those of the stored tests even when the host's wall clock is
+	// stepped during a run (a live age on the monotonic clock would differ
+	// from the stored one by the step).
+	a.Start, a.End = a.Start.Round(0), a.End.Round(0)
 	// Recorded in the interval it was dialled in: its try number is that
 	// interval's (a test still in flight when an interval ends would
 	// otherwise overwrite a test of the next with the same number).
