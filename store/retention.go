@@ -218,19 +218,20 @@ func (d *deleter) cancel()      { d.txn.Discard() }
 // without a meta record, which no reader shows, no new crawl takes the id
 // of (NewCrawl) and the next Prune sweeps (dropOrphans).
 func (s *Store) dropCrawl(m CrawlInfo, p *Pruned) error {
-	if dropped, err := s.dropMeta(m); err != nil || !dropped {
-		return err
-	}
-	p.Crawls++
-	if s.pruneCommitted != nil {
-		if err := s.pruneCommitted(); err != nil {
-			return err
-		}
-	}
 	d := s.newDeleter()
 	defer d.cancel()
-	// Listed after the meta went: every record written before.
+	// The records are listed from a snapshot taken before the meta goes:
+	// none of a new crawl that takes the id after it (NewCrawl).
 	return s.db.View(func(txn *badger.Txn) error {
+		if dropped, err := s.dropMeta(m); err != nil || !dropped {
+			return err
+		}
+		p.Crawls++
+		if s.pruneCommitted != nil {
+			if err := s.pruneCommitted(); err != nil {
+				return err
+			}
+		}
 		if err := dropRecords(txn, d, m.ID, p, tabAttempt, tabSeen); err != nil {
 			return err
 		}
