@@ -301,7 +301,7 @@ func TestPayloadSweepInterrupted(t *testing.T) {
 	}
 	var crashed bool
 	s.pruneCommitted = func() error { // after the sweep's first commit
-		if !crashed && countKeys(t, s, tabBlob) < n {
+		if !crashed && countPrefix(t, s, tabBlob) < n {
 			crashed = true
 			return errCrash
 		}
@@ -313,7 +313,7 @@ func TestPayloadSweepInterrupted(t *testing.T) {
 	check(t, s.Close())
 	s = open(t, dir, WithMemTableSize(1<<20), WithValueLogFileSize(1<<20), WithRetention(s.cfg.retention), WithMaintenance(0))
 	defer s.Close()
-	if left := countKeys(t, s, tabBlob); left == 0 || left == n {
+	if left := countPrefix(t, s, tabBlob); left == 0 || left == n {
 		t.Fatalf("%d of %d payloads left: the sweep was not stopped in its middle", left, n)
 	}
 	payloadRecordsWhole(t, s)
@@ -339,19 +339,4 @@ func TestPayloadSweepInterrupted(t *testing.T) {
 	if got := readAll(t, s)[id]; got != n {
 		t.Errorf("%d attempts read back, want %d", got, n)
 	}
-}
-
-// countKeys counts the keys of table tab.
-func countKeys(t *testing.T, s *Store, tab byte) int {
-	t.Helper()
-	n := 0
-	check(t, s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tab}})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			n++
-		}
-		return nil
-	}))
-	return n
 }
