@@ -139,10 +139,11 @@ func (d *deleter) del(key []byte) error { return d.delAll(key) }
 // naming a payload that is gone (the payload index would take the payload
 // for stored and never write it again). When the group does not fit after
 // what the transaction holds, that is committed alone and the group goes
-// into the next one. A group larger than a whole transaction (never: its
-// keys were written in one) is split where it overflows: list the record
-// first, so that a crash in between leaves a payload no record names (kept
-// for ever) rather than a record without its payload.
+// into the next one. A group larger than a whole transaction (its keys
+// were written in one: only with a smaller memtable than then) is split
+// where it overflows: list the record first, so that a crash in between
+// leaves a payload no record names (kept for ever) rather than a record
+// without its payload.
 func (d *deleter) delAll(keys ...[]byte) error {
 	mark := len(d.pending)
 	for i := 0; i < len(keys); i++ {
@@ -150,7 +151,9 @@ func (d *deleter) delAll(keys ...[]byte) error {
 		err := d.txn.Delete(key)
 		if errors.Is(err, badger.ErrTxnTooBig) {
 			switch {
-			case i == 0 || mark == 0: // nothing of the group to take back
+			case i == 0: // none of the group in txn yet
+				err = d.commit()
+			case mark == 0: // the group alone is too big: split it here
 				err = d.commit()
 			default:
 				err = d.commitFirst(mark)
