@@ -340,3 +340,76 @@ func TestPayloadSweepInterrupted(t *testing.T) {
 		t.Errorf("%d attempts read back, want %d", got, n)
 	}
 }
+
+// delAll keeps each group of deletes in one transaction, whatever the
+// transaction held before it, and splits only a group larger than a whole
+// transaction.
+func TestDeleterGroups(t *testing.T) {
+	s, _ := pruneStore(t)
+	defer s.Close()
+	const groups, size = 40, 97
+	key := func(g, i int) []byte { return []byte{tabBlob, byte(g), byte(i >> 8), byte(i), 0, 0, 0, 0} }
+	for g := range groups {
+		check(t, s.db.Update(func(txn *badger.Txn) error {
+			for i := range size {
+				if err := txn.Set(key(g, i), nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+	}
+	commits := 0
+	d := s.newDeleter()
+	defer d.cancel()
+	d.committed = func() error {
+		commits++
+		return s.db.View(func(txn *badger.Txn) error {
+			for g := range groups {
+				left := 0
+				for i := range size {
+					if _, err := txn.Get(key(g, i)); err == nil {
+						left++
+					}
+				}
+				if left != 0 && left != size {
+					t.Errorf("after commit %d: group %d half deleted (%d of %d keys left)", commits, g, left, size)
+				}
+			}
+			return nil
+		})
+	}
+	for g := range groups {
+		var ks [][]byte
+		for i := range size {
+			ks = append(ks, key(g, i))
+		}
+		check(t, d.delAll(ks...))
+	}
+	check(t, d.flush())
+	if commits < 3 || countPrefix(t, s, tabBlob) != 0 {
+		t.Fatalf("%d commits, %d keys left", commits, countPrefix(t, s, tabBlob))
+	}
+	// One group larger than a transaction (two transactions' worth of
+	// keys): split, all of it deleted.
+	var big [][]byte
+	for round := range 2 {
+		check(t, s.db.Update(func(txn *badger.Txn) error {
+			for i := 0; ; i++ {
+				k := []byte{tabBlob, 0xff, byte(round), byte(i >> 8), byte(i)}
+				if err := txn.Set(k, nil); errors.Is(err, badger.ErrTxnTooBig) {
+					return nil
+				} else if err != nil {
+					return err
+				}
+				big = append(big, k)
+			}
+		}))
+	}
+	d.committed = nil
+	check(t, d.delAll(big...))
+	check(t, d.flush())
+	if n := countPrefix(t, s, tabBlob); n != 0 {
+		t.Fatalf("%d keys of the big group left", n)
+	}
+}
