@@ -39,6 +39,8 @@ func (s *Store) SaveSnapshot(id record.CrawlID, value []byte) error {
 // EachSnapshot calls fn with every stored summary, oldest crawl first. The
 // value is valid only during the call.
 func (s *Store) EachSnapshot(fn func(id record.CrawlID, value []byte) error) error {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
 	if err := s.check(false); err != nil {
 		return err
 	}
