@@ -132,6 +132,7 @@ func (s *Store) dropFirstUsesBefore(txn *badger.Txn, d *deleter, cutoff int64, g
 		}); err != nil {
 			return gone, err
 		}
+		group := [][]byte{key} // the record first, then its payloads, in one transaction (deleter.delAll)
 		for _, h := range hs {
 			if _, err := txn.Get(useKey(nil, h)); err == nil {
 				continue // used again since: its use record decides
@@ -143,12 +144,10 @@ func (s *Store) dropFirstUsesBefore(txn *badger.Txn, d *deleter, cutoff int64, g
 			} else if err != nil {
 				return gone, err
 			}
-			if err := d.del(blobKey(nil, h)); err != nil {
-				return gone, err
-			}
+			group = append(group, blobKey(nil, h))
 			gone = append(gone, h)
 		}
-		if err := d.del(key); err != nil {
+		if err := d.delAll(group...); err != nil {
 			return gone, err
 		}
 	}

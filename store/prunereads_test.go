@@ -18,8 +18,10 @@ import (
 const pruneReadsCrawl = 2000
 
 // prunable writes two crawls the writer child's way, the first of which
-// Prune at pruneNow deletes and the second it keeps.
-func prunable(t *testing.T, s *Store) (old, kept record.CrawlID) {
+// Prune at pruneNow deletes and the second it keeps; the first is left
+// unfinished unless finishOld (one abandoned by a crash: its attempts are
+// all older than the cutoff, so it goes whole too).
+func prunable(t *testing.T, s *Store, finishOld bool) (old, kept record.CrawlID) {
 	t.Helper()
 	w, err := s.NewWriter()
 	check(t, err)
@@ -33,7 +35,9 @@ func prunable(t *testing.T, s *Store) (old, kept record.CrawlID) {
 			check(t, w.Seen(id, crashSeedFrom, []codec.Addr{a.Addr}))
 			check(t, w.Record(a))
 		}
-		check(t, w.FinishCrawl(id, start.Add(30*time.Minute)))
+		if k > 0 || finishOld {
+			check(t, w.FinishCrawl(id, start.Add(30*time.Minute)))
+		}
 		ids = append(ids, id)
 	}
 	check(t, w.Close())
@@ -84,10 +88,19 @@ func wholeOrNothing(t *testing.T, r Reader, id record.CrawlID, when string) (who
 // meta. (Before, retention deleted attempts, then seen records, then the
 // meta, in a WriteBatch that split them where Badger's size limit fell: a
 // reader between two of its transactions got "1364 seen, 0 attempted".)
+// An unfinished crawl that goes whole goes the same way: it used to lose
+// its old attempts first, in transactions of their own, and only then its
+// meta.
 func TestPruneReadsWholeOrNothing(t *testing.T) {
+	for _, finished := range []bool{true, false} {
+		t.Run(fmt.Sprintf("finished=%v", finished), func(t *testing.T) { testPruneReadsWholeOrNothing(t, finished) })
+	}
+}
+
+func testPruneReadsWholeOrNothing(t *testing.T, finished bool) {
 	s, dir := pruneStore(t)
 	defer s.Close()
-	old, kept := prunable(t, s)
+	old, kept := prunable(t, s, finished)
 	rc, err := OpenReader(dir)
 	check(t, err)
 	defer rc.Close()
@@ -150,7 +163,7 @@ func TestPruneInterrupted(t *testing.T) {
 	for _, reopen := range []bool{true, false} {
 		t.Run(fmt.Sprintf("reopen=%v", reopen), func(t *testing.T) {
 			s, dir := pruneStore(t)
-			old, kept := prunable(t, s)
+			old, kept := prunable(t, s, true)
 			if _, err := s.Prune(pruneNow.Add(-time.Hour)); err != nil { // nothing to prune yet: the sweep after Open
 				t.Fatal(err)
 			}

@@ -256,15 +256,6 @@ func decodeAttemptRecord(id record.CrawlID, key, val []byte, blobs [][]byte, wit
 	return a, nil
 }
 
-// count computes a crawl's totals with prefix scans.
-func (s *Store) count(id record.CrawlID) (c Counts, err error) {
-	err = s.db.View(func(txn *badger.Txn) error {
-		c, err = countIn(txn, id)
-		return err
-	})
-	return c, err
-}
-
 // countIn computes a crawl's totals as txn sees them.
 func countIn(txn *badger.Txn, id record.CrawlID) (Counts, error) {
 	var c Counts

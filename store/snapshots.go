@@ -19,12 +19,15 @@ import (
 
 func snapshotKey(b []byte, id record.CrawlID) []byte { return appendCrawl(append(b, tabSnapshot), id) }
 
-// SaveSnapshot stores crawl id's published summary and syncs.
+// SaveSnapshot stores crawl id's published summary and syncs: ErrNotFound
+// if the crawl is not stored (or retention deleted it meanwhile).
 func (s *Store) SaveSnapshot(id record.CrawlID, value []byte) error {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
 	if err := s.check(true); err != nil {
 		return err
 	}
-	err := s.db.Update(func(txn *badger.Txn) error {
+	err := s.updateCrawl(id, func(txn *badger.Txn, _ CrawlInfo) error {
 		return txn.Set(snapshotKey(nil, id), append([]byte(nil), value...))
 	})
 	if err != nil {
@@ -36,6 +39,8 @@ func (s *Store) SaveSnapshot(id record.CrawlID, value []byte) error {
 // EachSnapshot calls fn with every stored summary, oldest crawl first. The
 // value is valid only during the call.
 func (s *Store) EachSnapshot(fn func(id record.CrawlID, value []byte) error) error {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
 	if err := s.check(false); err != nil {
 		return err
 	}

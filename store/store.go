@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -44,18 +43,31 @@ type Store struct {
 	// releasePages: after every Flush, drop the pages of Badger's mapped
 	// files from our resident set (release_linux.go says why).
 	releasePages bool
-	mu           sync.Mutex // serialises NewCrawl id allocation
-	closeMu      sync.RWMutex
-	closed       bool
-	readOnly     bool
-	payloads     payloadIndex // which addr payloads are stored (Writer, retention)
-	reads        *readServer  // serves OpenReader beside us (read-write only)
-	// pruneCommitted, when set (by tests), runs after each of retention's
+	// metaMu serialises every write of a crawl's meta or snapshot summary:
+	// NewCrawl, FinishCrawl and SaveSnapshot (updateCrawl), and retention's
+	// deletion of both (dropMeta). So a crawl's meta and summary are never
+	// written after retention decided to drop it (dropMeta re-reads what
+	// it decided on), and a summary is never stored without its meta.
+	// (Badger's own conflict detection is off: options.go.)
+	metaMu   sync.Mutex
+	closeMu  sync.RWMutex
+	closed   bool
+	readOnly bool
+	payloads payloadIndex // which addr payloads are stored (Writer, retention)
+	reads    *readServer  // serves OpenReader beside us (read-write only)
+	// pruneMu: one Prune at a time (two would race on orphansSwept, and
+	// on the payloads they both sweep).
+	pruneMu sync.Mutex
+	// orphansSwept (under pruneMu): no Prune since Open stopped between
+	// deleting a crawl's meta and its records, and the one sweep after
+	// Open ran (dropOrphans).
+	orphansSwept bool
+	// Test hooks. pruneCommitted, when set, runs after each of retention's
 	// delete transactions commits; an error stops the prune there.
+	// metaChecked, when set, runs in updateCrawl's transaction after the
+	// meta was read, before the update is written.
 	pruneCommitted func() error
-	// orphansSwept: no Prune since Open stopped between deleting a crawl's
-	// meta and its records, and the one sweep after Open ran (dropOrphans).
-	orphansSwept atomic.Bool
+	metaChecked    func()
 }
 
 // Open opens (creating if needed) the database in dir.
@@ -203,15 +215,17 @@ type CrawlInfo struct {
 
 // NewCrawl stores meta as a new, unfinished crawl and returns its id:
 // meta.ID when set, otherwise meta.Start in unix nanoseconds (now when Start
-// is zero), moved forward by a nanosecond until it is unused.
+// is zero), moved forward by a nanosecond until it is unused. An id is used
+// while its meta or any record of it is stored: a pruned crawl's records go
+// after its meta (dropCrawl), and a new crawl of that id would adopt them.
 func (s *Store) NewCrawl(meta record.CrawlMeta) (record.CrawlID, error) {
 	s.closeMu.RLock()
 	defer s.closeMu.RUnlock()
 	if err := s.check(true); err != nil {
 		return 0, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.metaMu.Lock()
+	defer s.metaMu.Unlock()
 	if meta.Start.IsZero() {
 		meta.Start = time.Now()
 	}
@@ -222,15 +236,15 @@ func (s *Store) NewCrawl(meta record.CrawlMeta) (record.CrawlID, error) {
 	meta.Finished, meta.End = false, time.Time{}
 	err := s.db.Update(func(txn *badger.Txn) error {
 		for {
-			_, err := txn.Get(crawlKey(id))
-			if errors.Is(err, badger.ErrKeyNotFound) {
-				break
-			}
+			used, err := crawlIDUsed(txn, id)
 			if err != nil {
 				return err
 			}
+			if !used {
+				break
+			}
 			if meta.ID != 0 {
-				return fmt.Errorf("%w: crawl %d exists", ErrInvalid, id)
+				return fmt.Errorf("%w: crawl %d exists (or records of a pruned crawl %d are not deleted yet)", ErrInvalid, id, id)
 			}
 			id++
 		}
@@ -244,28 +258,57 @@ func (s *Store) NewCrawl(meta record.CrawlMeta) (record.CrawlID, error) {
 }
 
 // FinishCrawl marks a crawl finished at end and stores its totals. Flush (or
-// Close) the crawl's Writer first.
+// Close) the crawl's Writer first. ErrNotFound if the crawl is not stored
+// (or retention deleted it meanwhile).
 func (s *Store) FinishCrawl(id record.CrawlID, end time.Time) error {
 	s.closeMu.RLock()
 	defer s.closeMu.RUnlock()
 	if err := s.check(true); err != nil {
 		return err
 	}
-	info, err := s.crawl(id, false)
-	if err != nil {
-		return err
-	}
-	c, err := s.count(id)
-	if err != nil {
-		return err
-	}
-	info.End, info.Finished = end, true
-	if err := s.db.Update(func(txn *badger.Txn) error {
+	err := s.updateCrawl(id, func(txn *badger.Txn, info CrawlInfo) error {
+		c, err := countIn(txn, id)
+		if err != nil {
+			return err
+		}
+		info.End, info.Finished = end, true
 		return txn.Set(crawlKey(id), encodeMeta(info.CrawlMeta, &c))
-	}); err != nil {
-		return &CrawlError{uint64(id), err}
+	})
+	if err != nil {
+		return err
 	}
 	return s.db.Sync()
+}
+
+// updateCrawl runs fn, which writes crawl id's meta or summary, in a
+// transaction that has read the meta, under metaMu: retention deletes a
+// crawl's meta and summary first, under the same lock (dropMeta), so an
+// update either comes before (and retention sees it) or finds the crawl
+// gone (ErrNotFound) — it never brings back part of a pruned crawl.
+func (s *Store) updateCrawl(id record.CrawlID, fn func(*badger.Txn, CrawlInfo) error) error {
+	s.metaMu.Lock()
+	defer s.metaMu.Unlock()
+	err := s.db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get(crawlKey(id))
+		if err != nil {
+			return err
+		}
+		info, err := metaOf(item)
+		if err != nil {
+			return err
+		}
+		if s.metaChecked != nil {
+			s.metaChecked()
+		}
+		return fn(txn, info)
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		err = ErrNotFound
+	}
+	if ce := (*CrawlError)(nil); err != nil && !errors.As(err, &ce) {
+		err = &CrawlError{uint64(id), err}
+	}
+	return err
 }
 
 // Crawl returns one crawl with its totals (computed for an unfinished one,

@@ -379,7 +379,7 @@ func watchStates(t *testing.T, dir string) map[codec.Addr]census.NodeState {
 	defer st.Close()
 	out := map[codec.Addr]census.NodeState{}
 	if err := st.EachWatch(func(a codec.Addr, v []byte) error {
-		n, err := watch.DecodeNodeState(v)
+		n, err := watch.DecodeNodeState(a, v)
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/nodesweep/nodesweep/codec"
 	"github.com/nodesweep/nodesweep/internal/census"
 	"github.com/nodesweep/nodesweep/internal/record"
 )
@@ -23,13 +24,30 @@ import (
 // as deltas of their second), and is written without reflection.
 //
 // Format (stateBinary): the version byte, then the schedule entry, then a
-// presence byte and the census node. A time is a uvarint: 0 for the zero
-// time, else zigzag(nanoseconds since the previous time written) + 1.
-// JSON states (stateVersion, starting with '{') written by earlier
-// versions are still read.
+// presence byte and the census node; in the node, before its latency
+// samples and buckets, a presence byte for its latency record (the census
+// keeps one from a node's first good test on, and a failed test reaches
+// it only then: one that is there but still empty, after a good test of a
+// held connection before its first ping, must come back as there). A time
+// is a uvarint: 0 for the zero time, else zigzag(nanoseconds since the
+// previous time written) + 1.
+//
+// Versions, by the first byte: '{' a JSON state (stateVersion) of the
+// versions before the binary form; stateBinaryV2 the first binary form,
+// without the latency presence byte (a record is there if it holds a
+// sample; an empty one was not saved); stateBinary the form above. All
+// three are read; stateBinary is written.
+//
+// The address is not in the value: the store keys the state by it, and
+// decodeState (DecodeNodeState) takes the key and puts it into what it
+// returns, whatever the form.
 
-// stateBinary is the first byte of a binary state (a JSON one starts with '{').
-const stateBinary = 2
+// stateBinary is the first byte of a binary state (a JSON one starts with
+// '{'); stateBinaryV2, of one written before the latency presence byte.
+const (
+	stateBinary   = 3
+	stateBinaryV2 = 2
+)
 
 // errState is a saved state that cannot be read back.
 var errState = errors.New("watch: malformed saved state")
@@ -119,6 +137,11 @@ func appendState(b []byte, s *saved) []byte {
 		e.time(n.Changes[i].At)
 		e.version(&n.Changes[i].From)
 		e.version(&n.Changes[i].To)
+	}
+	lat := n.Raw != nil || n.Buckets[0] != nil || n.Buckets[1] != nil
+	e.bool(lat)
+	if !lat {
+		return e.b
 	}
 	var prev int64
 	e.uint(uint64(len(n.Raw)))
@@ -252,15 +275,28 @@ func (d *stateDec) fail() {
 	d.b = nil
 }
 
-// DecodeNodeState reads the census node of a state the watch saved
-// (store.EachWatch): nil if the state has none.
-func DecodeNodeState(v []byte) (*census.NodeState, error) {
-	s, err := decodeState(v)
+// DecodeNodeState reads the census node of the state the watch saved for
+// address a (store.EachWatch's key and value): nil if the state has none.
+func DecodeNodeState(a codec.Addr, v []byte) (*census.NodeState, error) {
+	s, err := decodeState(a, v)
 	return s.Node, err
 }
 
-// decodeState reads a saved state in either form.
-func decodeState(v []byte) (saved, error) {
+// decodeState reads the state saved for address a, in any form, with a as
+// its schedule entry's and node's address.
+func decodeState(a codec.Addr, v []byte) (saved, error) {
+	s, err := decodeForm(v)
+	if err != nil {
+		return saved{}, err
+	}
+	s.Sched.Addr = a
+	if s.Node != nil {
+		s.Node.Addr = a
+	}
+	return s, nil
+}
+
+func decodeForm(v []byte) (saved, error) {
 	var s saved
 	if len(v) > 0 && v[0] == '{' {
 		if err := json.Unmarshal(v, &s); err != nil || s.V != stateVersion || s.Sched == nil {
@@ -268,7 +304,7 @@ func decodeState(v []byte) (saved, error) {
 		}
 		return s, nil
 	}
-	if len(v) == 0 || v[0] != stateBinary {
+	if len(v) == 0 || (v[0] != stateBinary && v[0] != stateBinaryV2) {
 		return saved{}, errState
 	}
 	d := stateDec{b: v[1:]}
@@ -280,7 +316,7 @@ func decodeState(v []byte) (saved, error) {
 	}
 	s = saved{V: stateVersion, Sched: x}
 	if d.bool() {
-		s.Node = decodeNode(&d)
+		s.Node = decodeNode(&d, v[0])
 	}
 	if d.err != nil || len(d.b) != 0 {
 		return saved{}, errState
@@ -288,7 +324,8 @@ func decodeState(v []byte) (saved, error) {
 	return s, nil
 }
 
-func decodeNode(d *stateDec) *census.NodeState {
+// decodeNode reads a node of binary form form.
+func decodeNode(d *stateDec, form byte) *census.NodeState {
 	n := &census.NodeState{}
 	for _, t := range [...]*time.Time{&n.FirstTry, &n.LastTry, &n.LastSuccess, &n.UpSince, &n.Pinged} {
 		*t = d.time()
@@ -316,6 +353,13 @@ func decodeNode(d *stateDec) *census.NodeState {
 			n.Changes[i] = census.ChangeState{At: d.time(), From: d.version(), To: d.version()}
 		}
 	}
+	// A latency record: always in stateBinaryV2 (nil slices when empty),
+	// else if its presence byte says so (then its buckets are not nil, as
+	// the census gives them: census.Restore keeps the record).
+	if form != stateBinaryV2 && !d.bool() {
+		return n
+	}
+	there := form != stateBinaryV2
 	var prev int64
 	if k := d.count(2); k > 0 {
 		n.Raw = make([]census.Sample, k)
@@ -326,7 +370,7 @@ func decodeNode(d *stateDec) *census.NodeState {
 	}
 	for j := range n.Buckets {
 		prev = 0
-		if k := d.count(4); k > 0 {
+		if k := d.count(4); k > 0 || there {
 			n.Buckets[j] = make([]census.BucketState, k)
 			for i := range n.Buckets[j] {
 				prev += d.int()

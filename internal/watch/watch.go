@@ -582,15 +582,13 @@ func (w *Watch) load(now time.Time) error {
 	n, bad := 0, 0
 	var latest time.Time
 	err := w.cfg.Persist.EachWatch(func(a codec.Addr, v []byte) error {
-		s, err := decodeState(v)
+		s, err := decodeState(a, v)
 		if err != nil {
 			bad++
 			return nil
 		}
-		s.Sched.Addr = a
 		w.sched.restore(s.Sched, now)
 		if s.Node != nil {
-			s.Node.Addr = a
 			w.cfg.Census.Restore(*s.Node)
 			if s.Node.LastTry.After(latest) {
 				latest = s.Node.LastTry
