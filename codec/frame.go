@@ -45,6 +45,13 @@ type Frame struct {
 	// the decoder swallows the next Length bytes by itself (without
 	// buffering them or checking their checksum).
 	Skipped bool
+	// Hash is DoubleSHA256(Payload), whose first 4 bytes are the header's
+	// checksum: Decode computes it to verify the checksum and hands it on,
+	// so that a consumer which names payloads by their hash (the store
+	// keeps each distinct addr answer once) does not hash them again. Zero
+	// when Skipped, and in frames of a transport without the checksum
+	// (BIP324's).
+	Hash [32]byte
 }
 
 // IsFrame tells a frame apart from a Decode step that only swallowed bytes
@@ -132,10 +139,11 @@ func (d *Decoder) Decode(buf []byte) (f Frame, n int, err error) {
 	}
 	payload := buf[HeaderLen:end]
 	want := [4]byte(buf[20:24])
-	if got := Checksum(payload); got != want {
+	h := DoubleSHA256(payload)
+	if got := [4]byte(h[:4]); got != want {
 		return Frame{}, end, &ChecksumError{Command: f.Command, Name: f.NameString(), Got: got, Want: want}
 	}
-	f.Payload = payload
+	f.Payload, f.Hash = payload, h
 	return f, end, nil
 }
 
@@ -159,17 +167,28 @@ func (d *Decoder) resync(buf []byte) (Frame, int, error) {
 	return Frame{}, n, &GarbageError{Skipped: n}
 }
 
-// emptyChecksum is Checksum(nil), the checksum of verack, getaddr,
-// sendaddrv2 and every other empty message: computed once.
-var emptyChecksum = [4]byte{0x5d, 0xf6, 0xe0, 0xe2}
+// emptyHash is DoubleSHA256 of the empty payload (verack, getaddr,
+// sendaddrv2 and every other empty message): computed once. Its first 4
+// bytes are 5d f6 e0 e2.
+var emptyHash = doubleSHA256(nil)
+
+// DoubleSHA256 returns SHA256(SHA256(payload)), the hash a v1 header's
+// checksum is the first 4 bytes of.
+func DoubleSHA256(payload []byte) [32]byte {
+	if len(payload) == 0 {
+		return emptyHash
+	}
+	return doubleSHA256(payload)
+}
+
+func doubleSHA256(payload []byte) [32]byte {
+	h := sha256.Sum256(payload)
+	return sha256.Sum256(h[:])
+}
 
 // Checksum returns the first 4 bytes of SHA256(SHA256(payload)).
 func Checksum(payload []byte) [4]byte {
-	if len(payload) == 0 {
-		return emptyChecksum
-	}
-	h := sha256.Sum256(payload)
-	h = sha256.Sum256(h[:])
+	h := DoubleSHA256(payload)
 	return [4]byte(h[:4])
 }
 

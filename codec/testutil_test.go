@@ -45,6 +45,7 @@ type event struct {
 	Length  uint32
 	Payload []byte
 	Skipped bool
+	Hash    [32]byte
 }
 
 // streamResult is everything a Decoder reported over one stream.
@@ -80,7 +81,7 @@ func feed(t testing.TB, d *Decoder, chunks [][]byte) streamResult {
 				// bytes of a skipped payload are neither.
 				if f.Skipped || f.Payload != nil {
 					res.Frames = append(res.Frames, event{f.Command, f.NameString(), f.Length,
-						bytes.Clone(f.Payload), f.Skipped})
+						bytes.Clone(f.Payload), f.Skipped, f.Hash})
 				}
 			case errors.As(err, &ge):
 				if ge.Skipped != n || n == 0 {

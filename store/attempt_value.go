@@ -40,16 +40,48 @@ type addrRef struct {
 	kept int // entries the session kept: a prefix of the parsed payload
 }
 
-// blobHashOf hashes an addr message's command name and payload: the same
-// bytes under another command are another message.
+// blobHashOf names an addr payload: SHA256(SHA256(raw)) with its first
+// byte XORed with the command's blob meta (1 addr, 2 addrv2), so that the
+// same bytes under the other command are another payload (an empty answer
+// is the same byte under both). A collision of two names is a collision of
+// the double SHA-256 up to a fixed difference, which cannot be made on
+// purpose. The double SHA-256 is the hash whose first 4 bytes are a v1
+// frame's checksum: the codec computed it already (payloadHash). A command
+// without a blob meta (never recorded) is hashed with its name.
+//
+// Stores before this naming (formats 2 and 3 as first written) named a
+// payload SHA256(command name, 0, raw). The name is only a key: it is never
+// recomputed from the stored bytes, so their payloads stay where their
+// attempts point; the same answer given again is stored once more under
+// its new name, and retention deletes the old copy with the last attempt
+// that refers to it. So the format number does not change, and a nodesweep
+// of either naming reads and writes the other's databases.
 func blobHashOf(cmd codec.Command, raw []byte) blobHash {
-	h := sha256.New()
-	h.Write([]byte(cmd.String()))
-	h.Write([]byte{0})
-	h.Write(raw)
-	var out blobHash
-	h.Sum(out[:0])
-	return out
+	return namePayload(cmd, raw, blobHash{})
+}
+
+// payloadHash is blobHashOf(m.Command, m.Raw), from m.Hash when the
+// transport computed it.
+func payloadHash(m *record.AddrMessage) blobHash {
+	return namePayload(m.Command, m.Raw, m.Hash)
+}
+
+func namePayload(cmd codec.Command, raw []byte, sum blobHash) blobHash {
+	meta := blobMetaOf(cmd)
+	if meta == 0 {
+		h := sha256.New()
+		h.Write([]byte(cmd.String()))
+		h.Write([]byte{0})
+		h.Write(raw)
+		var out blobHash
+		h.Sum(out[:0])
+		return out
+	}
+	if sum == (blobHash{}) {
+		sum = codec.DoubleSHA256(raw)
+	}
+	sum[0] ^= meta
+	return sum
 }
 
 func (e *enc) tagged(tag uint64, n int) {

@@ -444,7 +444,7 @@ func (w *Writer) Record(a *record.Attempt) error {
 	}
 	refs := w.refs[:0]
 	for i := range a.Addrs {
-		refs = append(refs, blobHashOf(a.Addrs[i].Command, a.Addrs[i].Raw))
+		refs = append(refs, payloadHash(&a.Addrs[i]))
 	}
 	w.refs = refs
 	s := attemptKey(w.scratch[:0], a.Crawl, a.Addr, a.Try)

@@ -117,6 +117,12 @@ type AddrMessage struct {
 	Entries []codec.AddrEntry
 	// Skipped counts addrv2 entries of unknown network IDs.
 	Skipped int
+	// Hash is codec.DoubleSHA256(Raw) when the transport computed it (a v1
+	// frame's checksum is its first 4 bytes), zero when it did not and in
+	// records read back from the store: the store names each distinct
+	// payload by it instead of hashing Raw again. Never set it to anything
+	// else.
+	Hash [32]byte
 }
 
 // Attempt is one connection attempt to one address and all it produced.

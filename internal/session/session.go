@@ -385,7 +385,7 @@ func (s *Session) onAddr(now time.Time, f *codec.Frame) {
 	}
 	s.addrTotal += len(entries)
 	s.att.Addrs = append(s.att.Addrs, record.AddrMessage{
-		Command: f.Command, Raw: bytes.Clone(f.Payload), Entries: entries, Skipped: skipped,
+		Command: f.Command, Raw: bytes.Clone(f.Payload), Entries: entries, Skipped: skipped, Hash: f.Hash,
 	})
 	// After getaddr, any addr message but a lone entry (the peer's
 	// self-announcement) is the answer — an empty one too: a node with
